@@ -1,0 +1,203 @@
+"""Chains as data: the stages of each workflow, who signs each stage, what it issues.
+
+A concrete request model declares ``chain = Chain(...)`` and
+``state = chain.state_field()``; ``ApprovalRequest.__init_subclass__`` then installs
+the django-fsm-2 transitions for exactly those stages, so every chain is an
+explicit state machine (drawable, inspectable) built by one kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.utils.functional import Promise
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from registrar.approvals.models import ApprovalRequest
+
+DRAFT = "draft"
+RETURNED = "returned"
+WITHDRAWN = "withdrawn"
+COMPLETED = "completed"
+
+FIXED_STATE_LABELS = {
+    DRAFT: _("Draft"),
+    RETURNED: _("Returned to applicant"),
+    WITHDRAWN: _("Withdrawn"),
+    COMPLETED: _("Completed"),
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a chain: an FSM state that advances when every signer role has approved.
+
+    ``signers`` are role codes (registrar.roles.Role); several signers sign in any order
+    (parallel items, e.g. leaving clearance). ``form`` is a dotted path to a Django form
+    whose cleaned data the approving signer must supply (fee paid, card number …).
+    ``issues`` are document types issued when the stage is passed.
+    """
+
+    code: str
+    label: str | Promise
+    signers: tuple[str, ...]
+    deadline_days: int | None = None
+    form: str | None = None
+    issues: tuple[str, ...] = ()
+    help_text: str | Promise = ""
+
+    def form_class(self):
+        return import_string(self.form) if self.form else None
+
+    @property
+    def deadline(self) -> timedelta | None:
+        return timedelta(days=self.deadline_days) if self.deadline_days else None
+
+
+@dataclass(frozen=True)
+class AttachmentRule:
+    kind: str
+    label: str | Promise
+    required: bool = False
+    images_only: bool = False
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Chain:
+    code: str
+    name: str | Promise
+    stages: tuple[Stage, ...]
+    initiator_roles: tuple[str, ...] = ("student",)
+    attachments: tuple[AttachmentRule, ...] = ()
+    on_complete: str | None = None
+    documents: tuple[str, ...] = ()
+    description: str | Promise = ""
+    model: type[ApprovalRequest] | None = field(default=None, compare=False, repr=False)
+
+    # --- structure -----------------------------------------------------------------
+    @property
+    def stage_codes(self) -> tuple[str, ...]:
+        return tuple(s.code for s in self.stages)
+
+    def stage(self, code: str) -> Stage | None:
+        return next((s for s in self.stages if s.code == code), None)
+
+    def next_stage_code(self, code: str) -> str:
+        codes = self.stage_codes
+        i = codes.index(code)
+        return codes[i + 1] if i + 1 < len(codes) else COMPLETED
+
+    def previous_stage_code(self, code: str) -> str | None:
+        codes = self.stage_codes
+        i = codes.index(code)
+        return codes[i - 1] if i > 0 else None
+
+    def states(self) -> list[tuple[str, Any]]:
+        return (
+            [(DRAFT, FIXED_STATE_LABELS[DRAFT])]
+            + [(s.code, s.label) for s in self.stages]
+            + [(k, FIXED_STATE_LABELS[k]) for k in (RETURNED, WITHDRAWN, COMPLETED)]
+        )
+
+    def state_label(self, code: str):
+        return dict(self.states()).get(code, code)
+
+    def state_field(self):
+        from django_fsm import FSMField
+
+        return FSMField(
+            _("state"), default=DRAFT, choices=self.states(), protected=True, db_index=True, max_length=40
+        )
+
+    def participant_roles(self) -> set[str]:
+        roles = set(self.initiator_roles)
+        for s in self.stages:
+            roles.update(s.signers)
+        return roles
+
+    def attachment_rule(self, kind: str) -> AttachmentRule | None:
+        return next((a for a in self.attachments if a.kind == kind), None)
+
+    # --- effective configuration (StageConfig overrides the seed defaults) --------
+    def signers(self, stage_code: str) -> tuple[str, ...]:
+        from registrar.approvals.config import stage_override
+
+        override = stage_override(self.code, stage_code)
+        if override and override.get("signers"):
+            return tuple(override["signers"])
+        stage = self.stage(stage_code)
+        return stage.signers if stage else ()
+
+    def deadline(self, stage_code: str) -> timedelta | None:
+        from registrar.approvals.config import stage_override
+
+        override = stage_override(self.code, stage_code)
+        if override and override.get("deadline_days") is not None:
+            return timedelta(days=override["deadline_days"]) if override["deadline_days"] else None
+        stage = self.stage(stage_code)
+        return stage.deadline if stage else None
+
+    def describe(self) -> dict:
+        """A JSON-able description (manage.py workflows, /api/workflows/)."""
+        from django.utils.encoding import force_str
+
+        from registrar.roles import Role
+
+        stages = []
+        for s in self.stages:
+            deadline = self.deadline(s.code)
+            stages.append(
+                {
+                    "code": s.code,
+                    "label": force_str(s.label),
+                    "signers": [{"role": r, "label": force_str(Role(r).label)} for r in self.signers(s.code)],
+                    "all_must_sign": len(self.signers(s.code)) > 1,
+                    "deadline_days": deadline.days if deadline else None,
+                    "issues": list(s.issues),
+                    "requires_data": bool(s.form),
+                }
+            )
+        transitions = []
+        if self.model is not None:
+            for t in self.model._meta.get_field("state").get_all_transitions(self.model):
+                target = t.target
+                targets = list(getattr(target, "allowed_states", None) or [target])
+                transitions.append({"name": t.name, "source": t.source, "targets": targets})
+        return {
+            "code": self.code,
+            "name": force_str(self.name),
+            "model": self.model._meta.label if self.model else None,
+            "initiator_roles": list(self.initiator_roles),
+            "states": [{"code": c, "label": force_str(label)} for c, label in self.states()],
+            "stages": stages,
+            "transitions": transitions,
+            "documents": list(self.documents) + [d for s in self.stages for d in s.issues if d not in self.documents],
+            "attachments": [
+                {"kind": a.kind, "label": force_str(a.label), "required": a.required} for a in self.attachments
+            ],
+        }
+
+
+_REGISTRY: dict[str, Chain] = {}
+
+
+def register(chain: Chain) -> None:
+    _REGISTRY[chain.code] = chain
+
+
+def all_chains() -> list[Chain]:
+    return sorted(_REGISTRY.values(), key=lambda c: (c.code[0] != "U", len(c.code), c.code))
+
+
+def get_chain(code: str) -> Chain:
+    try:
+        return _REGISTRY[code]
+    except KeyError:
+        from django.http import Http404
+
+        raise Http404(f"no chain {code}") from None

@@ -1,0 +1,313 @@
+"""The approval kernel: an abstract request driven by its chain, plus the append-only
+sign-off log, attachments and stage configuration shared by every chain."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMModelMixin, transition
+
+from registrar.common import TimeStampedModel
+from registrar.roles import Role
+
+from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, Chain
+
+SIGNOFF_APPEND_ONLY = _("Sign-offs are append-only: they can be neither changed nor deleted.")
+
+
+class ApprovalRequest(ConcurrentTransitionMixin, FSMModelMixin, TimeStampedModel):
+    """A request over one student that moves through its chain's stages.
+
+    States: ``draft`` → each stage of ``chain`` in order → ``completed``; any stage may
+    ``reject`` to ``returned`` (the applicant amends and resubmits, or withdraws) or
+    ``send_back`` to the stage before; ``withdrawn`` ends it. Subclasses declare
+    ``chain`` and ``state = chain.state_field()``; the transitions are installed here.
+    """
+
+    chain: Chain  # set by subclasses
+
+    student = models.ForeignKey(
+        "students.Student", on_delete=models.PROTECT, related_name="+", verbose_name=_("student")
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("applicant")
+    )
+    round = models.PositiveSmallIntegerField(_("submission round"), default=0)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    stage_entered_at = models.DateTimeField(_("stage entered at"), null=True, blank=True)
+    stage_due_at = models.DateTimeField(_("stage due at"), null=True, blank=True, db_index=True)
+    return_reason = models.TextField(_("reason for return"), blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        chain = cls.__dict__.get("chain")
+        if chain is not None:
+            _install_transitions(cls, chain)
+
+    def __str__(self):
+        return f"{self.chain.name} #{self.pk} · {self.student.name}"
+
+    def clean_fields(self, exclude=None):
+        # The protected FSM field is never assigned from outside a transition.
+        super().clean_fields(exclude={*(exclude or ()), "state"})
+
+    # --- derived state ------------------------------------------------------------------
+    @property
+    def stage(self):
+        return self.chain.stage(self.state)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in (COMPLETED, WITHDRAWN)
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.stage is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.stage_due_at and self.is_in_progress and self.stage_due_at < timezone.now())
+
+    def get_state_label(self):
+        return self.chain.state_label(self.state)
+
+    def signoffs(self):
+        return SignOff.objects.for_object(self)
+
+    def signed_roles(self) -> set[str]:
+        """Roles that approved the current stage in the current round."""
+        return set(
+            SignOff.objects.for_object(self)
+            .filter(stage=self.state, round=self.round, decision=SignOff.Decision.APPROVE)
+            .values_list("role", flat=True)
+        )
+
+    def pending_roles(self) -> list[str]:
+        signed = self.signed_roles()
+        return [r for r in self.chain.signers(self.state) if r not in signed]
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("approvals:detail", args=[self.chain.code, self.pk])
+
+    # --- hooks for concrete chains (in-memory only) -----------------------------------
+    def apply_stage_data(self, stage_code: str, data: dict) -> None:
+        """Copy a stage form's cleaned data onto model fields of the same name."""
+        for key, value in (data or {}).items():
+            if hasattr(self, key) and not key.startswith("_"):
+                setattr(self, key, value)
+
+    def _enter_stage(self, code: str) -> None:
+        now = timezone.now()
+        self.stage_entered_at = now
+        deadline = self.chain.deadline(code) if code in self.chain.stage_codes else None
+        self.stage_due_at = now + deadline if deadline else None
+        if code == COMPLETED:
+            self.completed_at = now
+
+
+def _install_transitions(cls, chain: Chain) -> None:
+    """Give ``cls`` the django-fsm-2 transitions of ``chain`` (new function objects per class)."""
+    from . import permissions as perms
+
+    stages = list(chain.stage_codes)
+    first = stages[0]
+
+    def _after_approve(instance, *, role, data=None, actor=None):
+        required = set(chain.signers(instance.state))
+        signed = instance.signed_roles() | {role}
+        if required <= signed:
+            return chain.next_stage_code(instance.state)
+        return instance.state
+
+    def _previous(instance, **kwargs):
+        return chain.previous_stage_code(instance.state)
+
+    def submit(self, *, actor=None):
+        self.round += 1
+        self.submitted_at = timezone.now()
+        self.return_reason = ""
+        self._enter_stage(first)
+
+    def approve(self, *, role, data=None, actor=None):
+        self.apply_stage_data(self.state, data or {})
+        target = _after_approve(self, role=role)
+        if target != self.state:
+            self._enter_stage(target)
+
+    def reject(self, *, reason, actor=None):
+        self.return_reason = reason
+        self.stage_entered_at = timezone.now()
+        self.stage_due_at = None
+
+    def send_back(self, *, reason, actor=None):
+        self._enter_stage(chain.previous_stage_code(self.state))
+
+    def withdraw(self, *, actor=None):
+        self.stage_due_at = None
+
+    fsm_state = "state"
+    transitions = {
+        "submit": transition(
+            field=fsm_state, source=[DRAFT, RETURNED], target=first,
+            permission=perms.may_submit, custom={"label": _("Submit"), "decision": "submit"},
+        )(submit),
+        "approve": transition(
+            field=fsm_state, source=stages, target=GET_STATE(_after_approve, states=[*stages, COMPLETED]),
+            permission=perms.may_sign, custom={"label": _("Approve"), "decision": "approve"},
+        )(approve),
+        "reject": transition(
+            field=fsm_state, source=stages, target=RETURNED,
+            permission=perms.may_sign, custom={"label": _("Reject and return to applicant"), "decision": "reject"},
+        )(reject),
+        "withdraw": transition(
+            field=fsm_state, source=[DRAFT, RETURNED, first], target=WITHDRAWN,
+            permission=perms.may_withdraw, custom={"label": _("Withdraw"), "decision": "withdraw"},
+        )(withdraw),
+    }
+    if len(stages) > 1:
+        transitions["send_back"] = transition(
+            field=fsm_state, source=stages[1:], target=GET_STATE(_previous, states=stages[:-1]),
+            permission=perms.may_sign, custom={"label": _("Send back to previous stage"), "decision": "return"},
+        )(send_back)
+    for name, method in transitions.items():
+        method.__name__ = name
+        method.__qualname__ = f"{cls.__qualname__}.{name}"
+        setattr(cls, name, method)
+    object.__setattr__(chain, "model", cls)  # frozen dataclass; the model is wired once
+
+
+class SignOffQuerySet(models.QuerySet):
+    def for_object(self, obj):
+        ct = ContentType.objects.get_for_model(obj.__class__)
+        return self.filter(content_type=ct, object_id=obj.pk).select_related("actor")
+
+    def update(self, **kwargs):
+        raise ValidationError(SIGNOFF_APPEND_ONLY)
+
+    def delete(self):
+        raise ValidationError(SIGNOFF_APPEND_ONLY)
+
+
+class SignOff(models.Model):
+    """One action on a request: who, in which role, decision, opinion, from → to, when.
+
+    Append-only: ``save`` refuses an existing row, ``delete`` raises, and on PostgreSQL
+    a trigger refuses UPDATE and DELETE (migration 0002)."""
+
+    class Decision(models.TextChoices):
+        SUBMIT = "submit", _("Submitted")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        RETURN = "return", _("Sent back")
+        WITHDRAW = "withdraw", _("Withdrawn")
+        NOTE = "note", _("Recorded")
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    request = GenericForeignKey("content_type", "object_id")
+    chain = models.CharField(_("chain"), max_length=16)
+    stage = models.CharField(_("stage"), max_length=40)
+    round = models.PositiveSmallIntegerField(_("round"), default=0)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("signed by"))
+    actor_label = models.CharField(_("signer's name"), max_length=64)
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    opinion = models.TextField(_("opinion"), blank=True)
+    source_state = models.CharField(_("from"), max_length=40)
+    target_state = models.CharField(_("to"), max_length=40)
+    data = models.JSONField(_("recorded data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = SignOffQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("sign-off")
+        verbose_name_plural = _("sign-offs")
+        indexes = [models.Index(fields=["content_type", "object_id", "round", "stage"])]
+
+    def __str__(self):
+        return f"{self.chain}#{self.object_id} {self.stage} {self.role} {self.decision}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise ValidationError(SIGNOFF_APPEND_ONLY)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(SIGNOFF_APPEND_ONLY)
+
+    def stage_label(self):
+        from .chains import get_chain
+
+        try:
+            return get_chain(self.chain).state_label(self.stage)
+        except Exception:  # noqa: BLE001 - unknown chain code in old data
+            return self.stage
+
+
+class Attachment(models.Model):
+    """A file attached to a request (photo, certificate, scan), type- and size-checked."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    request = GenericForeignKey("content_type", "object_id")
+    kind = models.CharField(_("kind"), max_length=32)
+    file = models.FileField(_("file"), upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    mime_type = models.CharField(_("type"), max_length=64)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.kind}: {self.original_name}"
+
+
+class StageConfig(models.Model):
+    """Overrides a chain stage's signer roles or deadline (defaults come from the seed)."""
+
+    chain = models.CharField(_("chain"), max_length=16)
+    stage = models.CharField(_("stage"), max_length=40)
+    signers = models.JSONField(_("signer roles"), default=list, blank=True,
+                               help_text=_("Role codes that must all sign; empty keeps the default."))
+    deadline_days = models.PositiveSmallIntegerField(_("deadline (days)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stage configuration")
+        verbose_name_plural = _("stage configuration")
+        constraints = [models.UniqueConstraint(fields=["chain", "stage"], name="stageconfig_unique")]
+
+    def __str__(self):
+        return f"{self.chain}.{self.stage}"
+
+    def clean(self):
+        from .chains import get_chain
+
+        try:
+            chain = get_chain(self.chain)
+        except Exception:  # noqa: BLE001
+            raise ValidationError({"chain": _("Unknown chain.")}) from None
+        if self.stage not in chain.stage_codes:
+            raise ValidationError({"stage": _("This chain has no such stage.")})
+        unknown = [r for r in self.signers or [] if r not in Role.values]
+        if unknown:
+            raise ValidationError({"signers": _("Unknown roles: %(roles)s") % {"roles": ", ".join(unknown)}})

@@ -1,0 +1,152 @@
+"""Who may do what on a request: role + scope predicates shared by the FSM ``permission=``,
+the views, the API and the templates' buttons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from registrar.roles import Role, Scope
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role held within a scope (a RoleAssignment, or implied by being a class's advisor/counsellor)."""
+
+    role: str
+    scope: str
+    college_id: int | None = None
+    klass_id: int | None = None
+    station_id: int | None = None
+
+    def covers(self, student) -> bool:
+        if self.scope == Scope.UNIVERSITY:
+            return True
+        if self.scope == Scope.COLLEGE:
+            return student.college_id == self.college_id
+        if self.scope == Scope.CLASS:
+            return student.klass_id == self.klass_id
+        if self.scope == Scope.STATION:
+            return student.station_id == self.station_id
+        return False
+
+    def student_q(self, prefix: str = "") -> Q:
+        if self.scope == Scope.UNIVERSITY:
+            return Q()
+        if self.scope == Scope.COLLEGE:
+            return Q(**{f"{prefix}college_id": self.college_id})
+        if self.scope == Scope.CLASS:
+            return Q(**{f"{prefix}klass_id": self.klass_id})
+        return Q(**{f"{prefix}station_id": self.station_id})
+
+
+def grants(user) -> list[Grant]:
+    """Every role ``user`` holds, with its scope; cached on the user object."""
+    if user is None or not user.is_authenticated:
+        return []
+    cached = getattr(user, "_registrar_grants", None)
+    if cached is not None:
+        return cached
+    from students.models import Class, RoleAssignment
+
+    result = [
+        Grant(a.role, a.scope, a.college_id, a.klass_id, a.station_id)
+        for a in RoleAssignment.objects.filter(user=user)
+    ]
+    for klass_id, advisor_id, counsellor_id in Class.objects.filter(
+        Q(advisor=user) | Q(counsellor=user)
+    ).values_list("id", "advisor_id", "counsellor_id"):
+        if advisor_id == user.pk:
+            result.append(Grant(Role.ADVISOR, Scope.CLASS, klass_id=klass_id))
+        if counsellor_id == user.pk:
+            result.append(Grant(Role.COUNSELLOR, Scope.CLASS, klass_id=klass_id))
+    user._registrar_grants = result
+    return result
+
+
+def roles_of(user) -> set[str]:
+    roles = {g.role for g in grants(user)}
+    if is_student_user(user):
+        roles.add(Role.STUDENT)
+    return roles
+
+
+def is_student_user(user) -> bool:
+    return _has_student(user)
+
+
+def _has_student(user) -> bool:
+    if not user or not user.is_authenticated:
+        return False
+    cached = getattr(user, "_registrar_student", "unset")
+    if cached == "unset":
+        from students.models import Student
+
+        cached = Student.objects.filter(user=user).first()
+        user._registrar_student = cached
+    return cached is not None
+
+
+def student_of(user):
+    return getattr(user, "_registrar_student", None) if _has_student(user) else None
+
+
+def roles_covering(user, student) -> set[str]:
+    return {g.role for g in grants(user) if g.covers(student)}
+
+
+# --- predicates used as FSM permissions (instance, user) ------------------------------
+def eligible_roles(instance, user) -> list[str]:
+    """Roles in which ``user`` may sign the current stage of ``instance`` right now."""
+    if instance.stage is None:
+        return []
+    mine = roles_covering(user, instance.student)
+    if not mine:
+        return []
+    pending = instance.pending_roles()
+    return [r for r in pending if r in mine]
+
+
+def may_sign(instance, user) -> bool:
+    return bool(eligible_roles(instance, user))
+
+
+def may_submit(instance, user) -> bool:
+    return user.is_authenticated and instance.applicant_id == user.pk
+
+
+def may_withdraw(instance, user) -> bool:
+    return user.is_authenticated and instance.applicant_id == user.pk
+
+
+def may_initiate(chain, user, student) -> bool:
+    """Whether ``user`` may open a request of ``chain`` for ``student``."""
+    if Role.STUDENT in chain.initiator_roles and student.user_id == user.pk:
+        return True
+    staff_roles = [r for r in chain.initiator_roles if r != Role.STUDENT]
+    return any(g.role in staff_roles and g.covers(student) for g in grants(user))
+
+
+def can_view(user, instance) -> bool:
+    """Scope rule: outside it the object does not exist for the user (404)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if instance.applicant_id == user.pk or instance.student.user_id == user.pk:
+        return True
+    participants = instance.chain.participant_roles() | {Role.ACADEMIC_AFFAIRS}
+    return any(g.role in participants and g.covers(instance.student) for g in grants(user))
+
+
+def visible_q(user, chain) -> Q | None:
+    """A Q over the chain's request model for what ``user`` may see; None means nothing."""
+    if user.is_superuser:
+        return Q()
+    q = Q(applicant=user) | Q(student__user=user)
+    participants = chain.participant_roles() | {Role.ACADEMIC_AFFAIRS}
+    for g in grants(user):
+        if g.role in participants:
+            q |= g.student_q("student__")
+    return q

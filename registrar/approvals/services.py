@@ -1,0 +1,267 @@
+"""Writes of the approval kernel. Views and the API call only these."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
+
+from registrar.exceptions import ApplicationError
+from registrar.roles import Role
+
+from . import permissions as perms
+from .chains import COMPLETED, RETURNED, WITHDRAWN, Chain
+from .models import ApprovalRequest, Attachment, SignOff
+
+WRONG_STATE = _("This request is at “%(state)s”; “%(action)s” is not possible there. It may already have been handled.")
+UNKNOWN_ACTION = _("Unknown action.")
+OPINION_REQUIRED = _("Please write the reason: the applicant will see it.")
+ALREADY_OPEN = _("This student already has an open “%(chain)s” request (#%(id)s). Finish or withdraw it first.")
+MAY_NOT_INITIATE = _("You may not open this kind of request for this student.")
+ATTACHMENT_MISSING = _("Attach the required file first: %(kinds)s.")
+ATTACHMENT_TOO_BIG = _("“%(name)s” is %(size)s KB; the limit is %(limit)s KB.")
+ATTACHMENT_BAD_TYPE = _("“%(name)s” is not an accepted file: upload a JPEG or PNG image%(pdf)s.")
+ATTACHMENT_UNKNOWN_KIND = _("This request takes no attachment of kind “%(kind)s”.")
+NOT_EDITABLE = _("Only a draft or a returned request can be changed.")
+STAGE_DATA_INVALID = _("Some of the information this step needs is missing or wrong.")
+
+ACTIONS = ("submit", "approve", "reject", "send_back", "withdraw")
+
+
+def _decision_for(action: str) -> str:
+    return {
+        "submit": SignOff.Decision.SUBMIT,
+        "approve": SignOff.Decision.APPROVE,
+        "reject": SignOff.Decision.REJECT,
+        "send_back": SignOff.Decision.RETURN,
+        "withdraw": SignOff.Decision.WITHDRAW,
+    }[action]
+
+
+def signoff_record(*, request: ApprovalRequest, actor, role: str, decision: str, source: str,
+                   stage: str | None = None, opinion: str = "", data: dict | None = None) -> SignOff:
+    """Append one row to the sign-off log (inside the caller's transaction)."""
+    return SignOff.objects.create(
+        content_type=ContentType.objects.get_for_model(request.__class__),
+        object_id=request.pk,
+        chain=request.chain.code,
+        stage=stage or source,
+        round=request.round,
+        role=role,
+        actor=actor,
+        actor_label=getattr(actor, "display_name", str(actor))[:64],
+        decision=decision,
+        opinion=opinion,
+        source_state=source,
+        target_state=request.state,
+        data=_jsonable(data or {}),
+    )
+
+
+def _jsonable(data: dict) -> dict:
+    out = {}
+    for key, value in data.items():
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif hasattr(value, "pk"):
+            value = str(value)
+        elif not isinstance(value, str | int | float | bool | type(None) | list | dict):
+            value = str(value)
+        out[key] = value
+    return out
+
+
+def _open_requests(chain: Chain, student):
+    return chain.model.objects.filter(student=student).exclude(state__in=[COMPLETED, WITHDRAWN])
+
+
+@transaction.atomic
+def request_create(*, chain: Chain, student, applicant, data: dict | None = None,
+                   attachments: dict | None = None, submit: bool = False) -> ApprovalRequest:
+    """Open a request of ``chain`` for ``student`` (draft), optionally submitting it at once."""
+    if not perms.may_initiate(chain, applicant, student):
+        raise PermissionDenied(MAY_NOT_INITIATE)
+    existing = _open_requests(chain, student).first()
+    if existing is not None:
+        raise ApplicationError(ALREADY_OPEN % {"chain": chain.name, "id": existing.pk})
+    req = chain.model(student=student, applicant=applicant, **(data or {}))
+    req.full_clean()
+    req.save()
+    for kind, upload in (attachments or {}).items():
+        if upload:
+            attachment_add(request=req, kind=kind, upload=upload, actor=applicant)
+    if submit:
+        req = request_act(chain=chain, request_id=req.pk, actor=applicant, action="submit")
+    return req
+
+
+@transaction.atomic
+def request_update(*, request: ApprovalRequest, actor, data: dict, attachments: dict | None = None) -> ApprovalRequest:
+    """Amend a draft or returned request (applicant only)."""
+    if request.applicant_id != actor.pk:
+        raise PermissionDenied
+    if request.state not in ("draft", RETURNED):
+        raise ApplicationError(NOT_EDITABLE)
+    for key, value in data.items():
+        setattr(request, key, value)
+    request.full_clean()
+    request.save()
+    for kind, upload in (attachments or {}).items():
+        if upload:
+            attachment_add(request=request, kind=kind, upload=upload, actor=actor)
+    return request
+
+
+def _check_attachments(req: ApprovalRequest) -> None:
+    have = set(
+        Attachment.objects.filter(
+            content_type=ContentType.objects.get_for_model(req.__class__), object_id=req.pk
+        ).values_list("kind", flat=True)
+    )
+    missing = [str(a.label) for a in req.chain.attachments if a.required and a.kind not in have]
+    if missing:
+        raise ApplicationError(ATTACHMENT_MISSING % {"kinds": "、".join(missing)})
+
+
+def _stage_data(req: ApprovalRequest, data: dict | None) -> dict:
+    form_class = req.stage.form_class() if req.stage else None
+    if form_class is None:
+        return {}
+    form = form_class(data=data or {})
+    if not form.is_valid():
+        raise ApplicationError(STAGE_DATA_INVALID, extra={"errors": form.errors.get_json_data()})
+    return form.cleaned_data
+
+
+@transaction.atomic
+def request_act(*, chain: Chain, request_id: int, actor, action: str, opinion: str = "",
+                data: dict | None = None, as_role: str | None = None) -> ApprovalRequest:
+    """Perform one transition on a request, record the sign-off, issue documents, notify.
+
+    Wrong state → ApplicationError; out of scope → Http404; in scope, wrong role → PermissionDenied.
+    """
+    if action not in ACTIONS:
+        raise ApplicationError(UNKNOWN_ACTION)
+    try:
+        req = chain.model.objects.select_for_update().select_related("student").get(pk=request_id)
+    except chain.model.DoesNotExist:
+        raise Http404 from None
+    if not perms.can_view(actor, req):
+        raise Http404
+    method = getattr(req, action, None)
+    if method is None or not can_proceed(method):
+        raise ApplicationError(WRONG_STATE % {"state": req.get_state_label(), "action": _action_label(action)})
+    if not has_transition_perm(method, actor):
+        raise PermissionDenied
+    opinion = (opinion or "").strip()
+    source = req.state
+    kwargs: dict = {"actor": actor}
+    if action in ("approve", "reject", "send_back"):
+        eligible = perms.eligible_roles(req, actor)
+        role = as_role if as_role in eligible else eligible[0]
+    else:
+        role = Role.STUDENT if req.student.user_id == actor.pk else (
+            next(iter(r for r in chain.initiator_roles if r in perms.roles_covering(actor, req.student)), Role.STUDENT)
+        )
+    stage_data: dict = {}
+    if action == "approve":
+        stage_data = _stage_data(req, data)
+        kwargs.update(role=role, data=stage_data)
+    elif action in ("reject", "send_back"):
+        if not opinion:
+            raise ApplicationError(OPINION_REQUIRED)
+        kwargs.update(reason=opinion)
+    elif action == "submit":
+        _check_attachments(req)
+    method(**kwargs)
+    req.save()
+    signoff_record(request=req, actor=actor, role=role, decision=_decision_for(action), source=source,
+                   opinion=opinion, data=stage_data)
+    if action == "approve" and req.state != source:
+        _stage_passed(req, source, actor)
+    from registrar.notifications.services import notify_request_moved
+
+    notify_request_moved(request=req, actor=actor, source=source, action=action)
+    return req
+
+
+def _stage_passed(req: ApprovalRequest, stage_code: str, actor) -> None:
+    stage = req.chain.stage(stage_code)
+    if stage and stage.issues:
+        from registrar.documents.services import document_issue_for_request
+
+        for doc_type in stage.issues:
+            document_issue_for_request(doc_type=doc_type, request=req, issued_by=actor)
+    if req.state == COMPLETED and req.chain.on_complete:
+        import_string(req.chain.on_complete)(request=req, actor=actor)
+
+
+def _action_label(action: str) -> str:
+    return str({
+        "submit": _("Submit"), "approve": _("Approve"), "reject": _("Reject"),
+        "send_back": _("Send back"), "withdraw": _("Withdraw"),
+    }.get(action, action))
+
+
+# --- attachments ----------------------------------------------------------------------
+_IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+def _sniff(upload) -> str | None:
+    """The real type of an upload from its content, not its name: image/jpeg, image/png, application/pdf."""
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    try:
+        from PIL import Image
+
+        with Image.open(upload) as img:
+            img.verify()
+            fmt = img.format
+        upload.seek(0)
+        return _IMAGE_TYPES.get(fmt)
+    except Exception:  # noqa: BLE001 - anything Pillow cannot read is not an image
+        upload.seek(0)
+        return None
+
+
+def attachment_validate(*, chain: Chain, kind: str, upload) -> str:
+    rule = chain.attachment_rule(kind)
+    if rule is None:
+        raise ApplicationError(ATTACHMENT_UNKNOWN_KIND % {"kind": kind})
+    limit = rule.max_bytes or settings.REGISTRAR["ATTACHMENT_MAX_BYTES"]
+    if upload.size > limit:
+        raise ApplicationError(ATTACHMENT_TOO_BIG % {
+            "name": upload.name, "size": upload.size // 1024, "limit": limit // 1024})
+    mime = _sniff(upload)
+    if mime is None or (rule.images_only and not mime.startswith("image/")):
+        raise ApplicationError(ATTACHMENT_BAD_TYPE % {
+            "name": upload.name, "pdf": "" if rule.images_only else str(_(" or a PDF"))})
+    return mime
+
+
+@transaction.atomic
+def attachment_add(*, request: ApprovalRequest, kind: str, upload, actor) -> Attachment:
+    mime = attachment_validate(chain=request.chain, kind=kind, upload=upload)
+    ext = mimetypes.guess_extension(mime) or ""
+    original_name = upload.name
+    upload.name = f"{request.chain.code}-{request.pk}-{kind}{ext}"
+    return Attachment.objects.create(
+        content_type=ContentType.objects.get_for_model(request.__class__),
+        object_id=request.pk,
+        kind=kind,
+        file=upload,
+        original_name=original_name[:255],
+        mime_type=mime,
+        size=upload.size,
+        uploaded_by=actor,
+    )

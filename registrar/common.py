@@ -1,0 +1,33 @@
+"""Small shared bases (HackSoft ``common``): abstract models and ``model_update``."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+def model_update(*, instance, fields: list[str], data: dict, auto_updated_at: bool = True):
+    """Set ``fields`` from ``data`` on ``instance``, validate and save only what changed.
+
+    Returns ``(instance, has_updated)``.
+    """
+    has_updated = False
+    for field in fields:
+        if field not in data:
+            continue
+        if getattr(instance, field) != data[field]:
+            has_updated = True
+            setattr(instance, field, data[field])
+    if has_updated:
+        instance.full_clean()
+        update_fields = list(fields)
+        if auto_updated_at and any(f.name == "updated_at" for f in instance._meta.fields):
+            update_fields.append("updated_at")
+        instance.save(update_fields=[f for f in update_fields if f in data or f == "updated_at"])
+    return instance, has_updated

@@ -1,0 +1,51 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Document(models.Model):
+    """An official document issued to a student: numbered, verifiable, stored byte-for-byte.
+
+    States (``status``): pending → ready (rendered) or failed; revocation is recorded
+    (``revoked_at``), never a deletion. A verification code is never reused."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being produced")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    doc_type = models.CharField(_("document type"), max_length=40, db_index=True)
+    serial = models.CharField(_("serial number"), max_length=40, unique=True)
+    code = models.CharField(_("verification code"), max_length=32, unique=True)
+    student = models.ForeignKey("students.Student", on_delete=models.PROTECT, related_name="documents",
+                                verbose_name=_("holder"))
+    holder_name = models.CharField(_("holder's name"), max_length=64)
+    title = models.CharField(_("title"), max_length=128)
+    chain = models.CharField(_("chain"), max_length=16, blank=True)
+    request_id = models.PositiveBigIntegerField(_("request"), null=True, blank=True)
+    context = models.JSONField(_("content"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    file = models.FileField(_("file"), upload_to="documents/%Y/", blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True, db_index=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+", verbose_name=_("issued by"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("revoked by"))
+    revoke_reason = models.CharField(_("reason for revocation"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        indexes = [models.Index(fields=["chain", "request_id"])]
+
+    def __str__(self):
+        return f"{self.serial} {self.title}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
