@@ -4,8 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from registrar.documents.urls import public_urlpatterns as documents_public_urls
+
 urlpatterns = [
     path("", include("registrar.web_urls")),
+    path("", include(documents_public_urls)),
     path("requests/", include("registrar.approvals.urls")),
     path("documents/", include("registrar.documents.urls")),
     path("students/", include("students.urls")),

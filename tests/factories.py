@@ -120,3 +120,59 @@ class IdCardReissueRequestFactory(factory.django.DjangoModelFactory):
     student = factory.SubFactory(StudentFactory)
     applicant = factory.LazyAttribute(lambda o: o.student.user)
     reason = IdCardReissueRequest.Reason.LOST
+
+
+# --- upload fixtures and U6 drivers for the kernel tests ------------------------------------
+def pdf_bytes() -> bytes:
+    """A small but well-formed one-page PDF."""
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 10 10]>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+def pdf_upload(name="scan.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, pdf_bytes(), content_type="application/pdf")
+
+
+def fake_png_upload(name="photo.png") -> SimpleUploadedFile:
+    """A text file that only pretends to be an image (name and declared type)."""
+    return SimpleUploadedFile(name, b"this is not an image\n" * 10, content_type="image/png")
+
+
+def oversize_png_upload(nbytes: int, name="big.png") -> SimpleUploadedFile:
+    """A real PNG padded past ``nbytes`` (trailing bytes after IEND are ignored by readers)."""
+    data = png_bytes()
+    return SimpleUploadedFile(name, data + b"\0" * max(0, nbytes - len(data) + 1), content_type="image/png")
+
+
+#: The stage form data each U6 signer must give when approving (by stage code).
+U6_STAGE_DATA = {
+    "counsellor_confirm": {},
+    "finance_payment": {"fee_amount": "20.00", "receipt_number": "R2024001"},
+    "registrar_reissue": {"new_card_number": "SC-000123"},
+}
+
+
+def u6_submitted(world, **data):
+    """A U6 request by ``world``'s student, photo attached and submitted (at counsellor_confirm)."""
+    from registrar.approvals.services import request_create
+    from students.models import U6
+
+    return request_create(chain=U6, student=world["student"], applicant=world["student_user"],
+                          data={"reason": "lost", **data}, attachments={"photo": photo_upload()}, submit=True)
+
+
+def u6_advance_to(world, req, stage: str):
+    """Approve ``req`` stage by stage (counsellor, finance, registrar of ``world``) until it is at ``stage``."""
+    from registrar.approvals.services import request_act
+    from students.models import U6
+
+    signer = {"counsellor_confirm": "counsellor", "finance_payment": "finance", "registrar_reissue": "registrar"}
+    while req.state != stage:
+        assert req.state in signer, f"cannot advance from {req.state} to {stage}"
+        req = request_act(chain=U6, request_id=req.pk, actor=world[signer[req.state]], action="approve",
+                          opinion="同意", data=U6_STAGE_DATA[req.state])
+    return req

@@ -1,2 +1,18 @@
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from . import views
+
 app_name = "api"
-urlpatterns = []
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="token"),
+    path("workflows/", views.WorkflowListView.as_view(), name="workflows"),
+    path("students/", views.StudentListView.as_view(), name="students"),
+    path("students/<int:pk>/", views.StudentDetailView.as_view(), name="student"),
+    path("inbox/", views.InboxView.as_view(), name="inbox"),
+    path("requests/<str:chain>/", views.RequestListCreateView.as_view(), name="requests"),
+    path("requests/<str:chain>/<int:pk>/", views.RequestDetailView.as_view(), name="request"),
+    path("requests/<str:chain>/<int:pk>/transitions/", views.RequestTransitionsView.as_view(), name="transitions"),
+    path("requests/<str:chain>/<int:pk>/attachments/", views.RequestAttachmentView.as_view(), name="attachments"),
+]

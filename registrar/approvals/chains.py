@@ -117,8 +117,24 @@ class Chain:
     def participant_roles(self) -> set[str]:
         roles = set(self.initiator_roles)
         for s in self.stages:
-            roles.update(s.signers)
+            roles.update(self.signers(s.code))  # effective signers: a StageConfig override counts
         return roles
+
+    def stage_data_fields(self) -> set[str]:
+        """Model fields filled in by signers through stage forms (not by the applicant)."""
+        names: set[str] = set()
+        for s in self.stages:
+            form_class = s.form_class()
+            if form_class is not None:
+                names.update(form_class.base_fields)
+        return names
+
+    def applicant_fields(self) -> list[str]:
+        """The request model's fields the applicant fills in (kernel and stage-data fields excluded)."""
+        kernel = {"id", "student", "applicant", "round", "submitted_at", "completed_at", "stage_entered_at",
+                  "stage_due_at", "return_reason", "reminded_at", "state", "created_at", "updated_at"}
+        skip = kernel | self.stage_data_fields()
+        return [f.name for f in self.model._meta.concrete_fields if f.editable and f.name not in skip]
 
     def attachment_rule(self, kind: str) -> AttachmentRule | None:
         return next((a for a in self.attachments if a.kind == kind), None)

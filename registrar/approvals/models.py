@@ -43,6 +43,7 @@ class ApprovalRequest(ConcurrentTransitionMixin, FSMModelMixin, TimeStampedModel
     stage_entered_at = models.DateTimeField(_("stage entered at"), null=True, blank=True)
     stage_due_at = models.DateTimeField(_("stage due at"), null=True, blank=True, db_index=True)
     return_reason = models.TextField(_("reason for return"), blank=True)
+    reminded_at = models.DateTimeField(_("last overdue reminder"), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -89,6 +90,7 @@ class ApprovalRequest(ConcurrentTransitionMixin, FSMModelMixin, TimeStampedModel
         return set(
             SignOff.objects.for_object(self)
             .filter(stage=self.state, round=self.round, decision=SignOff.Decision.APPROVE)
+            .standing()
             .values_list("role", flat=True)
         )
 
@@ -192,6 +194,15 @@ class SignOffQuerySet(models.QuerySet):
     def for_object(self, obj):
         ct = ContentType.objects.get_for_model(obj.__class__)
         return self.filter(content_type=ct, object_id=obj.pk).select_related("actor")
+
+    def standing(self):
+        """Sign-offs not voided by a later re-entry into their stage (send_back, resubmit):
+        a stage entered again must be signed again."""
+        reentry = SignOff.objects.filter(
+            content_type=models.OuterRef("content_type"), object_id=models.OuterRef("object_id"),
+            target_state=models.OuterRef("stage"), id__gt=models.OuterRef("id"),
+        ).exclude(source_state=models.OuterRef("stage"))
+        return self.filter(~models.Exists(reentry))
 
     def update(self, **kwargs):
         raise ValidationError(SIGNOFF_APPEND_ONLY)

@@ -25,7 +25,7 @@ def _awaiting_q(user, chain: Chain) -> Q | None:
         signed = SignOff.objects.filter(
             content_type=ct, object_id=OuterRef("pk"), round=OuterRef("round"), stage=OuterRef("state"),
             role=g.role, decision=SignOff.Decision.APPROVE,
-        )
+        ).standing()
         part = Q(state__in=stages) & g.student_q("student__") & ~Exists(signed)
         q = part if q is None else q | part
     return q

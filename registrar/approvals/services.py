@@ -88,6 +88,8 @@ def request_create(*, chain: Chain, student, applicant, data: dict | None = None
     """Open a request of ``chain`` for ``student`` (draft), optionally submitting it at once."""
     if not perms.may_initiate(chain, applicant, student):
         raise PermissionDenied(MAY_NOT_INITIATE)
+    # Lock the student row so two creates at once cannot both pass the open-request check.
+    type(student).objects.select_for_update().only("pk").get(pk=student.pk)
     existing = _open_requests(chain, student).first()
     if existing is not None:
         raise ApplicationError(ALREADY_OPEN % {"chain": chain.name, "id": existing.pk})
@@ -103,8 +105,9 @@ def request_create(*, chain: Chain, student, applicant, data: dict | None = None
 
 
 @transaction.atomic
-def request_update(*, request: ApprovalRequest, actor, data: dict, attachments: dict | None = None) -> ApprovalRequest:
-    """Amend a draft or returned request (applicant only)."""
+def request_update(*, request: ApprovalRequest, actor, data: dict, attachments: dict | None = None,
+                   submit: bool = False) -> ApprovalRequest:
+    """Amend a draft or returned request (applicant only), optionally (re)submitting it at once."""
     if request.applicant_id != actor.pk:
         raise PermissionDenied
     if request.state not in ("draft", RETURNED):
@@ -116,6 +119,8 @@ def request_update(*, request: ApprovalRequest, actor, data: dict, attachments: 
     for kind, upload in (attachments or {}).items():
         if upload:
             attachment_add(request=request, kind=kind, upload=upload, actor=actor)
+    if submit:
+        request = request_act(chain=request.chain, request_id=request.pk, actor=actor, action="submit")
     return request
 
 

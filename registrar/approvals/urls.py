@@ -1,2 +1,14 @@
+from django.urls import path
+
+from . import views
+
 app_name = "approvals"
-urlpatterns = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("<str:chain>/new/", views.request_create, name="create"),
+    path("<str:chain>/<int:pk>/", views.request_detail, name="detail"),
+    path("<str:chain>/<int:pk>/edit/", views.request_edit, name="edit"),
+    path("<str:chain>/<int:pk>/act/<str:action>/", views.request_act, name="act"),
+    path("<str:chain>/<int:pk>/approval-form/", views.approval_form, name="approval_form"),
+    path("<str:chain>/<int:pk>/attachments/<int:attachment_pk>/", views.attachment_download, name="attachment"),
+]

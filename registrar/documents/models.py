@@ -1,6 +1,14 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+DOCUMENT_NEVER_DELETED = _("Issued documents are never deleted; revoke the document instead.")
+
+
+class DocumentQuerySet(models.QuerySet):
+    def delete(self):
+        raise ValidationError(DOCUMENT_NEVER_DELETED)
 
 
 class Document(models.Model):
@@ -36,6 +44,10 @@ class Document(models.Model):
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("revoked by"))
     revoke_reason = models.CharField(_("reason for revocation"), max_length=255, blank=True)
+    reissue_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissues",
+                                   verbose_name=_("reissue of"))
+
+    objects = DocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issued_at", "-id"]
@@ -46,6 +58,45 @@ class Document(models.Model):
     def __str__(self):
         return f"{self.serial} {self.title}"
 
+    def delete(self, *args, **kwargs):
+        raise ValidationError(DOCUMENT_NEVER_DELETED)
+
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY
+
+    @property
+    def is_valid(self) -> bool:
+        """Rendered and not revoked: what the public verification page calls valid."""
+        return self.is_ready and not self.is_revoked
+
+    @property
+    def display_code(self) -> str:
+        """The verification code in groups of four, as printed (ABCD-EFGH-JKLM-NPQR)."""
+        return "-".join(self.code[i:i + 4] for i in range(0, len(self.code), 4))
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("documents:detail", args=[self.pk])
+
+
+class DocumentSequence(models.Model):
+    """The last serial number handed out per prefix and year (row-locked while issuing), so
+    serials are unique and consecutive: U6-2026-000001, U6-2026-000002, …"""
+
+    prefix = models.CharField(_("prefix"), max_length=24)
+    year = models.PositiveSmallIntegerField(_("year"))
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("document serial sequence")
+        verbose_name_plural = _("document serial sequences")
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="documentsequence_unique")]
+
+    def __str__(self):
+        return f"{self.prefix}-{self.year}: {self.last}"

@@ -1,0 +1,88 @@
+from django.utils.encoding import force_str
+from rest_framework import serializers
+
+from registrar.approvals.models import Attachment, SignOff
+from registrar.roles import Role
+from students.models import Student
+
+
+class StudentSerializer(serializers.ModelSerializer):
+    college = serializers.CharField(source="college.name", read_only=True)
+    major = serializers.CharField(source="major.name", read_only=True)
+    klass = serializers.CharField(source="klass.name", read_only=True)
+    station = serializers.CharField(source="station.name", read_only=True, default=None)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Student
+        fields = ["id", "student_number", "name", "gender", "birth_date", "ethnicity", "political_status",
+                  "level", "study_form", "college", "major", "klass", "station", "enrollment_date",
+                  "expected_graduation", "card_number", "status", "status_label"]
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    stage_label = serializers.SerializerMethodField()
+    role_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SignOff
+        fields = ["id", "stage", "stage_label", "round", "role", "role_label", "actor_label", "decision",
+                  "opinion", "source_state", "target_state", "data", "created_at"]
+
+    def get_stage_label(self, obj):
+        return force_str(obj.stage_label())
+
+    def get_role_label(self, obj):
+        return force_str(Role(obj.role).label) if obj.role in Role.values else obj.role
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "kind", "original_name", "mime_type", "size", "created_at"]
+
+
+class TransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["submit", "approve", "reject", "send_back", "withdraw"])
+    opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    data = serializers.DictField(required=False, default=dict, help_text="The stage form's fields, if any.")
+    as_role = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    file = serializers.FileField()
+
+
+_REQUEST_SERIALIZERS: dict = {}
+
+
+def request_serializer_for(chain):
+    """One ModelSerializer per chain: applicant fields writable, kernel fields read-only."""
+    if chain.code in _REQUEST_SERIALIZERS:
+        return _REQUEST_SERIALIZERS[chain.code]
+    writable = chain.applicant_fields()
+    read_only = ["id", "state", "round", "submitted_at", "completed_at", "stage_entered_at", "stage_due_at",
+                 "return_reason", "created_at", "updated_at", *sorted(chain.stage_data_fields())]
+
+    class Meta:
+        model = chain.model
+        fields = [*read_only, "student", *writable, "chain", "state_label", "is_overdue", "pending_roles"]
+        read_only_fields = read_only
+
+    attrs = {
+        "Meta": Meta,
+        "student": serializers.PrimaryKeyRelatedField(
+            queryset=Student.objects.all(), required=False,
+            help_text="Staff initiators name the student; a student applies for themself."),
+        "chain": serializers.SerializerMethodField(),
+        "state_label": serializers.SerializerMethodField(),
+        "is_overdue": serializers.BooleanField(read_only=True),
+        "pending_roles": serializers.SerializerMethodField(),
+        "get_chain": lambda self, obj: obj.chain.code,
+        "get_state_label": lambda self, obj: force_str(obj.get_state_label()),
+        "get_pending_roles": lambda self, obj: obj.pending_roles() if obj.stage else [],
+    }
+    cls = type(f"{chain.model.__name__}Serializer", (serializers.ModelSerializer,), attrs)
+    _REQUEST_SERIALIZERS[chain.code] = cls
+    return cls

@@ -1,0 +1,169 @@
+"""Forms of the approval UI: the generic application form of any chain and the act form.
+
+Forms check only the shape of the input; the services decide (STYLE.md §3). The
+application form of a chain is derived from the chain itself (no per-chain form class):
+the request model's editable fields minus the kernel's and the stage forms' fields,
+plus one file field per attachment rule.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.forms.models import modelform_factory
+from django.utils.translation import gettext_lazy as _
+
+from registrar.exceptions import ApplicationError
+
+from .chains import Chain
+
+#: Kernel fields of ApprovalRequest the applicant never fills in.
+KERNEL_FIELDS = frozenset({
+    "id", "student", "applicant", "round", "submitted_at", "completed_at", "stage_entered_at",
+    "stage_due_at", "return_reason", "state", "created_at", "updated_at", "reminded_at",
+})
+
+OPINION_REQUIRED_FOR = ("reject", "send_back")
+NO_SUCH_STUDENT = _("No student with this student number is within your scope.")
+ATTACHMENT_REQUIRED = _("This file is required to submit the request.")
+
+
+def applicant_field_names(chain: Chain) -> list[str]:
+    """The fields of ``chain``'s request model that the applicant fills in."""
+    skip = set(KERNEL_FIELDS)
+    for stage in chain.stages:
+        form_class = stage.form_class()
+        if form_class is not None:
+            skip.update(form_class.base_fields)
+    return [f.name for f in chain.model._meta.concrete_fields if f.editable and f.name not in skip]
+
+
+class ApplicationFormBase(forms.ModelForm):
+    """Base of every generated application form.
+
+    ``user`` resolves the student (staff initiators pick one by 学号 within their scope);
+    ``submitting`` makes required attachments required; ``existing_kinds`` are the
+    attachment kinds already on file (editing a draft or a returned request)."""
+
+    chain: Chain
+    picks_student: bool = False
+
+    def __init__(self, *args, user=None, submitting: bool = False, existing_kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.submitting = submitting
+        self.existing_kinds = set(existing_kinds)
+        for name, field in self.fields.items():
+            if isinstance(field.widget, forms.Textarea):
+                field.widget.attrs["rows"] = 3
+            if name in self.attachment_kinds() and name in self.existing_kinds:
+                field.help_text = _("A file is already attached; choose another only to add a replacement.")
+
+    @classmethod
+    def attachment_kinds(cls) -> list[str]:
+        return [rule.kind for rule in cls.chain.attachments]
+
+    def attachment_fields(self):
+        return [self[kind] for kind in self.attachment_kinds()]
+
+    def data_fields(self):
+        skip = {*self.attachment_kinds(), "student_number"}
+        return [bf for bf in self if bf.name not in skip]
+
+    def clean_student_number(self):
+        from students.selectors import student_list
+
+        number = (self.cleaned_data.get("student_number") or "").strip()
+        student = student_list(user=self.user).filter(student_number=number).first() if number else None
+        if student is None:
+            raise forms.ValidationError(NO_SUCH_STUDENT)
+        self.cleaned_data["student"] = student
+        return number
+
+    def clean(self):
+        from . import services
+
+        cleaned = super().clean()
+        for rule in self.chain.attachments:
+            upload = cleaned.get(rule.kind)
+            if upload:
+                try:
+                    services.attachment_validate(chain=self.chain, kind=rule.kind, upload=upload)
+                except ApplicationError as exc:
+                    self.add_error(rule.kind, str(exc.message))
+            elif self.submitting and rule.required and rule.kind not in self.existing_kinds:
+                self.add_error(rule.kind, ATTACHMENT_REQUIRED)
+        return cleaned
+
+    # --- what the view hands to the service ---------------------------------------------
+    def request_data(self) -> dict:
+        names = set(self._meta.fields)
+        return {k: v for k, v in self.cleaned_data.items() if k in names}
+
+    def attachments(self) -> dict:
+        return {kind: self.cleaned_data.get(kind) for kind in self.attachment_kinds() if self.cleaned_data.get(kind)}
+
+    def student(self):
+        return self.cleaned_data.get("student")
+
+
+def _attachment_field(rule) -> forms.FileField:
+    limit_kb = (rule.max_bytes // 1024) if rule.max_bytes else None
+    if rule.images_only:
+        help_text = _("JPEG or PNG image") if limit_kb is None else _("JPEG or PNG image, at most %(kb)s KB") % {
+            "kb": limit_kb}
+        widget = forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"})
+    else:
+        help_text = _("Image or PDF") if limit_kb is None else _("Image or PDF, at most %(kb)s KB") % {"kb": limit_kb}
+        widget = forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"})
+    return forms.FileField(label=rule.label, required=False, help_text=help_text, widget=widget)
+
+
+_FORM_CACHE: dict[tuple[str, bool], type[ApplicationFormBase]] = {}
+
+
+def application_form_for(chain: Chain, *, picks_student: bool = False) -> type[ApplicationFormBase]:
+    """The application ModelForm of ``chain`` (optionally with a 学号 field for staff initiators)."""
+    key = (chain.code, picks_student)
+    if key in _FORM_CACHE:
+        return _FORM_CACHE[key]
+    attrs: dict = {"chain": chain, "picks_student": picks_student}
+    if picks_student:
+        attrs["student_number"] = forms.CharField(
+            label=_("Student number"), max_length=20,
+            help_text=_("The 学号 of the student this request is about."),
+        )
+    for rule in chain.attachments:
+        attrs[rule.kind] = _attachment_field(rule)
+    base = type(f"{chain.model.__name__}ApplicationBase", (ApplicationFormBase,), attrs)
+    form_class = modelform_factory(chain.model, form=base, fields=applicant_field_names(chain))
+    if picks_student:  # the student comes first
+        order = ["student_number", *[n for n in form_class.base_fields if n != "student_number"]]
+        form_class.base_fields = {n: form_class.base_fields[n] for n in order}
+    _FORM_CACHE[key] = form_class
+    return form_class
+
+
+class ActForm(forms.Form):
+    """The signer's written opinion (签署意见); required to reject or send back."""
+
+    opinion = forms.CharField(
+        label=_("Opinion"), required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, action: str, roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action in OPINION_REQUIRED_FOR:
+            self.fields["opinion"].required = True
+            self.fields["opinion"].help_text = _("Required: the applicant will see your reason.")
+        elif action == "approve":
+            self.fields["opinion"].help_text = _("For example: 同意 (agreed), with any remark.")
+        else:
+            self.fields["opinion"].label = _("Remark")
+        if len(roles) > 1:
+            from registrar.roles import Role
+
+            self.fields["as_role"] = forms.ChoiceField(
+                label=_("Sign as"), choices=[(r, Role(r).label) for r in roles],
+            )

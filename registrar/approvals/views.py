@@ -1,0 +1,333 @@
+"""The approval UI: one inbox, one request page, one act view, one application form for
+every chain. Views are thin: validate the shape, call one service, add a message,
+redirect. State changes only on POST (STYLE.md §3)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
+
+from registrar.exceptions import ApplicationError
+from registrar.roles import Role
+
+from . import permissions as perms
+from . import selectors, services
+from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, all_chains, get_chain
+from .forms import ActForm, applicant_field_names, application_form_for
+from .models import SignOff
+
+INBOX_PAGE_SIZE = 25
+EDITABLE_STATES = (DRAFT, RETURNED)
+ALREADY_SIGNED = _lazy("You have already signed this request; it is now at “%(state)s”.")
+
+
+# --- inbox ------------------------------------------------------------------------------
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@login_required
+def inbox(request):
+    """Every request of every chain awaiting the user's sign-off, oldest first."""
+    from students.models import College
+
+    chain_code = request.GET.get("type") or None
+    if chain_code and chain_code not in {c.code for c in all_chains()}:
+        chain_code = None
+    filters = {
+        "search": (request.GET.get("q") or "").strip()[:64],
+        "overdue_only": request.GET.get("overdue") == "1",
+        "college_id": _int_or_none(request.GET.get("college")),
+    }
+    page_number = max(_int_or_none(request.GET.get("page")) or 1, 1)
+    rows, counts, total = selectors.inbox_page_rows(
+        request.user, offset=(page_number - 1) * INBOX_PAGE_SIZE, limit=INBOX_PAGE_SIZE,
+        chain_code=chain_code, **filters)
+    paginator = Paginator(range(total), INBOX_PAGE_SIZE)
+    if page_number > paginator.num_pages:  # past the end: show the last page
+        page_number = paginator.num_pages
+        rows, counts, total = selectors.inbox_page_rows(
+            request.user, offset=(page_number - 1) * INBOX_PAGE_SIZE, limit=INBOX_PAGE_SIZE,
+            chain_code=chain_code, **filters)
+    if chain_code:  # the tabs show every type's count under the other filters
+        _rows, counts, _total = selectors.inbox_page_rows(request.user, offset=0, limit=0, **filters)
+    tabs = [
+        {"code": chain.code, "name": chain.name, "count": counts[chain.code]}
+        for chain in all_chains() if chain.code in counts
+    ]
+    return render(request, "approvals/inbox.html", {
+        "rows": rows,
+        "page_obj": paginator.page(page_number),
+        "tabs": tabs,
+        "all_count": sum(counts.values()),
+        "chain_code": chain_code,
+        "filters": filters,
+        "colleges": College.objects.only("id", "name"),
+    })
+
+
+# --- request page -------------------------------------------------------------------------
+def _field_rows(req) -> list[tuple[str, object]]:
+    """(label, value) of the request's own fields: the applicant's, then the stages' data."""
+    own = applicant_field_names(req.chain)
+    staged = [n for stage in req.chain.stages if stage.form_class() for n in stage.form_class().base_fields]
+    names = own + [n for n in dict.fromkeys(staged) if n not in own]
+    rows = []
+    for name in names:
+        field = req._meta.get_field(name)
+        value = getattr(req, name)
+        if value in (None, ""):
+            if name not in own:
+                continue  # stage data not recorded yet
+            value = "—"
+        elif field.choices:
+            value = getattr(req, f"get_{name}_display")()
+        rows.append((field.verbose_name, value))
+    return rows
+
+
+def _progress(req, signoffs) -> list[dict]:
+    """The chain's stages as a stepper: done / current / returned / pending, with signers."""
+    chain = req.chain
+    codes = chain.stage_codes
+    if req.state == COMPLETED:
+        current = len(codes)
+    elif req.state in codes:
+        current = codes.index(req.state)
+    elif req.state == RETURNED:
+        rejected = next((s for s in reversed(signoffs) if s.decision == "reject"), None)
+        current = codes.index(rejected.stage) if rejected and rejected.stage in codes else -1
+    else:
+        current = -1
+    signed = {
+        (s.stage, s.role): s for s in signoffs if s.round == req.round and s.decision == "approve"
+    }
+    steps = []
+    for i, stage in enumerate(chain.stages):
+        if i < current:
+            status = "done"
+        elif i == current:
+            status = "returned" if req.state == RETURNED else "current"
+        else:
+            status = "pending"
+        deadline = chain.deadline(stage.code)
+        steps.append({
+            "code": stage.code,
+            "label": stage.label,
+            "status": status,
+            "deadline_days": deadline.days if deadline else None,
+            "signers": [
+                {"role": role, "label": Role(role).label,
+                 "signoff": signed.get((stage.code, role)) if status in ("done", "current") else None}
+                for role in chain.signers(stage.code)
+            ],
+        })
+    return steps
+
+
+@login_required
+def request_detail(request, chain, pk):
+    from registrar.documents.selectors import documents_of_request
+
+    chain = get_chain(chain)
+    req = selectors.request_get_visible(request.user, chain, pk)
+    signoffs = selectors.request_timeline(req)
+    return render(request, "approvals/request_detail.html", {
+        "req": req,
+        "chain": chain,
+        "field_rows": _field_rows(req),
+        "steps": _progress(req, signoffs),
+        "signoffs": signoffs,
+        "attachments": selectors.request_attachments(req),
+        "documents": documents_of_request(req),
+        "actions": selectors.available_actions(req, request.user),
+        "can_edit": req.applicant_id == request.user.pk and req.state in EDITABLE_STATES,
+        "is_finished": req.state in (COMPLETED, WITHDRAWN),
+    })
+
+
+@login_required
+def attachment_download(request, chain, pk, attachment_pk):
+    """An attachment of a visible request (never served from a public media URL)."""
+    chain = get_chain(chain)
+    req = selectors.request_get_visible(request.user, chain, pk)
+    attachment = next((a for a in selectors.request_attachments(req) if a.pk == attachment_pk), None)
+    if attachment is None:
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(handle, content_type=attachment.mime_type, filename=attachment.original_name,
+                        as_attachment=request.GET.get("download") == "1")
+
+
+@login_required
+@require_POST
+def approval_form(request, chain, pk):
+    """Issue (print) the request's approval form (审批表) as a PDF document."""
+    from registrar.documents.services import document_issue_for_request
+
+    chain = get_chain(chain)
+    req = selectors.request_get_visible(request.user, chain, pk)
+    try:
+        document_issue_for_request(doc_type="approval_form", request=req, issued_by=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The approval form is being produced; it appears below when ready."))
+    return redirect(req)
+
+
+def _already_signed(req, user) -> bool:
+    """Whether ``user`` has signed ``req`` in its current round (a repeated click, a stale page)."""
+    return SignOff.objects.for_object(req).filter(
+        actor=user, round=req.round,
+        decision__in=[SignOff.Decision.APPROVE, SignOff.Decision.REJECT, SignOff.Decision.RETURN],
+    ).exists()
+
+
+# --- act ------------------------------------------------------------------------------------
+@login_required
+def request_act(request, chain, pk, action):
+    """Confirm (GET) and perform (POST) one transition — approve, reject, send back, submit, withdraw."""
+    chain = get_chain(chain)
+    req = selectors.request_get_visible(request.user, chain, pk)
+    available = {a["name"]: a for a in selectors.available_actions(req, request.user)}
+    if request.method != "POST" and action not in available:
+        method = getattr(req, action, None) if action in services.ACTIONS else None
+        if method is None:
+            raise Http404
+        if not can_proceed(method):
+            messages.warning(request, services.WRONG_STATE % {
+                "state": req.get_state_label(), "action": services._action_label(action)})
+            return redirect(req)
+        if _already_signed(req, request.user):
+            messages.warning(request, ALREADY_SIGNED % {"state": req.get_state_label()})
+            return redirect(req)
+        raise PermissionDenied
+    stage = req.stage if action == "approve" else None
+    stage_form_class = stage.form_class() if stage else None
+    roles = perms.eligible_roles(req, request.user) if action in ("approve", "reject", "send_back") else []
+    if request.method == "POST":
+        form = ActForm(request.POST, action=action, roles=roles)
+        stage_form = stage_form_class(request.POST) if stage_form_class else None
+        if form.is_valid():
+            try:
+                req = services.request_act(
+                    chain=chain, request_id=req.pk, actor=request.user, action=action,
+                    opinion=form.cleaned_data["opinion"], data=request.POST,
+                    as_role=form.cleaned_data.get("as_role"),
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                if not exc.extra.get("errors"):
+                    return redirect(req)
+            except PermissionDenied:
+                if not _already_signed(req, request.user):
+                    raise
+                # a second click after the request moved on: say so instead of a bare 403
+                messages.error(request, ALREADY_SIGNED % {"state": req.get_state_label()})
+                return redirect(req)
+            else:
+                messages.success(request, _("Done: the request is now at “%(state)s”.") % {
+                    "state": req.get_state_label()})
+                return redirect(req)
+    else:
+        form = ActForm(action=action, roles=roles)
+        stage_form = stage_form_class() if stage_form_class else None
+    return render(request, "approvals/request_act.html", {
+        "req": req,
+        "chain": chain,
+        "action": available.get(action) or {"name": action, "label": services._action_label(action)},
+        "form": form,
+        "stage_form": stage_form,
+        "stage": req.stage,
+        "field_rows": _field_rows(req),
+        "signoffs": selectors.request_timeline(req),
+    })
+
+
+# --- apply / amend --------------------------------------------------------------------------
+def _initiation(chain, user):
+    """(student, picks_student) for ``user`` opening a ``chain`` request; 403 if they may not."""
+    own = perms.student_of(user)
+    if own is not None and Role.STUDENT in chain.initiator_roles and perms.may_initiate(chain, user, own):
+        return own, False
+    staff_roles = set(chain.initiator_roles) - {Role.STUDENT}
+    if any(g.role in staff_roles for g in perms.grants(user)):
+        return None, True
+    raise PermissionDenied
+
+
+@login_required
+def request_create(request, chain):
+    """Open a request of ``chain``: the student for themself, or a staff initiator for a student."""
+    chain = get_chain(chain)
+    student, picks_student = _initiation(chain, request.user)
+    form_class = application_form_for(chain, picks_student=picks_student)
+    if request.method == "POST":
+        submit = "submit" in request.POST
+        form = form_class(request.POST, request.FILES, user=request.user, submitting=submit)
+        if form.is_valid():
+            try:
+                req = services.request_create(
+                    chain=chain, student=student or form.student(), applicant=request.user,
+                    data=form.request_data(), attachments=form.attachments(), submit=submit,
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Your request has been submitted.") if submit
+                                 else _("Saved as a draft. Submit it when it is complete."))
+                return redirect(req)
+    else:
+        form = form_class(user=request.user)
+    return render(request, "approvals/request_form.html", {
+        "chain": chain, "form": form, "student": student, "req": None,
+    })
+
+
+@login_required
+def request_edit(request, chain, pk):
+    """Amend a draft or a returned request (the applicant), then save or resubmit."""
+    chain = get_chain(chain)
+    req = selectors.request_get_visible(request.user, chain, pk)
+    if req.applicant_id != request.user.pk:
+        raise PermissionDenied
+    if req.state not in EDITABLE_STATES:
+        messages.warning(request, services.NOT_EDITABLE)
+        return redirect(req)
+    form_class = application_form_for(chain)
+    existing = {a.kind for a in selectors.request_attachments(req)}
+    if request.method == "POST":
+        submit = "submit" in request.POST
+        form = form_class(request.POST, request.FILES, instance=req, user=request.user, submitting=submit,
+                          existing_kinds=existing)
+        if form.is_valid():
+            try:
+                req = services.request_update(request=req, actor=request.user, data=form.request_data(),
+                                              attachments=form.attachments(), submit=submit)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Your request has been resubmitted.") if submit
+                                 else _("Your changes have been saved."))
+                return redirect(req)
+    else:
+        form = form_class(instance=req, user=request.user, existing_kinds=existing)
+    return render(request, "approvals/request_form.html", {
+        "chain": chain, "form": form, "student": req.student, "req": req,
+        "attachments": selectors.request_attachments(req),
+    })

@@ -1,0 +1,81 @@
+"""HTML → PDF. ``build_html`` fills a document type's template; ``render_pdf`` is the bare
+WeasyPrint call (kept pure so a benchmark can compare the pipeline with WeasyPrint alone)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import segno
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .types import find_doc_type
+
+
+def verify_url(code: str) -> str:
+    return settings.REGISTRAR["SITE_URL"].rstrip("/") + reverse("verify", args=[code])
+
+
+def qr_data_uri(data: str) -> str:
+    """A QR code (error correction M) as an SVG data URI for an ``<img>``."""
+    return segno.make(data, error="m", micro=False).svg_data_uri(scale=4, border=2, dark="#000", light="#fff")
+
+
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string (for ``content:`` in @page margin boxes)."""
+    out = []
+    for ch in str(text):
+        if ch in {'"', "\\"} or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+@functools.cache
+def base_url() -> str:
+    return Path(settings.BASE_DIR).as_uri() + "/"
+
+
+def build_html(document) -> str:
+    """The document's HTML in the document language (templates/documents/<type>.html)."""
+    from .services import document_language
+
+    doc_type = find_doc_type(document.doc_type)
+    template = doc_type.template if doc_type else "documents/base_pdf.html"
+    with translation.override(document_language()):
+        url = verify_url(document.code)
+        institution = settings.REGISTRAR["INSTITUTION_NAME"]
+        issued = timezone.localtime(document.issued_at)
+        context = {
+            "document": document,
+            "doc_type": doc_type,
+            "data": document.context,
+            "institution": institution,
+            "verify_url": url,
+            "qr": qr_data_uri(url),
+            "issued_on": issued.strftime("%Y-%m-%d"),
+            "issued_at": issued.strftime("%Y-%m-%d %H:%M"),
+            "margin": {
+                "header": css_string(institution),
+                "footer_left": css_string(
+                    _("Serial %(serial)s · Verification code %(code)s")
+                    % {"serial": document.serial, "code": document.display_code}
+                ),
+                "page": css_string(_("Page")),
+                "of": css_string("/"),
+                "verify": css_string(_("Verify at %(url)s") % {"url": url}),
+            },
+        }
+        return render_to_string(template, context)
+
+
+def render_pdf(html: str, *, base_url_: str | None = None) -> bytes:
+    """WeasyPrint, nothing else: ``HTML(string=…).write_pdf()``."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=base_url_ or base_url()).write_pdf()

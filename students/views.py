@@ -1,0 +1,62 @@
+"""The people register in the UI: a scoped, searchable student list and a student's record."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from registrar.approvals import selectors as approval_selectors
+from registrar.approvals.chains import all_chains
+
+from . import selectors
+from .models import Class, College, Student
+
+PAGE_SIZE = 25
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@login_required
+def student_list(request):
+    filters = {
+        "search": (request.GET.get("q") or "").strip()[:64],
+        "college_id": _int_or_none(request.GET.get("college")),
+        "klass_id": _int_or_none(request.GET.get("klass")),
+        "status": request.GET.get("status") if request.GET.get("status") in Student.Status.values else None,
+    }
+    students = selectors.student_list(user=request.user, **filters)
+    page_obj = Paginator(students, PAGE_SIZE).get_page(request.GET.get("page"))
+    in_scope = selectors.student_list(user=request.user)  # the filters offer only what the user can see
+    classes = Class.objects.filter(pk__in=in_scope.values("klass_id")).only("id", "name", "college_id")
+    if filters["college_id"]:
+        classes = classes.filter(college_id=filters["college_id"])
+    return render(request, "students/student_list.html", {
+        "page_obj": page_obj,
+        "filters": filters,
+        "colleges": College.objects.filter(pk__in=in_scope.values("college_id")).only("id", "name"),
+        "classes": classes,
+        "statuses": Student.Status.choices,
+    })
+
+
+@login_required
+def student_detail(request, pk):
+    from registrar.documents.selectors import documents_of_student
+
+    student = selectors.student_get_visible(request.user, pk)
+    requests = []
+    for chain in all_chains():
+        requests.extend(approval_selectors.visible_requests(request.user, chain).filter(student=student))
+    requests.sort(key=lambda r: r.created_at, reverse=True)
+    return render(request, "students/student_detail.html", {
+        "student": student,
+        "history": selectors.student_history(student),
+        "requests": requests,
+        "documents": documents_of_student(student),
+    })
