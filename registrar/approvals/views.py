@@ -41,6 +41,7 @@ def _int_or_none(value):
 def inbox(request):
     """Every request of every chain awaiting the user's sign-off, oldest first."""
     from students.models import College
+    from students.selectors import student_list
 
     chain_code = request.GET.get("type") or None
     if chain_code and chain_code not in {c.code for c in all_chains()}:
@@ -73,7 +74,8 @@ def inbox(request):
         "all_count": sum(counts.values()),
         "chain_code": chain_code,
         "filters": filters,
-        "colleges": College.objects.only("id", "name"),
+        "colleges": College.objects.filter(
+            pk__in=student_list(user=request.user).values("college_id")).only("id", "name"),
     })
 
 

@@ -146,6 +146,8 @@ def document_issue_for_request(*, doc_type: str | DocType, request, issued_by) -
     """
     doc_type = get_doc_type(doc_type)
     doc_type.check(request.student)
+    # Serialise concurrent prints of one request (PostgreSQL row lock) so they share one document.
+    list(type(request).objects.select_for_update().filter(pk=request.pk).values_list("pk", flat=True))
     with translation.override(document_language()):
         context = _jsonable(doc_type.build_context(request))
         title = force_str(doc_type.label)

@@ -128,12 +128,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "store_processed": False,
+        "control_folder": str(VAR_DIR / "broker-control"),
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
 )
 # The embedded defaults need their folders: SQLite's file and the filesystem broker's queues.
-for _folder in (VAR_DIR, VAR_DIR / "broker", VAR_DIR / "broker-processed"):
+for _folder in (VAR_DIR, VAR_DIR / "broker", VAR_DIR / "broker-processed", VAR_DIR / "broker-control"):
     _folder.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -177,7 +177,8 @@ def workflow_svg(desc: dict):
         title = _wrap(s["label"], 13, inner, 2)
         signer_lines = []
         for signer in s["signers"]:
-            signer_lines.extend(_wrap("· " + signer["label"], 11.5, inner, 2))
+            wrapped = _wrap(signer["label"], 11.5, inner - 10, 2)
+            signer_lines.extend(["· " + wrapped[0], *["  " + line for line in wrapped[1:]]])
         extra = []
         if s["all_must_sign"]:
             extra.append(_("all must sign"))
@@ -296,7 +297,8 @@ def workflow_svg(desc: dict):
         'style="max-width: {w}px; min-width: {min_w}px" role="img" aria-labelledby="wf-title-{code}" '
         'font-family="system-ui, -apple-system, \'Noto Sans CJK SC\', \'Microsoft YaHei\', sans-serif">'
         '<title id="wf-title-{code}">{title}</title>{body}</svg>',
-        w=round(width), h=round(height), min_w=round(width * 0.7), code=code, title=title, body=mark_safe("".join(parts)),  # noqa: S308
+        w=round(width), h=round(height), min_w=round(width * 0.7), code=code, title=title,
+        body=mark_safe("".join(parts)),  # noqa: S308 - every part was built with format_html
     )
 
 
@@ -363,3 +365,15 @@ def history_value(history, value):
     if field is not None and field.choices and value:
         return dict(field.flatchoices).get(value, value)
     return value
+
+
+@register.filter
+def history_request_url(history) -> str:
+    """The page of the request that made a StatusHistory change, when it names a known chain."""
+    from django.urls import reverse
+
+    from registrar.approvals.chains import _REGISTRY
+
+    if history.request_type in _REGISTRY and history.request_id:
+        return reverse("approvals:detail", args=[history.request_type, history.request_id])
+    return ""

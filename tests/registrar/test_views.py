@@ -447,3 +447,41 @@ def test_language_switch(client, world):
     response = client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert response.status_code == 302
     assert '<html lang="en">' in client.get(reverse("home")).content.decode()
+
+
+# --- the generic application form -------------------------------------------------------------
+def test_application_form_is_derived_from_the_chain():
+    from registrar.approvals.forms import application_form_for
+
+    form_class = application_form_for(U6)
+    assert list(form_class.base_fields) == ["reason", "reason_detail", "old_card_number", "photo"]
+    picking = application_form_for(U6, picks_student=True)
+    assert list(picking.base_fields)[0] == "student_number"
+
+
+def test_staff_initiator_picks_a_student_in_scope(client, world, monkeypatch):
+    """A chain opened by staff (e.g. U4, the counsellor acts for the student): the form asks for the 学号."""
+    import dataclasses
+
+    from registrar.approvals import chains, forms
+
+    staff_chain = dataclasses.replace(U6, initiator_roles=("counsellor",))
+    monkeypatch.setitem(chains._REGISTRY, "U6", staff_chain)
+    monkeypatch.setattr(forms, "_FORM_CACHE", {})
+    client.force_login(world["counsellor"])
+    page = client.get(reverse("approvals:create", args=["U6"]))
+    assert page.status_code == 200 and "student_number" in page.context["form"].fields
+    outsider = StudentFactory()
+    response = client.post(reverse("approvals:create", args=["U6"]), {
+        "student_number": outsider.student_number, "reason": "lost", "photo": photo_upload(), "submit": "1"})
+    assert response.status_code == 200 and "student_number" in response.context["form"].errors
+    assert not IdCardReissueRequest.objects.exists()
+    response = client.post(reverse("approvals:create", args=["U6"]), {
+        "student_number": world["student"].student_number, "reason": "lost", "photo": photo_upload(), "submit": "1"})
+    req = IdCardReissueRequest.objects.get()
+    assert response.status_code == 302
+    assert (req.student_id, req.applicant_id, req.state) == (
+        world["student"].pk, world["counsellor"].pk, "counsellor_confirm")
+    # a student may not open this chain any more
+    client.force_login(world["other_student"])
+    assert client.get(reverse("approvals:create", args=["U6"])).status_code == 403
