@@ -63,9 +63,12 @@ def test_no_environment_means_sqlite_and_filesystem_broker_in_the_data_folder(tm
     assert s["broker"].startswith("filesystem://")
     assert s["transport_options"]["data_folder_in"] == str(tmp_path / "var" / "broker")
     assert s["cache"].endswith("LocMemCache")
-    # The folders the embedded defaults write to exist as soon as settings are read.
-    for folder in ("broker", "broker-processed"):
-        assert (tmp_path / "var" / folder).is_dir()
+    # Every folder the filesystem transport writes to (queues, processed, control/fanout) lies in
+    # the data folder, not in the working directory, and exists as soon as settings are read.
+    folders = [Path(v) for k, v in s["transport_options"].items() if k.endswith("_folder") or "_folder_" in k]
+    assert {f.name for f in folders} >= {"broker", "broker-processed", "broker-control"}
+    for folder in folders:
+        assert folder.parent == tmp_path / "var" and folder.is_dir(), folder
 
 
 @needs_no_dotenv

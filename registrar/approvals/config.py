@@ -24,4 +24,8 @@ def stage_override(chain_code: str, stage_code: str) -> dict | None:
 
 
 def invalidate(**kwargs) -> None:
+    """Drop the cache now and again once the change is committed (readers in between reload old rows)."""
+    from django.db import transaction
+
     cache.delete(CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
