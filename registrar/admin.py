@@ -331,19 +331,25 @@ class DocumentActionForm(ActionForm):
     reason = forms.CharField(label=_("reason"), required=False, max_length=255)
 
 
-class RevokedFilter(admin.SimpleListFilter):
-    title = _("revoked")
-    parameter_name = "revoked"
+def set_or_not_filter(field: str, title, yes_label, no_label):
+    """A list filter on whether a nullable timestamp is set (revoked / read …)."""
 
-    def lookups(self, request, model_admin):
-        return (("yes", _("Revoked")), ("no", _("Valid")))
+    class SetOrNotFilter(admin.SimpleListFilter):
+        parameter_name = field.removesuffix("_at")
 
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(revoked_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(revoked_at__isnull=True)
-        return queryset
+        def lookups(self, request, model_admin):
+            return (("yes", yes_label), ("no", no_label))
+
+        def queryset(self, request, queryset):
+            if self.value() in ("yes", "no"):
+                return queryset.filter(**{f"{field}__isnull": self.value() == "no"})
+            return queryset
+
+    SetOrNotFilter.title = title
+    return SetOrNotFilter
+
+
+RevokedFilter = set_or_not_filter("revoked_at", _("revoked"), _("Revoked"), _("Valid"))
 
 
 @admin.register(Document)
@@ -393,19 +399,7 @@ class DocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 # --- notifications -------------------------------------------------------------------------------
-class ReadFilter(admin.SimpleListFilter):
-    title = _("read")
-    parameter_name = "read"
-
-    def lookups(self, request, model_admin):
-        return (("yes", _("Read")), ("no", _("Unread")))
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(read_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(read_at__isnull=True)
-        return queryset
+ReadFilter = set_or_not_filter("read_at", _("read"), _("Read"), _("Unread"))
 
 
 @admin.register(Notification)

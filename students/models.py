@@ -272,24 +272,11 @@ class RoleAssignment(TimeStampedModel):
         target = self.college or self.klass or self.station or _("University")
         return f"{self.user} · {self.get_role_display()} · {target}"
 
-    def covers(self, student: "Student") -> bool:
-        if self.scope == Scope.UNIVERSITY:
-            return True
-        if self.scope == Scope.COLLEGE:
-            return student.college_id == self.college_id
-        if self.scope == Scope.CLASS:
-            return student.klass_id == self.klass_id
-        if self.scope == Scope.STATION:
-            return student.station_id == self.station_id
-        return False
+    def as_grant(self):
+        """The scope check lives in one place: registrar.approvals.permissions.Grant."""
+        from registrar.approvals.permissions import Grant
 
-    def student_q(self, prefix: str = "") -> Q:
-        """A Q over Student (or over a model with ``prefix`` pointing to a student)."""
-        if self.scope == Scope.UNIVERSITY:
-            return Q()
-        field = {"college": "college_id", "class": "klass_id", "station": "station_id"}[self.scope]
-        value = {"college": self.college_id, "class": self.klass_id, "station": self.station_id}[self.scope]
-        return Q(**{f"{prefix}{field}": value})
+        return Grant(self.role, self.scope, self.college_id, self.klass_id, self.station_id)
 
 
 # --- U6 学生证补办: student ID card reissue -------------------------------------------------
