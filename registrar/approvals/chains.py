@@ -49,9 +49,20 @@ class Stage:
     form: str | None = None
     issues: tuple[str, ...] = ()
     help_text: str | Promise = ""
+    #: (role, dotted form path) pairs: a signer role that records its own data (e.g. finance in a clearance)
+    role_forms: tuple[tuple[str, str], ...] = ()
+    #: dotted path of ``f(*, request, actor)`` run (in the same transaction) when the stage is passed
+    on_pass: str | None = None
 
-    def form_class(self):
-        return import_string(self.form) if self.form else None
+    def form_class(self, role: str | None = None):
+        """The form the approving signer fills in: the role's own, else the stage's, else None."""
+        path = dict(self.role_forms).get(role) if role else None
+        path = path or self.form
+        return import_string(path) if path else None
+
+    def form_classes(self) -> list:
+        paths = [p for p in (self.form, *dict(self.role_forms).values()) if p]
+        return [import_string(p) for p in dict.fromkeys(paths)]
 
     @property
     def deadline(self) -> timedelta | None:
@@ -65,6 +76,13 @@ class AttachmentRule:
     required: bool = False
     images_only: bool = False
     max_bytes: int | None = None
+    #: (field, value) pairs: the file is required when the request's field has that value
+    required_if: tuple[tuple[str, str], ...] = ()
+
+    def is_required_for(self, request) -> bool:
+        if self.required:
+            return True
+        return any(str(getattr(request, f, "")) == str(v) for f, v in self.required_if)
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,12 @@ class Chain:
     on_complete: str | None = None
     documents: tuple[str, ...] = ()
     description: str | Promise = ""
+    #: chains sharing a group allow one open request per student across the whole group
+    exclusive_group: str | None = None
+    #: student statuses from which a request may be opened and submitted (empty: any)
+    allowed_statuses: tuple[str, ...] = ()
+    #: dotted path of ``f(*, request)`` raising ApplicationError when the request may not be submitted
+    validate: str | None = None
     model: type[ApprovalRequest] | None = field(default=None, compare=False, repr=False)
 
     # --- structure -----------------------------------------------------------------
@@ -124,8 +148,7 @@ class Chain:
         """Model fields filled in by signers through stage forms (not by the applicant)."""
         names: set[str] = set()
         for s in self.stages:
-            form_class = s.form_class()
-            if form_class is not None:
+            for form_class in s.form_classes():
                 names.update(form_class.base_fields)
         return names
 

@@ -16,12 +16,6 @@ from registrar.exceptions import ApplicationError
 
 from .chains import Chain
 
-#: Kernel fields of ApprovalRequest the applicant never fills in.
-KERNEL_FIELDS = frozenset({
-    "id", "student", "applicant", "round", "submitted_at", "completed_at", "stage_entered_at",
-    "stage_due_at", "return_reason", "state", "created_at", "updated_at", "reminded_at",
-})
-
 OPINION_REQUIRED_FOR = ("reject", "send_back")
 NO_SUCH_STUDENT = _("No student with this student number is within your scope.")
 ATTACHMENT_REQUIRED = _("This file is required to submit the request.")
@@ -29,12 +23,7 @@ ATTACHMENT_REQUIRED = _("This file is required to submit the request.")
 
 def applicant_field_names(chain: Chain) -> list[str]:
     """The fields of ``chain``'s request model that the applicant fills in."""
-    skip = set(KERNEL_FIELDS)
-    for stage in chain.stages:
-        form_class = stage.form_class()
-        if form_class is not None:
-            skip.update(form_class.base_fields)
-    return [f.name for f in chain.model._meta.concrete_fields if f.editable and f.name not in skip]
+    return chain.applicant_fields()
 
 
 class ApplicationFormBase(forms.ModelForm):
@@ -90,7 +79,9 @@ class ApplicationFormBase(forms.ModelForm):
                     services.attachment_validate(chain=self.chain, kind=rule.kind, upload=upload)
                 except ApplicationError as exc:
                     self.add_error(rule.kind, str(exc.message))
-            elif self.submitting and rule.required and rule.kind not in self.existing_kinds:
+            elif (self.submitting and rule.kind not in self.existing_kinds
+                  and rule.is_required_for(self.chain.model(**{k: v for k, v in cleaned.items()
+                                                                if k in self._meta.fields}))):
                 self.add_error(rule.kind, ATTACHMENT_REQUIRED)
         return cleaned
 

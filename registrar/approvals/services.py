@@ -24,6 +24,7 @@ WRONG_STATE = _("This request is at “%(state)s”; “%(action)s” is not pos
 UNKNOWN_ACTION = _("Unknown action.")
 OPINION_REQUIRED = _("Please write the reason: the applicant will see it.")
 ALREADY_OPEN = _("This student already has an open “%(chain)s” request (#%(id)s). Finish or withdraw it first.")
+WRONG_STUDENT_STATUS = _("A “%(chain)s” request is not possible for a student whose status is “%(status)s”.")
 MAY_NOT_INITIATE = _("You may not open this kind of request for this student.")
 ATTACHMENT_MISSING = _("Attach the required file first: %(kinds)s.")
 ATTACHMENT_TOO_BIG = _("“%(name)s” is %(size)s KB; the limit is %(limit)s KB.")
@@ -79,7 +80,21 @@ def _jsonable(data: dict) -> dict:
 
 
 def _open_requests(chain: Chain, student):
-    return chain.model.objects.filter(student=student).exclude(state__in=[COMPLETED, WITHDRAWN])
+    """Open requests that block a new one of ``chain``: its own, or any of its exclusive group."""
+    from .chains import all_chains
+
+    chains = [c for c in all_chains() if chain.exclusive_group and c.exclusive_group == chain.exclusive_group]
+    for c in chains or [chain]:
+        found = c.model.objects.filter(student=student).exclude(state__in=[COMPLETED, WITHDRAWN]).first()
+        if found is not None:
+            return found
+    return None
+
+
+def _check_student_status(chain: Chain, student) -> None:
+    if chain.allowed_statuses and student.status not in chain.allowed_statuses:
+        raise ApplicationError(WRONG_STUDENT_STATUS % {
+            "chain": chain.name, "status": student.get_status_display()})
 
 
 @transaction.atomic
@@ -90,9 +105,10 @@ def request_create(*, chain: Chain, student, applicant, data: dict | None = None
         raise PermissionDenied(MAY_NOT_INITIATE)
     # Lock the student row so two creates at once cannot both pass the open-request check.
     type(student).objects.select_for_update().only("pk").get(pk=student.pk)
-    existing = _open_requests(chain, student).first()
+    _check_student_status(chain, student)
+    existing = _open_requests(chain, student)
     if existing is not None:
-        raise ApplicationError(ALREADY_OPEN % {"chain": chain.name, "id": existing.pk})
+        raise ApplicationError(ALREADY_OPEN % {"chain": existing.chain.name, "id": existing.pk})
     req = chain.model(student=student, applicant=applicant, **(data or {}))
     req.full_clean()
     req.save()
@@ -130,13 +146,13 @@ def _check_attachments(req: ApprovalRequest) -> None:
             content_type=ContentType.objects.get_for_model(req.__class__), object_id=req.pk
         ).values_list("kind", flat=True)
     )
-    missing = [str(a.label) for a in req.chain.attachments if a.required and a.kind not in have]
+    missing = [str(a.label) for a in req.chain.attachments if a.is_required_for(req) and a.kind not in have]
     if missing:
         raise ApplicationError(ATTACHMENT_MISSING % {"kinds": "、".join(missing)})
 
 
-def _stage_data(req: ApprovalRequest, data: dict | None) -> dict:
-    form_class = req.stage.form_class() if req.stage else None
+def _stage_data(req: ApprovalRequest, data: dict | None, role: str | None = None) -> dict:
+    form_class = req.stage.form_class(role) if req.stage else None
     if form_class is None:
         return {}
     form = form_class(data=data or {})
@@ -177,14 +193,17 @@ def request_act(*, chain: Chain, request_id: int, actor, action: str, opinion: s
         )
     stage_data: dict = {}
     if action == "approve":
-        stage_data = _stage_data(req, data)
+        stage_data = _stage_data(req, data, role)
         kwargs.update(role=role, data=stage_data)
     elif action in ("reject", "send_back"):
         if not opinion:
             raise ApplicationError(OPINION_REQUIRED)
         kwargs.update(reason=opinion)
     elif action == "submit":
+        _check_student_status(chain, req.student)
         _check_attachments(req)
+        if chain.validate:
+            import_string(chain.validate)(request=req)
     method(**kwargs)
     req.save()
     signoff_record(request=req, actor=actor, role=role, decision=_decision_for(action), source=source,
@@ -199,6 +218,8 @@ def request_act(*, chain: Chain, request_id: int, actor, action: str, opinion: s
 
 def _stage_passed(req: ApprovalRequest, stage_code: str, actor) -> None:
     stage = req.chain.stage(stage_code)
+    if stage and stage.on_pass:
+        import_string(stage.on_pass)(request=req, actor=actor)
     if stage and stage.issues:
         from registrar.documents.services import document_issue_for_request
 

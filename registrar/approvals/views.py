@@ -83,7 +83,7 @@ def inbox(request):
 def _field_rows(req) -> list[tuple[str, object]]:
     """(label, value) of the request's own fields: the applicant's, then the stages' data."""
     own = applicant_field_names(req.chain)
-    staged = [n for stage in req.chain.stages if stage.form_class() for n in stage.form_class().base_fields]
+    staged = [n for stage in req.chain.stages for form in stage.form_classes() for n in form.base_fields]
     names = own + [n for n in dict.fromkeys(staged) if n not in own]
     rows = []
     for name in names:
@@ -220,8 +220,8 @@ def request_act(request, chain, pk, action):
             return redirect(req)
         raise PermissionDenied
     stage = req.stage if action == "approve" else None
-    stage_form_class = stage.form_class() if stage else None
     roles = perms.eligible_roles(req, request.user) if action in ("approve", "reject", "send_back") else []
+    stage_form_class = stage.form_class(roles[0] if roles else None) if stage else None
     if request.method == "POST":
         form = ActForm(request.POST, action=action, roles=roles)
         stage_form = stage_form_class(request.POST) if stage_form_class else None
