@@ -115,6 +115,10 @@ class Student(TimeStampedModel):
         COMPLETED = "completed", _("Completed (结业)")
         INCOMPLETE = "incomplete", _("Incomplete study (肄业)")
 
+    class WithdrawalKind(models.TextChoices):
+        VOLUNTARY = "voluntary", _("Withdrawal on application (退学)")
+        AUTOMATIC = "automatic", _("Automatic withdrawal (自动退学)")
+
     class PoliticalStatus(models.TextChoices):
         MASSES = "masses", _("Masses (群众)")
         LEAGUE = "league", _("Youth League member (共青团员)")
@@ -151,6 +155,8 @@ class Student(TimeStampedModel):
     photo = models.ImageField(_("photo"), upload_to="students/photos/", blank=True)
     card_number = models.CharField(_("student ID card number"), max_length=32, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ENROLLED, db_index=True)
+    withdrawal_kind = models.CharField(_("kind of withdrawal"), max_length=16, choices=WithdrawalKind.choices,
+                                       blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="student", verbose_name=_("login"),

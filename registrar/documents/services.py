@@ -232,6 +232,8 @@ def document_render(*, document_id: int) -> Document:
     if document.status == Document.Status.READY:
         return document
     try:
+        # The policies hold at render time too: a queued job for a since-banned holder fails.
+        get_doc_type(document.doc_type).check(document.student)
         _progress(document_id, 0, status=Document.Status.PENDING, error="")
         html = build_html(document)
         _progress(document_id, 30)

@@ -54,7 +54,9 @@ class DocType:
         return [import_string(g) if isinstance(g, str) else g for g in self.guards]
 
     def check(self, student) -> None:
-        """Run every guard; the first refusal raises ``ApplicationError``."""
+        """Run the pipeline-wide policies and every guard; the first refusal raises ``ApplicationError``."""
+        for policy in pipeline_policies():
+            policy(self, student)
         for guard in self.resolved_guards():
             guard(self, student)
 
@@ -62,6 +64,25 @@ class DocType:
         if not self.context_builder:
             raise ApplicationError(NO_REQUEST_CONTEXT % {"code": self.code})
         return import_string(self.context_builder)(request)
+
+
+AUTO_WITHDRAWN_REFUSED = _("“%(type)s” is never issued to %(name)s: the student was withdrawn automatically "
+                           "(自动退学), for whom no certificate of incomplete study, withdrawal certificate or "
+                           "transcript is issued.")
+
+
+def refuse_auto_withdrawn(doc_type: "DocType", student) -> None:
+    """U4 rule: no 肄业证明书, 退学证明 or transcript for an automatically withdrawn student."""
+    from django.conf import settings
+
+    banned = settings.REGISTRAR.get("AUTO_WITHDRAWAL_BANNED_DOCUMENTS", ())
+    if doc_type.code in banned and getattr(student, "withdrawal_kind", "") == "automatic":
+        raise ApplicationError(AUTO_WITHDRAWN_REFUSED % {"type": doc_type.label, "name": student.name})
+
+
+def pipeline_policies() -> list[Guard]:
+    """Policies every document type obeys, whoever asks (UI, API, admin, tasks)."""
+    return [refuse_auto_withdrawn]
 
 
 NO_REQUEST_CONTEXT = _("Documents of type “%(code)s” are not issued from a request.")

@@ -37,7 +37,7 @@ INSTALLED_APPS = [
     "import_export",
     "registrar",
     "students",
-    "statuschange",
+    "statuschange.apps.StatuschangeConfig",
     "grades",
     "graduation",
     "correspondence",
@@ -173,6 +173,14 @@ REGISTRAR = {
     "DOCUMENT_FONT": "Noto Serif CJK SC",
     "ATTACHMENT_MAX_BYTES": env.int("REGISTRAR_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024),
     "SITE_URL": env.str("REGISTRAR_SITE_URL", default="http://localhost:8000"),
+    "STATUS_CHANGE": {
+        "SUSPENSION_MAX_DAYS": env.int("REGISTRAR_SUSPENSION_MAX_DAYS", default=366),
+        "SUSPENSION_TOTAL_MAX_DAYS": env.int("REGISTRAR_SUSPENSION_TOTAL_MAX_DAYS", default=731),
+        # C4: month-day windows of each term within which stations may file status changes
+        "C4_FILING_WINDOWS": [("02-20", "04-30"), ("09-01", "11-30")],
+    },
+    # Document types never issued to a student withdrawn automatically (U4).
+    "AUTO_WITHDRAWAL_BANNED_DOCUMENTS": ["incomplete_certificate", "withdrawal_certificate", "transcript"],
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
