@@ -27,11 +27,15 @@ def home(request):
     student = perms.student_of(user)
     if student is not None:
         open_by_chain = {r.chain.code: r for r in own_requests if r.is_open and r.student_id == student.pk}
+        # an open request of an exclusive group (e.g. status changes) blocks every chain of the group
+        open_by_group = {r.chain.exclusive_group: r for r in open_by_chain.values() if r.chain.exclusive_group}
         context["student"] = student
         context["apply"] = [
-            {"chain": chain, "open_request": open_by_chain.get(chain.code)}
+            {"chain": chain,
+             "open_request": open_by_chain.get(chain.code) or open_by_group.get(chain.exclusive_group)}
             for chain in all_chains()
             if Role.STUDENT in chain.initiator_roles and perms.may_initiate(chain, user, student)
+            and (not chain.allowed_statuses or student.status in chain.allowed_statuses)
         ]
     context["own_requests"] = own_requests
     my_roles = {g.role for g in perms.grants(user)}

@@ -26,6 +26,14 @@ def applicant_field_names(chain: Chain) -> list[str]:
     return chain.applicant_fields()
 
 
+def use_date_inputs(form: forms.BaseForm) -> None:
+    """Render the form's date fields with the browser's date picker (ISO values)."""
+    for field in form.fields.values():
+        if isinstance(field, forms.DateField) and isinstance(field.widget, forms.DateInput):
+            field.widget.input_type = "date"
+            field.widget.format = "%Y-%m-%d"
+
+
 class ApplicationFormBase(forms.ModelForm):
     """Base of every generated application form.
 
@@ -41,6 +49,7 @@ class ApplicationFormBase(forms.ModelForm):
         self.user = user
         self.submitting = submitting
         self.existing_kinds = set(existing_kinds)
+        use_date_inputs(self)
         for name, field in self.fields.items():
             if isinstance(field.widget, forms.Textarea):
                 field.widget.attrs["rows"] = 3

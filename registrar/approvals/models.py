@@ -125,6 +125,10 @@ def _install_transitions(cls, chain: Chain) -> None:
 
     stages = list(chain.stage_codes)
     first = stages[0]
+    # Once a stage with an effect on the student's record (``on_pass``) is passed, the request can
+    # no longer be returned or sent back: the effect is on record and resubmitting could not undo it.
+    effect = next((i for i, s in enumerate(chain.stages) if s.on_pass), None)
+    returnable = stages if effect is None else stages[: effect + 1]
 
     def _after_approve(instance, *, role, data=None, actor=None):
         required = set(chain.signers(instance.state))
@@ -170,7 +174,7 @@ def _install_transitions(cls, chain: Chain) -> None:
             permission=perms.may_sign, custom={"label": _("Approve"), "decision": "approve"},
         )(approve),
         "reject": transition(
-            field=fsm_state, source=stages, target=RETURNED,
+            field=fsm_state, source=returnable, target=RETURNED,
             permission=perms.may_sign, custom={"label": _("Reject and return to applicant"), "decision": "reject"},
         )(reject),
         "withdraw": transition(
@@ -178,9 +182,9 @@ def _install_transitions(cls, chain: Chain) -> None:
             permission=perms.may_withdraw, custom={"label": _("Withdraw"), "decision": "withdraw"},
         )(withdraw),
     }
-    if len(stages) > 1:
+    if len(returnable) > 1:
         transitions["send_back"] = transition(
-            field=fsm_state, source=stages[1:], target=GET_STATE(_previous, states=stages[:-1]),
+            field=fsm_state, source=returnable[1:], target=GET_STATE(_previous, states=stages[:-1]),
             permission=perms.may_sign, custom={"label": _("Send back to previous stage"), "decision": "return"},
         )(send_back)
     for name, method in transitions.items():
@@ -247,7 +251,12 @@ class SignOff(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("sign-off")
         verbose_name_plural = _("sign-offs")
-        indexes = [models.Index(fields=["content_type", "object_id", "round", "stage"])]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "round", "stage"]),
+            # standing(): "a later sign-off re-entered this stage" (id > …); without it SQLite
+            # scans every sign-off of the chain per row and the inbox grows quadratically
+            models.Index(fields=["content_type", "object_id", "target_state", "id"], name="signoff_reentry_idx"),
+        ]
 
     def __str__(self):
         return f"{self.chain}#{self.object_id} {self.stage} {self.role} {self.decision}"

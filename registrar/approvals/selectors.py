@@ -63,7 +63,8 @@ def inbox_page_rows(user, *, offset: int, limit: int, **filters):
     if not pairs:
         return [], counts, total
     parts = [
-        qs.annotate(chain_code=Value(chain.code, output_field=CharField())).values_list(
+        # order_by(): no Meta.ordering inside the UNION's parts (SQLite refuses ORDER BY there)
+        qs.order_by().annotate(chain_code=Value(chain.code, output_field=CharField())).values_list(
             "chain_code", "pk", "stage_entered_at")
         for chain, qs in pairs if counts[chain.code]
     ]

@@ -104,8 +104,9 @@ def request_create(*, chain: Chain, student, applicant, data: dict | None = None
     if not perms.may_initiate(chain, applicant, student):
         raise PermissionDenied(MAY_NOT_INITIATE)
     # Lock the student row so two creates at once cannot both pass the open-request check.
-    type(student).objects.select_for_update().only("pk").get(pk=student.pk)
-    _check_student_status(chain, student)
+    # Check the status of the locked row, not of the caller's (possibly stale) instance.
+    locked = type(student).objects.select_for_update().only("pk", "status").get(pk=student.pk)
+    _check_student_status(chain, locked)
     existing = _open_requests(chain, student)
     if existing is not None:
         raise ApplicationError(ALREADY_OPEN % {"chain": existing.chain.name, "id": existing.pk})

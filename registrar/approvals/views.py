@@ -21,7 +21,7 @@ from registrar.roles import Role
 from . import permissions as perms
 from . import selectors, services
 from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, all_chains, get_chain
-from .forms import ActForm, applicant_field_names, application_form_for
+from .forms import ActForm, applicant_field_names, application_form_for, use_date_inputs
 from .models import SignOff
 
 INBOX_PAGE_SIZE = 25
@@ -89,10 +89,12 @@ def _field_rows(req) -> list[tuple[str, object]]:
     for name in names:
         field = req._meta.get_field(name)
         value = getattr(req, name)
-        if value in (None, ""):
+        if value in (None, "") or (value is False and name not in own):
             if name not in own:
-                continue  # stage data not recorded yet
+                continue  # stage data not recorded yet (an unticked stage checkbox is not data)
             value = "—"
+        elif isinstance(value, bool):
+            value = _("Yes") if value else _("No")
         elif field.choices:
             value = getattr(req, f"get_{name}_display")()
         rows.append((field.verbose_name, value))
@@ -249,6 +251,8 @@ def request_act(request, chain, pk, action):
     else:
         form = ActForm(action=action, roles=roles)
         stage_form = stage_form_class() if stage_form_class else None
+    if stage_form is not None:
+        use_date_inputs(stage_form)
     return render(request, "approvals/request_act.html", {
         "req": req,
         "chain": chain,
@@ -278,6 +282,10 @@ def request_create(request, chain):
     """Open a request of ``chain``: the student for themself, or a staff initiator for a student."""
     chain = get_chain(chain)
     student, picks_student = _initiation(chain, request.user)
+    if student is not None and chain.allowed_statuses and student.status not in chain.allowed_statuses:
+        messages.error(request, services.WRONG_STUDENT_STATUS % {
+            "chain": chain.name, "status": student.get_status_display()})
+        return redirect("home")
     form_class = application_form_for(chain, picks_student=picks_student)
     if request.method == "POST":
         submit = "submit" in request.POST

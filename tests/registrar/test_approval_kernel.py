@@ -307,7 +307,7 @@ def test_two_signer_stage_advances_only_when_both_signed(u6_people, two_signers,
     first, second = order
     req = u6_submitted(w)
     assert set(req.pending_roles()) == {"counsellor", "advisor"}
-    assert all(req.pk in qs.values_list("pk", flat=True) for _c, qs in inbox_querysets(w[first]))
+    assert all(req.pk in qs.values_list("pk", flat=True) for _c, qs in inbox_querysets(w[first], chain_code="U6"))
 
     req = act(w, first, req, "approve", opinion="同意")
     assert req.state == fresh(req).state == "counsellor_confirm"
@@ -315,8 +315,8 @@ def test_two_signer_stage_advances_only_when_both_signed(u6_people, two_signers,
     last = signoffs(req)[-1]
     assert (last.role, last.source_state, last.target_state) == (first, "counsellor_confirm", "counsellor_confirm")
     # The request left the first signer's inbox and waits in the second's; finance still cannot act.
-    assert not any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[first]))
-    assert any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[second]))
+    assert not any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[first], chain_code="U6"))
+    assert any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[second], chain_code="U6"))
     assert_refused(req, PermissionDenied, partial(act, w, "finance", req, "approve",
                                                   data=U6_STAGE_DATA["finance_payment"]))
 

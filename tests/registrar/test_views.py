@@ -119,7 +119,7 @@ def test_u6_full_journey_through_the_views(client, world):
     # the student applies with a photo
     client.force_login(w["student_user"])
     home = client.get(reverse("home"))
-    assert [item["chain"].code for item in home.context["apply"]] == ["U6"]
+    assert "U6" in [item["chain"].code for item in home.context["apply"]]
     assert client.get(reverse("approvals:create", args=["U6"])).status_code == 200
     response = client.post(reverse("approvals:create", args=["U6"]), {
         "reason": "lost", "reason_detail": "在图书馆遗失", "photo": photo_upload(), "submit": "1"})
@@ -373,7 +373,8 @@ def test_inbox_filters_and_pagination(client, world):
     found = client.get(reverse("approvals:inbox"), {"q": target.student_number})
     assert [r.pk for r in found.context["rows"]] == [reqs[3].pk]
     assert client.get(reverse("approvals:inbox"), {"overdue": "1"}).context["rows"] == []
-    assert client.get(reverse("approvals:inbox"), {"type": "U6"}).context["tabs"][0]["count"] == 27
+    tabs = client.get(reverse("approvals:inbox"), {"type": "U6"}).context["tabs"]
+    assert next(t for t in tabs if t["code"] == "U6")["count"] == 27
     assert client.get(reverse("approvals:inbox"), {"page": "999"}).status_code == 200
 
 

@@ -1,5 +1,6 @@
 """``manage.py seed_demo``: a believable institution, idempotent, one login per role."""
 
+import datetime as dt
 import io
 import time
 
@@ -48,7 +49,7 @@ def counts() -> dict[str, int]:
     return {
         m._meta.label: m.objects.count()
         for m in apps.get_models()
-        if m._meta.app_label in ("registrar", "students")
+        if m._meta.app_label in ("registrar", "students", "statuschange")
     }
 
 
@@ -205,3 +206,114 @@ def test_visible_student_and_history_selectors(seeded):
     assert not student_list(user=counsellor, college_id=elsewhere.college_id).exists()
     User.objects.filter(pk=counsellor.pk).update(is_active=False)
     assert not student_list(user=User.objects.get(pk=counsellor.pk)).exists()
+
+
+# --- status changes (U1–U4, C4) ------------------------------------------------------------------
+STATUS_CHANGE_STATES = {
+    "U1": {"advisor_confirm", "college_review", "offices_review", "clearance", "completed"},
+    "U2": {"advisor_confirm", "college_review"},
+    "U3": {"clearance", "completed", "returned"},
+    "U4": {"college_leadership", "completed"},
+    "C4": {"college_review"},
+}
+
+
+def _status_change_requests():
+    from registrar.approvals.chains import get_chain
+
+    return {code: list(get_chain(code).model.objects.select_related("student", "student__college"))
+            for code in STATUS_CHANGE_STATES}
+
+
+def test_status_change_requests_at_various_stages_with_real_sign_offs(seeded):
+    from registrar.approvals.chains import COMPLETED, WITHDRAWN
+    from registrar.documents.models import Document
+    from students.models import StatusHistory
+
+    found = _status_change_requests()
+    assert {code: {r.state for r in reqs} for code, reqs in found.items()} == STATUS_CHANGE_STATES
+    students = [r.student for reqs in found.values() for r in reqs]
+    for reqs in found.values():
+        for req in reqs:
+            signoffs = list(SignOff.objects.for_object(req))
+            assert signoffs[0].decision == "submit" and signoffs[-1].target_state == req.state
+            if req.state == "returned":
+                assert signoffs[-1].decision == "reject" and req.return_reason
+    # At most one open status change per student (the exclusive group), every scenario its own student.
+    for student in set(students):
+        open_ = [r for reqs in found.values() for r in reqs
+                 if r.student_id == student.pk and r.state not in (COMPLETED, WITHDRAWN)]
+        assert len(open_) <= 1, student
+
+    u1 = {r.state: r for r in found["U1"]}
+    assert u1["college_review"].signed_roles() == {"counsellor"}  # the secretary and dean still to sign
+    assert u1["clearance"].pending_roles() == ["dorm"]  # library signed, dorm not yet
+    u3 = {r.state: r for r in found["U3"]}
+    clearance = u3["clearance"]
+    assert clearance.signed_roles() == {"college_office", "finance", "library"}
+    assert set(clearance.pending_roles()) == {"youth_league", "apartment", "textbook"}
+    assert clearance.refund is not None  # finance recorded its own data
+    assert clearance.student.status == Student.Status.ENROLLED
+    done = u3["completed"].student
+    assert (done.status, done.withdrawal_kind) == (Student.Status.WITHDRAWN, Student.WithdrawalKind.VOLUNTARY)
+    assert Document.objects.filter(student=done, doc_type="withdrawal_certificate").exists()
+
+    # U2: each applicant was suspended by a completed U1 first.
+    for req in found["U2"]:
+        assert req.student.status == Student.Status.SUSPENDED
+        assert any(r.student_id == req.student_id and r.state == "completed" for r in found["U1"])
+        assert Document.objects.filter(student=req.student, doc_type="suspension_slip").exists()
+    # U4: filed by the counsellor; the completed one withdrew the student automatically, once.
+    u4 = {r.state: r for r in found["U4"]}
+    assert {r.applicant.username for r in found["U4"]} == {"counsellor"}
+    auto = u4["completed"].student
+    assert (auto.status, auto.withdrawal_kind) == (Student.Status.WITHDRAWN, Student.WithdrawalKind.AUTOMATIC)
+    assert StatusHistory.objects.filter(student=auto, field="status").count() == 1
+    assert not Document.objects.filter(student=auto).exists()
+    assert u4["college_leadership"].signed_roles() == {"college_secretary"}
+    # C4: a correspondence student of the station, filed by the station, awaiting the college.
+    c4 = found["C4"][0]
+    assert c4.student.study_form == Student.StudyForm.CORRESPONDENCE and c4.applicant.username == "station"
+    assert Attachment.objects.filter(object_id=c4.pk, kind="written_application").exists()
+
+
+def test_status_change_inboxes_have_work_for_the_demo_logins(seeded):
+    from registrar.approvals.selectors import inbox_querysets
+
+    def awaiting(username):
+        return {chain.code: qs.count() for chain, qs in inbox_querysets(User.objects.get(username=username))
+                if chain.code in STATUS_CHANGE_STATES and qs.count()}
+
+    assert awaiting("advisor") == {"U1": 1, "U2": 1}
+    assert awaiting("dean") == {"U1": 1, "U2": 1, "U4": 1}
+    assert awaiting("secretary") == {"U1": 1, "U2": 1}  # the U4 one is signed already
+    assert awaiting("student_affairs") == {"U1": 1}
+    assert awaiting("dorm") == {"U1": 1}
+    assert awaiting("youth_league") == awaiting("apartment") == {"U3": 1}
+    assert awaiting("ce_dean") == {"C4": 1}
+    assert "C4" not in awaiting("dean")  # the correspondence college is not the dean's
+    assert authenticate(username="ce_dean", password=PASSWORD) is not None
+
+
+def test_status_changes_outside_the_filing_window_and_idempotent(db, settings):
+    from freezegun import freeze_time
+
+    from statuschange.services import within_filing_window
+
+    windows = settings.REGISTRAR["STATUS_CHANGE"]["C4_FILING_WINDOWS"]
+    outside = "2026-07-15"
+    assert not within_filing_window(dt.date.fromisoformat(outside))
+    with freeze_time(f"{outside} 10:00"):
+        seed("--students", "120")
+    found = _status_change_requests()
+    assert [r.state for r in found["C4"]] == ["college_review"]
+    assert settings.REGISTRAR["STATUS_CHANGE"]["C4_FILING_WINDOWS"] == windows  # override undone
+    # A small institution has too few students for every scenario: growing it adds the rest, once.
+    before = sum(len(v) for v in found.values())
+    seed("--students", "600")
+    after = _status_change_requests()
+    assert sum(len(v) for v in after.values()) > before
+    assert {code: {r.state for r in reqs} for code, reqs in after.items()} == STATUS_CHANGE_STATES
+    total = counts()
+    seed("--students", "600")
+    assert counts() == total

@@ -19,6 +19,12 @@ def _role(code: str) -> str:
     return f"{code} ({force_str(Role(code).label)})" if code in Role.values else code
 
 
+def _status_change_count() -> int:
+    from registrar.approvals.chains import all_chains
+
+    return sum(c.model.objects.count() for c in all_chains() if c.exclusive_group == "statuschange")
+
+
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
@@ -26,8 +32,9 @@ def _pad(text: str, width: int) -> str:
 class Command(BaseCommand):
     help = (
         "Create a demo institution: 4 colleges (one correspondence), majors, 12 classes, 2 stations, "
-        "~600 students, one login per role (password demo12345) and ID-card reissue requests in every "
-        "state. Idempotent: running it again adds only what is missing."
+        "~600 students, one login per role (password demo12345), ID-card reissue requests in every "
+        "state and status-change requests (U1–U4, C4) at various stages. Idempotent: running it again "
+        "adds only what is missing."
     )
 
     def add_arguments(self, parser):
@@ -42,7 +49,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready in {elapsed:.1f}s: {College.objects.count()} colleges, {Major.objects.count()} majors, "
             f"{Class.objects.count()} classes, {Station.objects.count()} stations, {Student.objects.count()} "
-            f"students, {IdCardReissueRequest.objects.count()} ID-card reissue requests."
+            f"students, {IdCardReissueRequest.objects.count()} ID-card reissue requests, "
+            f"{_status_change_count()} status-change requests."
         ))
         rows = [("username", "role", "scope", "password")] + [
             (login.username, _role(login.role), force_str(login.scope), login.password) for login in logins

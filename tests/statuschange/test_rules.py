@@ -1,0 +1,330 @@
+"""Rules across the status-change chains: one open request per student, valid starting statuses,
+U1 limits and medical certificate, U2 medical clearance and receiving class, C4 filing window and
+correspondence-only, U4 initiated only by the student's counsellor."""
+
+import copy
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from freezegun import freeze_time
+
+from registrar.approvals.chains import get_chain
+from registrar.approvals.models import SignOff
+from registrar.approvals.services import (
+    ALREADY_OPEN,
+    ATTACHMENT_MISSING,
+    MAY_NOT_INITIATE,
+    WRONG_STUDENT_STATUS,
+    request_act,
+    request_create,
+)
+from registrar.documents.models import Document
+from registrar.exceptions import ApplicationError
+from statuschange import services as sc
+from statuschange.models import (
+    AutoWithdrawalRequest,
+    ResumptionRequest,
+    StationStatusChangeRequest,
+    SuspensionRequest,
+    WithdrawalRequest,
+)
+from students.models import StatusHistory, Student
+from tests.factories import ClassFactory, StudentFactory, photo_upload
+from tests.statuschange.helpers import CHAIN_CODES, make_suspended, open_request, pass_stage, sign, subject
+
+MODELS = {"U1": SuspensionRequest, "U2": ResumptionRequest, "U3": WithdrawalRequest, "U4": AutoWithdrawalRequest,
+          "C4": StationStatusChangeRequest}
+pytestmark = pytest.mark.usefixtures("frozen")
+
+
+@pytest.fixture
+def frozen():
+    with freeze_time("2026-03-10 10:00"):
+        yield
+
+
+def _message(exc_info) -> str:
+    return str(exc_info.value.message)
+
+
+def _all_requests():
+    return sum(m.objects.count() for m in MODELS.values())
+
+
+# --- one open status-change request per student -----------------------------------------------
+def test_open_u1_blocks_u3_until_it_is_withdrawn(sc_world):
+    w = sc_world
+    u1 = open_request(w, "U1")
+    with pytest.raises(ApplicationError) as exc:
+        open_request(w, "U3")
+    assert _message(exc) == ALREADY_OPEN % {"chain": get_chain("U1").name, "id": u1.pk}
+    assert WithdrawalRequest.objects.count() == 0
+    # a returned request is still open
+    u1 = sign(w, u1, "advisor", action="reject", opinion="请说明原因")
+    with pytest.raises(ApplicationError):
+        open_request(w, "U3")
+    request_act(chain=get_chain("U1"), request_id=u1.pk, actor=w["student"].user, action="withdraw")
+    assert open_request(w, "U3").state == "advisor_confirm"
+
+
+@pytest.mark.parametrize("second", ["U1", "U3", "U4"])
+def test_a_draft_blocks_every_chain_of_the_group(sc_world, second):
+    w = sc_world
+    first = open_request(w, "U1", submit=False)
+    assert first.state == "draft"
+    with pytest.raises(ApplicationError) as exc:
+        open_request(w, second)
+    assert _message(exc) == ALREADY_OPEN % {"chain": get_chain("U1").name, "id": first.pk}
+
+
+def test_completed_request_no_longer_blocks(sc_world):
+    w = sc_world
+    req = open_request(w, "U1")
+    while req.state != "completed":
+        req = pass_stage(w, req)
+    assert open_request(w, "U2").state == "advisor_confirm"
+
+
+# --- valid statuses --------------------------------------------------------------------------
+def test_no_resumption_for_an_enrolled_student(sc_world):
+    w = sc_world
+    with pytest.raises(ApplicationError) as exc:
+        request_create(chain=get_chain("U2"), student=w["student"], applicant=w["student"].user,
+                       data={"reason_detail": "复学"}, submit=True)
+    assert _message(exc) == WRONG_STUDENT_STATUS % {"chain": get_chain("U2").name,
+                                                    "status": w["student"].get_status_display()}
+    assert ResumptionRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize("code", CHAIN_CODES)
+def test_nothing_for_a_withdrawn_student(sc_world, code):
+    w = sc_world
+    student = subject(w, code)
+    Student.objects.filter(pk=student.pk).update(status=Student.Status.WITHDRAWN)
+    student.refresh_from_db()
+    with pytest.raises(ApplicationError) as exc:
+        open_request(w, code) if code != "U2" else request_create(
+            chain=get_chain("U2"), student=student, applicant=student.user, data={"reason_detail": "x"}, submit=True)
+    if code == "C4":
+        assert _message(exc) == sc.CHANGE_NOT_POSSIBLE % {
+            "change": StationStatusChangeRequest.ChangeType.SUSPENSION.label, "status": student.get_status_display()}
+    else:
+        assert _message(exc) == WRONG_STUDENT_STATUS % {"chain": get_chain(code).name,
+                                                        "status": student.get_status_display()}
+    assert _all_requests() == 0
+
+
+def test_status_is_checked_again_at_resubmission(sc_world):
+    """A returned U1 cannot be resubmitted once the student is no longer enrolled."""
+    from tests.statuschange.helpers import resubmit
+
+    w = sc_world
+    req = sign(w, open_request(w, "U1"), "advisor", action="reject", opinion="补充材料")
+    make_suspended(w["student"])
+    with pytest.raises(ApplicationError) as exc:
+        resubmit(req)
+    assert _message(exc) == WRONG_STUDENT_STATUS % {"chain": get_chain("U1").name,
+                                                    "status": w["student"].get_status_display()}
+    req.refresh_from_db()
+    assert req.state == "returned"
+
+
+# --- U1 limits -------------------------------------------------------------------------------
+def _u1(w, start, end, **kw):
+    return open_request(w, "U1", data={"period_start": start.isoformat(), "period_end": end.isoformat(), **kw})
+
+
+def test_single_suspension_over_the_maximum_is_refused_at_submit(sc_world, settings):
+    w = sc_world
+    registrar = copy.deepcopy(settings.REGISTRAR)
+    registrar["STATUS_CHANGE"]["SUSPENSION_MAX_DAYS"] = 200
+    settings.REGISTRAR = registrar
+    start = dt.date(2026, 3, 15)
+    with pytest.raises(ApplicationError) as exc:
+        _u1(w, start, start + dt.timedelta(days=201))
+    assert _message(exc) == sc.SUSPENSION_TOO_LONG % {"days": 200, "asked": 201}
+    assert SuspensionRequest.objects.count() == 0
+    assert _u1(w, start, start + dt.timedelta(days=200)).state == "advisor_confirm"
+
+
+def test_default_single_limit_is_one_year(sc_world):
+    w = sc_world
+    start = dt.date(2026, 3, 15)
+    limit = sc._rules()["SUSPENSION_MAX_DAYS"]
+    assert 365 <= limit <= 366
+    with pytest.raises(ApplicationError):
+        _u1(w, start, start + dt.timedelta(days=limit + 1))
+
+
+def test_total_over_the_limit_across_completed_suspensions_is_refused(sc_world, settings):
+    w = sc_world
+    registrar = copy.deepcopy(settings.REGISTRAR)
+    registrar["STATUS_CHANGE"]["SUSPENSION_TOTAL_MAX_DAYS"] = 300
+    settings.REGISTRAR = registrar
+    start = dt.date(2026, 3, 15)
+    req = _u1(w, start, start + dt.timedelta(days=170))
+    while req.state != "completed":
+        req = pass_stage(w, req)
+    back = open_request(w, "U2")
+    while back.state != "completed":
+        back = pass_stage(w, back)
+    later = dt.date(2027, 3, 1)
+    with pytest.raises(ApplicationError) as exc:
+        _u1(w, later, later + dt.timedelta(days=131))
+    assert _message(exc) == sc.SUSPENSION_TOTAL_TOO_LONG % {"days": 300, "total": 301}
+    assert SuspensionRequest.objects.count() == 1
+    assert _u1(w, later, later + dt.timedelta(days=130)).state == "advisor_confirm"
+
+
+def test_only_completed_suspensions_count_towards_the_total(sc_world, settings):
+    w = sc_world
+    registrar = copy.deepcopy(settings.REGISTRAR)
+    registrar["STATUS_CHANGE"]["SUSPENSION_TOTAL_MAX_DAYS"] = 300
+    settings.REGISTRAR = registrar
+    start = dt.date(2026, 3, 15)
+    first = _u1(w, start, start + dt.timedelta(days=200))
+    request_act(chain=get_chain("U1"), request_id=first.pk, actor=w["student"].user, action="withdraw")
+    assert _u1(w, start, start + dt.timedelta(days=200)).state == "advisor_confirm"
+
+
+def test_illness_requires_the_medical_certificate(sc_world):
+    w = sc_world
+    with pytest.raises(ApplicationError) as exc:
+        open_request(w, "U1", data={"reason": "illness"})
+    assert _message(exc) == ATTACHMENT_MISSING % {"kinds": str(get_chain("U1").attachment_rule(
+        "medical_certificate").label)}
+    assert SuspensionRequest.objects.count() == 0
+    req = open_request(w, "U1", data={"reason": "illness"}, attachments={"medical_certificate": photo_upload()})
+    assert req.state == "advisor_confirm"
+
+
+def test_other_reasons_need_no_medical_certificate(sc_world):
+    assert open_request(sc_world, "U1", data={"reason": "military"}).state == "advisor_confirm"
+
+
+# --- U2 ----------------------------------------------------------------------------------------
+def _complete_u1(w, **data):
+    req = open_request(w, "U1", data=data, attachments={"medical_certificate": photo_upload()}
+                       if data.get("reason") == "illness" else None)
+    while req.state != "completed":
+        req = pass_stage(w, req)
+    return req
+
+
+def test_resumption_after_illness_requires_medical_clearance(sc_world):
+    w = sc_world
+    _complete_u1(w, reason="illness")
+    with pytest.raises(ApplicationError) as exc:
+        open_request(w, "U2")
+    assert _message(exc) == sc.MEDICAL_CLEARANCE_REQUIRED
+    assert ResumptionRequest.objects.count() == 0
+    req = open_request(w, "U2", attachments={"medical_clearance": photo_upload()})
+    assert req.state == "advisor_confirm"
+
+
+def test_resumption_after_a_personal_suspension_needs_no_clearance(sc_world):
+    w = sc_world
+    _complete_u1(w, reason="personal")
+    assert open_request(w, "U2").state == "advisor_confirm"
+
+
+def test_receiving_class_of_another_major_is_refused_and_nothing_is_written(sc_world):
+    w = sc_world
+    req = open_request(w, "U2")
+    while req.state != "registrar_issue":
+        req = pass_stage(w, req)
+    student = w["student"]
+    student.refresh_from_db()
+    before = (student.status, student.klass_id, student.expected_graduation, StatusHistory.objects.count(),
+              SignOff.objects.for_object(req).count(), Document.objects.count())
+    foreign = ClassFactory(cohort=student.klass.cohort + 1)
+    assert foreign.major_id != student.major_id
+    with pytest.raises(ApplicationError) as exc:
+        request_act(chain=get_chain("U2"), request_id=req.pk, actor=w["academic_affairs"], action="approve",
+                    opinion="同意", data={"receiving_class": foreign.pk, "effective_date": "2026-03-10"})
+    assert _message(exc) == sc.RECEIVING_CLASS_OTHER_MAJOR % {"major": student.major}
+    student.refresh_from_db()
+    req.refresh_from_db()
+    assert req.state == "registrar_issue" and req.receiving_class is None
+    assert (student.status, student.klass_id, student.expected_graduation, StatusHistory.objects.count(),
+            SignOff.objects.for_object(req).count(), Document.objects.count()) == before
+
+
+def test_receiving_class_of_the_same_cohort_keeps_the_graduation_date(sc_world):
+    w = sc_world
+    student = w["student"]
+    same = ClassFactory(major=student.major, cohort=student.klass.cohort)
+    req = open_request(w, "U2")
+    while req.state != "registrar_issue":
+        req = pass_stage(w, req)
+    request_act(chain=get_chain("U2"), request_id=req.pk, actor=w["academic_affairs"], action="approve",
+                opinion="同意", data={"receiving_class": same.pk, "effective_date": "2026-03-10"})
+    student.refresh_from_db()
+    assert (student.klass, student.expected_graduation) == (same, dt.date(2028, 6, 30))
+    assert set(StatusHistory.objects.filter(request_id=req.pk, request_type="U2")
+               .values_list("field", flat=True)) == {"status", "klass"}
+
+
+# --- C4 ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("day", "ok"), [
+    ("2026-02-19", False), ("2026-02-20", True), ("2026-04-30", True), ("2026-05-01", False),
+    ("2026-07-15", False), ("2026-08-31", False), ("2026-09-01", True), ("2026-11-30", True),
+    ("2026-12-01", False),
+])
+def test_c4_filing_window(sc_world, day, ok):
+    w = sc_world
+    with freeze_time(f"{day} 09:00"):
+        if ok:
+            assert open_request(w, "C4").state == "station_review"
+        else:
+            with pytest.raises(ApplicationError) as exc:
+                open_request(w, "C4")
+            assert _message(exc) == sc.OUTSIDE_FILING_WINDOW % {"windows": "02-20–04-30、09-01–11-30"}
+            assert StationStatusChangeRequest.objects.count() == 0
+
+
+def test_c4_for_a_full_time_student_is_refused(sc_world):
+    w = sc_world
+    full_time = StudentFactory(klass=w["cstudent"].klass, station=w["cstudent"].station, study_form="full_time")
+    with pytest.raises(ApplicationError) as exc:
+        request_create(chain=get_chain("C4"), student=full_time, applicant=w["station"],
+                       data={"change_type": "suspension", "reason_detail": "x"},
+                       attachments={"written_application": photo_upload()}, submit=True)
+    assert _message(exc) == sc.NOT_CORRESPONDENCE
+    assert StationStatusChangeRequest.objects.count() == 0
+
+
+def test_c4_only_by_the_students_station(sc_world):
+    w = sc_world
+    for user in (w["other_station"], w["cstudent"].user, w["counsellor"]):
+        with pytest.raises(PermissionDenied):
+            request_create(chain=get_chain("C4"), student=w["cstudent"], applicant=user,
+                           data={"change_type": "suspension", "reason_detail": "x"}, submit=True)
+    assert StationStatusChangeRequest.objects.count() == 0
+
+
+def test_c4_requires_the_written_application(sc_world):
+    with pytest.raises(ApplicationError):
+        open_request(sc_world, "C4", attachments={})
+    assert StationStatusChangeRequest.objects.count() == 0
+
+
+# --- U4 ----------------------------------------------------------------------------------------
+def test_only_the_students_counsellor_may_open_u4(sc_world):
+    w = sc_world
+    for who in ("student", "other_counsellor", "advisor", "college_dean", "academic_affairs"):
+        user = w["student"].user if who == "student" else w["dean" if who == "college_dean" else who]
+        with pytest.raises(PermissionDenied) as exc:
+            request_create(chain=get_chain("U4"), student=w["student"], applicant=user,
+                           data={"absent_since": "2026-01-05", "evidence": "x"},
+                           attachments={"absence_evidence": photo_upload()}, submit=True)
+        assert str(exc.value) == str(MAY_NOT_INITIATE), who
+    assert AutoWithdrawalRequest.objects.count() == 0
+    assert open_request(w, "U4").applicant == w["counsellor"]
+
+
+def test_u4_requires_evidence_of_absence(sc_world):
+    with pytest.raises(ApplicationError):
+        open_request(sc_world, "U4", attachments={})
+    assert AutoWithdrawalRequest.objects.count() == 0
