@@ -282,6 +282,7 @@ CLEARANCE_ORDER = ["textbook", "finance", "college_office", "library", "youth_le
 
 
 def test_u3_withdrawal_journey(open_page, login, shot, sc_world):
+    expect = _expect()
     w = sc_world
     student = w["student"]
     desk = Desks(open_page, login)
@@ -337,7 +338,8 @@ def test_u3_withdrawal_journey(open_page, login, shot, sc_world):
             assert Student.objects.get(pk=student.pk).status == Student.Status.ENROLLED
         if role == "finance":
             assert (req.arrears, req.refund) == (Decimal("0"), Decimal("350.00"))
-            _expect()(page.locator("#request-fields")).to_contain_text("350")
+            expect(page.locator("#request-fields")).to_contain_text("350")
+    _signed_items(page, req, "clearance", signed)  # the finished stage keeps all six names
     assert not documents_of_request(req, "withdrawal_certificate").exists()
 
     # 7. the registrar receives notice, photos, ID card and issues the withdrawal certificate
@@ -353,6 +355,10 @@ def test_u3_withdrawal_journey(open_page, login, shot, sc_world):
     student.refresh_from_db()
     assert student.status == Student.Status.WITHDRAWN
     assert student.withdrawal_kind == Student.WithdrawalKind.VOLUNTARY
+    history = sorted((h.field, h.old_value, h.new_value, h.effective_date, h.request_id) for h in student.history.all())
+    assert history == [
+        ("status", "enrolled", "withdrawn", EFFECTIVE, req.pk),
+        ("withdrawal_kind", "", "voluntary", EFFECTIVE, req.pk)]
     _assert_document_ready(page, req, "withdrawal_certificate")
 
     # 8. Student Affairs records the dossier
