@@ -19,6 +19,11 @@ MB = 1024 * 1024
 F = "statuschange.forms."
 S = "statuschange.services."
 
+# Stages several chains share, exactly as WORKFLOWS.md words them.
+ADVISOR_CONFIRM = Stage("advisor_confirm", _("Class advisor confirms"), ("advisor",), deadline_days=3)
+ADVISOR_COLLEGE_REVIEW = Stage("college_review", _("Class advisor, college secretary and college director sign"),
+                               ("advisor", "college_secretary", "college_dean"), deadline_days=5)
+
 # --- U1 休学 -----------------------------------------------------------------------------------
 U1 = Chain(
     code="U1",
@@ -29,7 +34,7 @@ U1 = Chain(
     allowed_statuses=ENROLLED,
     validate=S + "suspension_validate",
     stages=(
-        Stage("advisor_confirm", _("Class advisor confirms"), ("advisor",), deadline_days=3),
+        ADVISOR_CONFIRM,
         Stage("college_review", _("Counsellor, college secretary and dean sign"),
               ("counsellor", "college_secretary", "college_dean"), deadline_days=5),
         Stage("offices_review", _("Student Affairs and Academic Affairs sign"),
@@ -90,9 +95,8 @@ U2 = Chain(
     allowed_statuses=(Student.Status.SUSPENDED,),
     validate=S + "resumption_validate",
     stages=(
-        Stage("advisor_confirm", _("Class advisor confirms"), ("advisor",), deadline_days=3),
-        Stage("college_review", _("Class advisor, college secretary and college director sign"),
-              ("advisor", "college_secretary", "college_dean"), deadline_days=5),
+        ADVISOR_CONFIRM,
+        ADVISOR_COLLEGE_REVIEW,
         Stage("offices_review", _("Heads of Student Affairs and Academic Affairs sign"),
               ("student_affairs", "academic_affairs"), deadline_days=5),
         Stage("leadership_review", _("College leadership signs"), ("leadership",), deadline_days=7),
@@ -139,9 +143,8 @@ U3 = Chain(
     exclusive_group=GROUP,
     allowed_statuses=(Student.Status.ENROLLED, Student.Status.SUSPENDED),
     stages=(
-        Stage("advisor_confirm", _("Class advisor confirms"), ("advisor",), deadline_days=3),
-        Stage("college_review", _("Class advisor, college secretary and college director sign"),
-              ("advisor", "college_secretary", "college_dean"), deadline_days=5),
+        ADVISOR_CONFIRM,
+        ADVISOR_COLLEGE_REVIEW,
         Stage("offices_review", _("Student Affairs, Academic Affairs and the head in charge sign"),
               ("student_affairs", "academic_affairs", "academic_affairs_head"), deadline_days=5),
         Stage("leadership_approval", _("University leadership approves"), ("leadership",), deadline_days=7),
