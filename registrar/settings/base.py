@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     "registrar",
     "students",
     "statuschange.apps.StatuschangeConfig",
-    "grades",
+    "grades.apps.GradesConfig",
     "graduation",
     "correspondence",
 ]
@@ -180,7 +180,33 @@ REGISTRAR = {
         "C4_FILING_WINDOWS": [("02-20", "04-30"), ("09-01", "11-30")],
     },
     # Document types never issued to a student withdrawn automatically (U4).
-    "AUTO_WITHDRAWAL_BANNED_DOCUMENTS": ["incomplete_certificate", "withdrawal_certificate", "transcript"],
+    "AUTO_WITHDRAWAL_BANNED_DOCUMENTS": ["incomplete_certificate", "withdrawal_certificate", "transcript",
+                                         "transcript_en"],
+    "GRADES": {
+        # U5: grades are entered within this many days after the exam; later offerings are flagged late
+        "ENTRY_DAYS_AFTER_EXAM": env.int("REGISTRAR_GRADE_ENTRY_DAYS", default=7),
+        "PASS_SCORE": 60,
+        # which attempt counts when a course was sat more than once: "best" or "latest"
+        "COUNTED_ATTEMPT": env.str("REGISTRAR_COUNTED_ATTEMPT", default="best"),
+        # a passed make-up / clearing exam is recorded at most at this score (None: as sat)
+        "MAKEUP_SCORE_CAP": 60,
+        # (lowest score, grade point), highest first; below the last entry the grade point is 0
+        "GRADE_POINTS": [(90, 4.0), (85, 3.7), (82, 3.3), (78, 3.0), (75, 2.7), (72, 2.3), (68, 2.0),
+                         (64, 1.5), (60, 1.0)],
+        # five-level grades: the hundred-point equivalent used for the composite, averages and GPA
+        "FIVE_LEVELS": [("优", 95), ("良", 85), ("中", 75), ("及格", 65), ("不及格", 0)],
+        # score boundaries to derive a five-level grade from a composite: (lowest score, level)
+        "FIVE_LEVEL_BOUNDS": [(90, "优"), (80, "良"), (70, "中"), (60, "及格"), (0, "不及格")],
+        "PASS_FAIL_LEVELS": ["合格", "不合格"],
+        # pass/fail courses earn credits but are left out of the GPA
+        "PASS_FAIL_IN_GPA": False,
+        # C10 progression: failing at least this share of a term's courses after make-ups → 留级 candidate
+        "REPEAT_YEAR_SHARE": 0.5,
+        # after the graduation clearing exam: failing at least this share of all courses → 肄业, else 结业
+        "INCOMPLETE_SHARE": 1 / 3,
+        # route (1) transcripts: at most this many per student
+        "BATCH_TRANSCRIPT_LIMIT": 3,
+    },
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True

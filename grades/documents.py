@@ -1,0 +1,1 @@
+"""Document types of the grades app (registered at start-up by GradesConfig.ready)."""
