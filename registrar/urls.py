@@ -14,6 +14,7 @@ urlpatterns = [
     path("students/", include("students.urls")),
     path("status-changes/", include("statuschange.urls")),
     path("grades/", include("grades.urls")),
+    path("api/grades/", include("grades.api.urls")),
     path("api/", include("registrar.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
