@@ -97,6 +97,8 @@ class Chain:
     description: str | Promise = ""
     #: chains sharing a group allow one open request per student across the whole group
     exclusive_group: str | None = None
+    #: request fields that narrow "one open request per student" (e.g. ("offering",): one per course)
+    open_per: tuple[str, ...] = ()
     #: student statuses from which a request may be opened and submitted (empty: any)
     allowed_statuses: tuple[str, ...] = ()
     #: dotted path of ``f(*, request)`` raising ApplicationError when the request may not be submitted

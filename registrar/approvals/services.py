@@ -79,13 +79,16 @@ def _jsonable(data: dict) -> dict:
     return out
 
 
-def _open_requests(chain: Chain, student):
-    """Open requests that block a new one of ``chain``: its own, or any of its exclusive group."""
+def _open_requests(chain: Chain, student, data: dict | None = None):
+    """Open requests that block a new one of ``chain``: its own (for the same ``open_per`` fields),
+    or any of its exclusive group."""
     from .chains import all_chains
 
     chains = [c for c in all_chains() if chain.exclusive_group and c.exclusive_group == chain.exclusive_group]
+    narrow = {f: (data or {}).get(f) for f in chain.open_per}
     for c in chains or [chain]:
-        found = c.model.objects.filter(student=student).exclude(state__in=[COMPLETED, WITHDRAWN]).first()
+        found = (c.model.objects.filter(student=student, **(narrow if c is chain else {}))
+                 .exclude(state__in=[COMPLETED, WITHDRAWN]).first())
         if found is not None:
             return found
     return None
@@ -107,7 +110,7 @@ def request_create(*, chain: Chain, student, applicant, data: dict | None = None
     # Check the status of the locked row, not of the caller's (possibly stale) instance.
     locked = type(student).objects.select_for_update().only("pk", "status").get(pk=student.pk)
     _check_student_status(chain, locked)
-    existing = _open_requests(chain, student)
+    existing = _open_requests(chain, student, data)
     if existing is not None:
         raise ApplicationError(ALREADY_OPEN % {"chain": existing.chain.name, "id": existing.pk})
     req = chain.model(student=student, applicant=applicant, **(data or {}))
