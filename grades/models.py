@@ -35,7 +35,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from registrar.approvals.chains import AttachmentRule, Chain, Stage, register
 from registrar.approvals.models import ApprovalRequest
@@ -211,6 +211,10 @@ class Offering(FSMModelMixin, TimeStampedModel):
             self.__dict__.pop("sheet_state", None)
         super().refresh_from_db(*args, **kwargs)
 
+    def clean_fields(self, exclude=None):
+        # The protected FSM field is never assigned from outside a transition (full_clean would).
+        super().clean_fields(exclude={*(exclude or ()), "sheet_state"})
+
     @property
     def entry_due(self):
         """Entry is due this many days after the exam (``ENTRY_DAYS_AFTER_EXAM``)."""
@@ -225,6 +229,22 @@ class Offering(FSMModelMixin, TimeStampedModel):
     @property
     def total_weight(self) -> int:
         return sum(c.weight for c in self.components.all())
+
+    # --- sheet transitions (called only by grades.services.entry, on a row locked for update) ---
+    @transition(field=sheet_state, source=SheetState.ENTERING, target=SheetState.SUBMITTED)
+    def submit(self, *, by, at):
+        self.submitted_by = by
+        self.submitted_at = at
+
+    @transition(field=sheet_state, source=SheetState.SUBMITTED, target=SheetState.CONFIRMED)
+    def confirm(self, *, by, at):
+        self.confirmed_by = by
+        self.confirmed_at = at
+
+    @transition(field=sheet_state, source=SheetState.SUBMITTED, target=SheetState.ENTERING)
+    def return_to_instructor(self):
+        self.submitted_by = None
+        self.submitted_at = None
 
 
 class GradeComponent(models.Model):
@@ -402,6 +422,7 @@ class GradeChange(models.Model):
 # --- U5 grade correction ------------------------------------------------------------------
 CORRECTION = Chain(
     code="U5C",
+    open_per=("grade",),
     name=_("Grade correction"),
     description=_("成绩更正: after confirmation a grade changes only this way — the instructor applies with the "
                   "reason, the college and then Academic Affairs approve; old and new values are recorded."),
@@ -434,10 +455,18 @@ class GradeCorrectionRequest(ApprovalRequest):
         verbose_name = _("grade correction request")
         verbose_name_plural = _("grade correction requests")
 
+    @classmethod
+    def limit_applicant_choices(cls, form, user, student) -> None:
+        """The application form's ``grade`` lists only the applicant's own confirmed grades (of the student)."""
+        from grades.forms_records import limit_correction_grades
+
+        limit_correction_grades(form, user=user, student=student)
+
 
 # --- C8/C10 exemption ---------------------------------------------------------------------
 EXEMPTION = Chain(
     code="C8X",
+    open_per=("offering",),
     name=_("Course exemption"),
     description=_("免修 / 免试: the student (or their station) applies with evidence; the college teaching "
                   "secretary reviews and the dean approves; the course is marked exempt."),
@@ -471,6 +500,23 @@ class ExemptionRequest(ApprovalRequest):
         verbose_name = _("exemption request")
         verbose_name_plural = _("exemption requests")
 
+    @classmethod
+    def limit_applicant_choices(cls, form, user, student) -> None:
+        """The application form's ``offering`` lists only offerings the student is on whose sheet is
+        still being entered (a staff initiator who has not picked the student yet: those of the
+        students in their scope)."""
+        field = form.fields.get("offering")
+        if field is None:
+            return
+        offerings = Offering.objects.filter(sheet_state=Offering.SheetState.ENTERING).select_related("course", "term")
+        if student is not None:
+            offerings = offerings.filter(grades__student=student)
+        else:
+            from students.selectors import student_list
+
+            offerings = offerings.filter(grades__student__in=student_list(user=user).values("pk")).distinct()
+        field.queryset = offerings
+
 
 # --- U5 transcript certificates -----------------------------------------------------------
 class TranscriptLanguage(models.TextChoices):
@@ -485,12 +531,14 @@ PERSONAL_TRANSCRIPT = Chain(
     description=_("成绩证明 (2): the student applies to the college; the teaching secretary prints the transcript "
                   "with the college seal and hands it over."),
     initiator_roles=("student",),
+    validate=S + "transcripts.personal_transcript_validate",
     stages=(
+        # on_pass issues the language(s) asked for: transcript and/or transcript_en
         Stage("college_print", _("Teaching secretary prints with the college seal"), ("teaching_secretary",),
-              deadline_days=3, issues=("transcript",)),
+              deadline_days=3, on_pass=S + "transcripts.personal_transcript_issue"),
         Stage("handover", _("Handed to the student"), ("teaching_secretary",), deadline_days=7),
     ),
-    documents=("approval_form",),
+    documents=("approval_form", "transcript", "transcript_en"),
 )
 
 
@@ -536,6 +584,7 @@ class TranscriptBatch(TimeStampedModel):
 
 BATCH_TRANSCRIPT = Chain(
     code="U5B",
+    open_per=("batch",),
     name=_("Transcript (batch, route 1)"),
     description=_("成绩证明 (1): Student Affairs files the list; the college teaching secretary prints with the "
                   "college seal; Academic Affairs applies its seal class by class. At most three times per student."),
@@ -544,9 +593,11 @@ BATCH_TRANSCRIPT = Chain(
     stages=(
         Stage("college_seal", _("College teaching secretary prints with the college seal"), ("teaching_secretary",),
               deadline_days=5),
+        # on_pass issues the batch's language(s), bearing both seals
         Stage("academic_affairs_seal", _("Academic Affairs applies its seal"), ("academic_affairs",),
-              deadline_days=5, issues=("transcript",)),
+              deadline_days=5, on_pass=S + "transcripts.batch_transcript_issue"),
     ),
+    documents=("transcript", "transcript_en"),
 )
 
 
@@ -653,6 +704,23 @@ class StationSubmission(FSMModelMixin, TimeStampedModel):
         if fields is None or "state" in fields:
             self.__dict__.pop("state", None)
         super().refresh_from_db(*args, **kwargs)
+
+    def clean_fields(self, exclude=None):
+        super().clean_fields(exclude={*(exclude or ()), "state"})
+
+    # Transitions change only in-memory fields; grades.services.stations calls them on a locked row.
+    @transition(field=state, source=State.SUBMITTED, target=State.RETURNED)
+    def return_to_station(self):
+        """The college returns the submission with reasons."""
+
+    @transition(field=state, source=State.RETURNED, target=State.SUBMITTED)
+    def resubmit(self):
+        """The station sends a corrected file: a new round."""
+        self.round += 1
+
+    @transition(field=state, source=State.SUBMITTED, target=State.ACCEPTED)
+    def accept(self):
+        """The college accepts the results into the records."""
 
 
 class SubmissionReview(models.Model):
