@@ -40,6 +40,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from registrar.approvals.chains import AttachmentRule, Chain, Stage, register
 from registrar.approvals.models import ApprovalRequest
 from registrar.common import TimeStampedModel
+from registrar.roles import Role
 from students.models import Student
 
 MB = 1024 * 1024
@@ -245,6 +246,44 @@ class Offering(FSMModelMixin, TimeStampedModel):
     def return_to_instructor(self):
         self.submitted_by = None
         self.submitted_at = None
+
+
+class SheetEvent(models.Model):
+    """Append-only log of a grade sheet's sign-offs: composition set, submitted by the instructor,
+    confirmed (认定) or returned by Academic Affairs, entry reopened — who, in which role, when, opinion."""
+
+    class Decision(models.TextChoices):
+        COMPOSITION = "composition", _("Composition set")
+        SUBMIT = "submit", _("Submitted")
+        CONFIRM = "confirm", _("Confirmed (认定)")
+        RETURN = "return", _("Returned to the instructor")
+        REOPEN = "reopen", _("Entry reopened")
+
+    offering = models.ForeignKey("Offering", on_delete=models.PROTECT, related_name="events",
+                                 verbose_name=_("offering"))
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("by"))
+    actor_label = models.CharField(_("name"), max_length=64)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("grade sheet event")
+        verbose_name_plural = _("grade sheet events")
+
+    def __str__(self):
+        return f"{self.offering_id} {self.decision} {self.actor_label}"
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            raise ValidationError(APPEND_ONLY)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(APPEND_ONLY)
 
 
 class GradeComponent(models.Model):

@@ -28,7 +28,7 @@ from django_fsm import can_proceed
 from registrar.exceptions import ApplicationError
 from registrar.roles import Role, Scope
 
-from ..models import Grade, GradeComponent, GradeEntryWindow, Offering, OfferingReopening
+from ..models import Grade, GradeComponent, GradeEntryWindow, Offering, OfferingReopening, SheetEvent
 from ..scoring import MARK_TEXT, ScoreError, check_weights, parse_entry
 from ..selectors.entry import current_window, entry_open, last_window, next_window  # noqa: F401 (re-exported)
 from .common import can_see_offering, college_roles, is_academic_affairs, teaches
@@ -126,6 +126,12 @@ def _require_academic_affairs(actor, offering: Offering | None = None) -> None:
         raise PermissionDenied(NOT_ACADEMIC_AFFAIRS)
 
 
+def sheet_event_record(*, offering: Offering, decision: str, actor, role: str, opinion: str = "") -> SheetEvent:
+    """Append one sign-off to the sheet's log (inside the caller's transaction)."""
+    return SheetEvent.objects.create(offering=offering, decision=decision, role=role, opinion=opinion or "",
+                                     actor=actor, actor_label=getattr(actor, "display_name", str(actor))[:64])
+
+
 def when_text(value: dt.datetime) -> str:
     return date_format(timezone.localtime(value), "Y-m-d H:i")
 
@@ -208,6 +214,9 @@ def composition_set(*, offering: Offering, actor, components: list[dict], scale:
     offering.composition_set_at = now or timezone.now()
     offering.full_clean(exclude=["instructors", "classes", "sheet_state"])
     offering.save(update_fields=["scale", "rounding", "composition_set_by", "composition_set_at", "updated_at"])
+    summary = " + ".join(f"{row.display_label} {row.weight}%" for row in rows)
+    sheet_event_record(offering=offering, decision=SheetEvent.Decision.COMPOSITION, actor=actor, opinion=summary,
+                       role=Role.ACADEMIC_AFFAIRS if is_academic_affairs(actor) else Role.TEACHING_SECRETARY)
     return offering
 
 
@@ -252,6 +261,8 @@ def offering_reopen(*, offering: Offering, until: dt.datetime, reason: str, acto
     reopening.save()
     offering.reopened_until = until
     offering.save(update_fields=["reopened_until", "updated_at"])
+    sheet_event_record(offering=offering, decision=SheetEvent.Decision.REOPEN, actor=actor, role=Role.ACADEMIC_AFFAIRS,
+                       opinion=f"{reason} ({gettext('until %(until)s') % {'until': when_text(until)}})")
     _notify(offering.instructors.all(),
             gettext("Grade entry for %(head)s is reopened until %(until)s: %(reason)s")
             % {"head": _head(offering), "until": when_text(until), "reason": reason}, offering)
@@ -561,6 +572,7 @@ def sheet_submit(*, offering: Offering, actor, now: dt.datetime | None = None) -
                                extra={"missing": missing})
     offering.submit(by=actor, at=now)
     offering.save(update_fields=["sheet_state", "submitted_by", "submitted_at", "updated_at"])
+    sheet_event_record(offering=offering, decision=SheetEvent.Decision.SUBMIT, actor=actor, role=Role.INSTRUCTOR)
     _notify([u for u in _academic_affairs_users() if u.pk != actor.pk],
             gettext("Grade sheet %(head)s was submitted and awaits confirmation.") % {"head": _head(offering)},
             offering)
@@ -577,6 +589,7 @@ def sheet_confirm(*, offering: Offering, actor, now: dt.datetime | None = None) 
         raise ApplicationError(CONFIRM_STATE % {"offering": offering.code, "state": _state_label(offering)})
     offering.confirm(by=actor, at=now)
     offering.save(update_fields=["sheet_state", "confirmed_by", "confirmed_at", "updated_at"])
+    sheet_event_record(offering=offering, decision=SheetEvent.Decision.CONFIRM, actor=actor, role=Role.ACADEMIC_AFFAIRS)
     _notify(offering.instructors.all(),
             gettext("Grade sheet %(head)s was confirmed by Academic Affairs; students now see the grades.")
             % {"head": _head(offering)}, offering)
@@ -609,6 +622,8 @@ def sheet_return(*, offering: Offering, actor, reason: str) -> Offering:
         raise ApplicationError(RETURN_REASON)
     offering.return_to_instructor()
     offering.save(update_fields=["sheet_state", "submitted_by", "submitted_at", "updated_at"])
+    sheet_event_record(offering=offering, decision=SheetEvent.Decision.RETURN, actor=actor, role=Role.ACADEMIC_AFFAIRS,
+                       opinion=reason)
     _notify(offering.instructors.all(),
             gettext("Grade sheet %(head)s was returned to you by Academic Affairs: %(reason)s")
             % {"head": _head(offering), "reason": reason}, offering)

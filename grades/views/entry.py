@@ -253,6 +253,7 @@ def offering_review(request, pk):
         "entry": entry,
         "can_submit": entry["instructor"] and offering.sheet_state == Offering.SheetState.ENTERING,
         "is_academic_affairs": is_academic_affairs(request.user),
+        "events": offering.events.all(),
     })
 
 

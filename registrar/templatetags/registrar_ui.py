@@ -28,6 +28,10 @@ DECISION_CLASSES = {
     "return": "text-bg-warning",
     "withdraw": "text-bg-secondary",
     "note": "text-bg-light border",
+    "confirm": "text-bg-success",
+    "accept": "text-bg-success",
+    "composition": "text-bg-light border",
+    "reopen": "text-bg-light border",
 }
 DECISION_ICONS = {
     "submit": "bi-send",
@@ -36,6 +40,11 @@ DECISION_ICONS = {
     "return": "bi-arrow-left",
     "withdraw": "bi-x-lg",
     "note": "bi-journal-text",
+    # grade sheets and station submissions (same timeline, their own decisions)
+    "confirm": "bi-patch-check",
+    "accept": "bi-check2-all",
+    "composition": "bi-sliders",
+    "reopen": "bi-unlock",
 }
 
 
@@ -322,7 +331,7 @@ def signoff_data(signoff) -> list[tuple[str, object]]:
     """The data a signer recorded (fee, receipt, card number …) with the model's field labels."""
     from registrar.approvals.chains import _REGISTRY
 
-    if not signoff.data:
+    if not getattr(signoff, "data", None):
         return []
     chain = _REGISTRY.get(signoff.chain)
     model = chain.model if chain else None

@@ -1,0 +1,87 @@
+"""Every sign-off on a grade sheet is an append-only SheetEvent (who, role, decision, opinion, when),
+shown on the review page through the one timeline include."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from grades.models import SheetEvent
+from grades.services import entry as services
+from registrar.exceptions import ApplicationError
+
+pytestmark = pytest.mark.django_db
+
+
+def fill(w, value="75"):
+    codes = list(w["offering"].components.values_list("code", flat=True))
+    rows = {s.student_number: dict.fromkeys(codes, value) for s in w["students"]}
+    return services.grades_enter(offering=w["offering"], actor=w["instructor"], rows=rows)
+
+
+def events(w):
+    return list(SheetEvent.objects.filter(offering=w["offering"]).values_list("decision", "role", "actor__username"))
+
+
+def test_each_sign_off_is_logged_once(grades_world):
+    w = grades_world
+    services.composition_set(offering=w["offering"], actor=w["secretary"],
+                             components=[{"code": "regular", "weight": 30}, {"code": "final", "weight": 70}])
+    fill(w)
+    services.sheet_submit(offering=w["offering"], actor=w["instructor"])
+    services.sheet_return(offering=w["offering"], actor=w["academic_affairs"], reason="第3名学生平时成绩有误")
+    services.sheet_submit(offering=w["offering"], actor=w["instructor"])
+    services.sheet_confirm(offering=w["offering"], actor=w["academic_affairs"])
+    assert events(w) == [
+        ("composition", "teaching_secretary", "secretary"),
+        ("submit", "instructor", "instructor"),
+        ("return", "academic_affairs", "aa"),
+        ("submit", "instructor", "instructor"),
+        ("confirm", "academic_affairs", "aa"),
+    ]
+    returned = SheetEvent.objects.get(offering=w["offering"], decision="return")
+    assert returned.opinion == "第3名学生平时成绩有误" and returned.actor_label
+    composition = SheetEvent.objects.get(offering=w["offering"], decision="composition")
+    assert "30%" in composition.opinion and "70%" in composition.opinion
+
+
+def test_refused_actions_log_nothing(grades_world):
+    w = grades_world
+    with pytest.raises(ApplicationError):
+        services.sheet_confirm(offering=w["offering"], actor=w["academic_affairs"])  # not submitted
+    with pytest.raises(ApplicationError):
+        services.sheet_return(offering=w["offering"], actor=w["academic_affairs"], reason="x")
+    assert events(w) == []
+
+
+def test_reopen_is_logged_with_reason(grades_world):
+    w = grades_world
+    until = timezone.now() + dt.timedelta(days=3)
+    services.offering_reopen(offering=w["offering"], until=until, reason="教师因病延迟", actor=w["academic_affairs"])
+    event = SheetEvent.objects.get(offering=w["offering"])
+    assert event.decision == "reopen" and event.opinion.startswith("教师因病延迟")
+
+
+def test_events_are_append_only(grades_world):
+    w = grades_world
+    fill(w)
+    services.sheet_submit(offering=w["offering"], actor=w["instructor"])
+    event = SheetEvent.objects.get(offering=w["offering"])
+    event.opinion = "changed"
+    with pytest.raises(ValidationError):
+        event.save()
+    with pytest.raises(ValidationError):
+        event.delete()
+
+
+def test_review_page_shows_the_history(client, grades_world):
+    w = grades_world
+    fill(w)
+    services.sheet_submit(offering=w["offering"], actor=w["instructor"])
+    services.sheet_return(offering=w["offering"], actor=w["academic_affairs"], reason="请核对缺考学生")
+    client.force_login(w["instructor"])
+    html = client.get(reverse("grades:offering_review", args=[w["offering"].pk])).content.decode()
+    history = html[html.index('id="sheet-history"'):]
+    assert "请核对缺考学生" in history and w["academic_affairs"].display_name in history
