@@ -1,1 +1,147 @@
-urlpatterns: list = []
+"""College dashboards of the grades app: progression flags (C10) with the courses that caused
+them, the graduation classification after the clearing exam, pass rates per course (chart), and
+the Excel export. Read-only pages."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registrar.roles import Role
+
+from ..forms_records import RecordsFilterForm
+from ..scoring import conf
+from ..selectors.dashboards import (
+    CLASSIFICATION_LABELS,
+    default_term,
+    pick_college,
+    progression_data,
+    scoped_college_ids,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PROGRESSION_ROLES = {Role.TEACHING_SECRETARY, Role.COLLEGE_DEAN, Role.ACADEMIC_AFFAIRS}
+PAGE_SIZE = 25
+BAR = {"width": 720, "left": 190, "right": 48, "top": 8, "row": 22, "bottom": 24}
+
+
+def _progression(request):
+    """(filter form, term, college or None, year, data) within the user's scope (403 / 404)."""
+    from students.models import College
+
+    allowed = scoped_college_ids(request.user, PROGRESSION_ROLES)
+    colleges = College.objects.all() if allowed is None else College.objects.filter(pk__in=allowed)
+    form = RecordsFilterForm(request.GET or None, colleges=colleges)
+    college = pick_college(request.GET.get("college"), allowed)
+    term = form.value("term") or default_term()
+    year = form.value("year") or (term.end_date.year if term else timezone.localdate().year)
+    data = None
+    if term is not None:
+        college_ids = [college.pk] if college else allowed
+        data = progression_data(term=term, year=year, college_ids=college_ids)
+    return form, term, college, year, data
+
+
+def pass_rate_chart(rates) -> dict:
+    """Geometry of an inline SVG horizontal bar chart: pass rate (after make-ups) per course,
+    with a tick at the first-attempt pass rate."""
+    b = BAR
+    plot_w = b["width"] - b["left"] - b["right"]
+    height = b["top"] + b["row"] * max(len(rates), 1) + b["bottom"]
+    bars = []
+    for i, r in enumerate(rates):
+        y = b["top"] + i * b["row"]
+        rate = r.rate or 0
+        first = r.first_rate
+        bars.append({
+            "code": r.course.code, "label": f"{r.course.code} {r.course.name}"[:22], "name": r.course.name,
+            "rate": r.rate, "first": first, "y": y + 4, "h": b["row"] - 8, "cy": y + b["row"] / 2,
+            "w": round(plot_w * rate / 100, 1), "end_x": round(b["left"] + plot_w * rate / 100 + 4, 1),
+            "first_x": round(b["left"] + plot_w * first / 100, 1) if first is not None else None,
+            "low": r.rate is not None and r.rate < 60,
+        })
+    grid = [{"value": v, "x": round(b["left"] + plot_w * v / 100, 1)} for v in (0, 25, 50, 75, 100)]
+    return {**b, "height": height, "bars": bars, "grid": grid, "axis_y": height - b["bottom"] + 14,
+            "plot_bottom": height - b["bottom"]}
+
+
+@login_required
+def progression(request):
+    """Repeat-year (留级) candidates of a term with the courses that caused them, the graduation
+    classification (毕业 / 结业 / 肄业) and pass rates per course."""
+    form, term, college, year, data = _progression(request)
+    flags = data.flags if data else []
+    search = (request.GET.get("q") or "").strip()
+    if search:
+        flags = [f for f in flags if search in f.student.name or search in f.student.student_number]
+    graduation = data.graduation if data else []
+    return render(request, "grades/dashboard_progression.html", {
+        "form": form, "term": term, "college": college, "year": year, "data": data,
+        "page_obj": Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page")),
+        "graduation_page": Paginator([g for g in graduation if g.failed], PAGE_SIZE).get_page(request.GET.get("gpage")),
+        "counts": data.graduation_counts if data else {}, "labels": CLASSIFICATION_LABELS,
+        "chart": pass_rate_chart(data.pass_rates) if data else None,
+        "repeat_share": round(conf()["REPEAT_YEAR_SHARE"] * 100), "incomplete_share": round(conf()["INCOMPLETE_SHARE"] * 100),
+        "query": request.GET.urlencode(),
+    })
+
+
+@login_required
+def progression_export(request):
+    """The dashboard as an Excel workbook: repeat-year candidates, graduation classification, pass rates."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    _form, term, college, _year, data = _progression(request)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Repeat-year candidates")[:31]
+    ws.append([_("Student number"), _("Name"), _("Class"), _("Courses taken"), _("Courses failed"), _("Share failed"),
+               _("Courses that caused the flag")])
+    for f in data.flags if data else []:
+        ws.append([f.student.student_number, f.student.name, f.student.klass.name, len(f.taken), len(f.failed),
+                   f.share / 100, "; ".join(f"{r.course.code} {r.course.name}" for r in f.failed)])
+    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
+        for cell in row:
+            cell.number_format = "0%"
+    ws2 = wb.create_sheet(_("Graduation")[:31])
+    ws2.append([_("Student number"), _("Name"), _("Class"), _("Courses"), _("Failures open"), _("Classification"),
+                _("Courses failed")])
+    for g in data.graduation if data else []:
+        ws2.append([g.student.student_number, g.student.name, g.student.klass.name, g.total, len(g.failed),
+                    str(g.classification_label), "; ".join(f"{r.course.code} {r.course.name}" for r in g.failed)])
+    ws3 = wb.create_sheet(_("Pass rates")[:31])
+    ws3.append([_("Course code"), _("Course"), _("Students"), _("Passed at the first attempt"),
+                _("Passed after make-ups")])
+    for r in data.pass_rates if data else []:
+        ws3.append([r.course.code, r.course.name, r.students,
+                    r.first_rate / 100 if r.first_rate is not None else None,
+                    r.rate / 100 if r.rate is not None else None])
+    for row in ws3.iter_rows(min_row=2, min_col=4, max_col=5):
+        for cell in row:
+            cell.number_format = "0%"
+    for sheet in (ws, ws2, ws3):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+        for letter, width in zip("ABCDEFG", (14, 12, 20, 10, 10, 14, 60), strict=True):
+            sheet.column_dimensions[letter].width = width
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    name = f"progression-{term.code if term else 'none'}-{college.code if college else 'all'}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+urlpatterns = [
+    path("progression/", progression, name="progression"),
+    path("progression/export.xlsx", progression_export, name="progression_export"),
+]

@@ -37,18 +37,29 @@ def use_date_inputs(form: forms.BaseForm) -> None:
 class ApplicationFormBase(forms.ModelForm):
     """Base of every generated application form.
 
-    ``user`` resolves the student (staff initiators pick one by 学号 within their scope);
+    ``user`` resolves the student (staff initiators pick one by 学号 within their scope, or
+    ``student`` was chosen before and the 学号 is fixed); the request model's optional
+    classmethod ``limit_applicant_choices(form, user, student)`` narrows the fields' choices
+    for the user and the student (None until it is known);
     ``submitting`` makes required attachments required; ``existing_kinds`` are the
     attachment kinds already on file (editing a draft or a returned request)."""
 
     chain: Chain
     picks_student: bool = False
 
-    def __init__(self, *args, user=None, submitting: bool = False, existing_kinds=(), **kwargs):
+    def __init__(self, *args, user=None, submitting: bool = False, existing_kinds=(), student=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.submitting = submitting
         self.existing_kinds = set(existing_kinds)
+        if student is not None and self.picks_student:  # the student was chosen before (?student=<id>)
+            self.fields["student_number"].initial = student.student_number
+            self.fields["student_number"].disabled = True
+        if student is None and self.instance.pk:
+            student = self.instance.student
+        limit = getattr(self.chain.model, "limit_applicant_choices", None)
+        if limit is not None:  # the request model narrows its fields' choices for this user and student
+            limit(self, user, student)
         use_date_inputs(self)
         for name, field in self.fields.items():
             if isinstance(field.widget, forms.Textarea):

@@ -287,9 +287,17 @@ def request_create(request, chain):
             "chain": chain.name, "status": student.get_status_display()})
         return redirect("home")
     form_class = application_form_for(chain, picks_student=picks_student)
+    # A staff initiator may arrive with the student chosen (?student=<id>, 404 outside their
+    # scope) and applicant fields prefilled from the query string (e.g. ?grade=<id>).
+    preset = None
+    if picks_student and request.GET.get("student"):
+        from students.selectors import student_get_visible
+
+        preset = student_get_visible(request.user, request.GET["student"])
     if request.method == "POST":
         submit = "submit" in request.POST
-        form = form_class(request.POST, request.FILES, user=request.user, submitting=submit)
+        form = form_class(request.POST, request.FILES, user=request.user, submitting=submit,
+                          student=student or preset)
         if form.is_valid():
             try:
                 req = services.request_create(
@@ -303,9 +311,10 @@ def request_create(request, chain):
                                  else _("Saved as a draft. Submit it when it is complete."))
                 return redirect(req)
     else:
-        form = form_class(user=request.user)
+        initial = {name: request.GET[name] for name in applicant_field_names(chain) if name in request.GET}
+        form = form_class(user=request.user, student=student or preset, initial=initial)
     return render(request, "approvals/request_form.html", {
-        "chain": chain, "form": form, "student": student, "req": None,
+        "chain": chain, "form": form, "student": student or preset, "req": None,
     })
 
 
