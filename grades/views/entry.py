@@ -254,6 +254,8 @@ def offering_review(request, pk):
         "can_submit": entry["instructor"] and offering.sheet_state == Offering.SheetState.ENTERING,
         "is_academic_affairs": is_academic_affairs(request.user),
         "events": offering.events.all(),
+        # after confirmation a grade changes only through a correction request (U5C), opened by its instructor
+        "can_correct": entry["instructor"] and offering.sheet_state == Offering.SheetState.CONFIRMED,
     })
 
 

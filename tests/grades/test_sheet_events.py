@@ -85,3 +85,22 @@ def test_review_page_shows_the_history(client, grades_world):
     html = client.get(reverse("grades:offering_review", args=[w["offering"].pk])).content.decode()
     history = html[html.index('id="sheet-history"'):]
     assert "请核对缺考学生" in history and w["academic_affairs"].display_name in history
+
+
+def test_confirmed_sheet_offers_corrections_to_its_instructor_only(client, grades_world):
+    w = grades_world
+    fill(w)
+    services.sheet_submit(offering=w["offering"], actor=w["instructor"])
+    url = reverse("grades:offering_review", args=[w["offering"].pk])
+    client.force_login(w["instructor"])
+    assert 'data-action="correct"' not in client.get(url).content.decode()  # not confirmed yet
+    services.sheet_confirm(offering=w["offering"], actor=w["academic_affairs"])
+    html = client.get(url).content.decode()
+    grade = w["offering"].grades.get(student=w["student"])
+    assert f"/requests/U5C/new/?student={w['student'].pk}&amp;grade={grade.pk}" in html
+    client.force_login(w["academic_affairs"])
+    assert 'data-action="correct"' not in client.get(url).content.decode()
+    # the link opens the kernel's application form with the grade preselected
+    client.force_login(w["instructor"])
+    form = client.get(f"/requests/U5C/new/?student={w['student'].pk}&grade={grade.pk}")
+    assert form.status_code == 200 and f'value="{grade.pk}" selected' in form.content.decode()
