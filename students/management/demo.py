@@ -264,7 +264,14 @@ class DemoSeeder:
         logins = self.logins()
         self.requests()
         self.status_changes()
+        self.grades()
         return logins
+
+    def grades(self) -> None:
+        """Teaching data, grade sheets in every state, make-ups and transcript requests (grades app)."""
+        from grades.demo import seed_grades
+
+        seed_grades()
 
     def organisation(self) -> dict[str, College]:
         colleges = {}

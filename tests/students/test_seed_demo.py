@@ -49,7 +49,7 @@ def counts() -> dict[str, int]:
     return {
         m._meta.label: m.objects.count()
         for m in apps.get_models()
-        if m._meta.app_label in ("registrar", "students", "statuschange")
+        if m._meta.app_label in ("registrar", "students", "statuschange", "grades")
     }
 
 
