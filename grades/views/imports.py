@@ -1,1 +1,129 @@
-urlpatterns: list = []
+"""Excel imports (teaching data and bulk grades): the upload page with the user's past imports,
+a job page with a progress bar that polls a small JSON status view and then shows the counts or
+the error table, and the template workbooks.
+
+Academic Affairs imports every kind; a college's teaching secretary imports offerings and grades
+of their own college (other colleges' rows are reported as errors). Anyone else: 403. A job of
+someone else (unless Academic Affairs): 404.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _lazy
+
+from registrar.exceptions import ApplicationError
+
+from ..models import ImportJob
+from ..services import imports as services
+from ..services.imports.workbooks import template_columns
+
+PAGE_SIZE = 20
+ERRORS_PAGE_SIZE = 100
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+JOB_QUEUED = _lazy("The file was uploaded; the import runs in the background.")
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_lazy("What the file holds"), choices=())
+    file = forms.FileField(label=_lazy("Excel file"),
+                           help_text=_lazy("The first sheet is imported; the header row names the columns."),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.xlsb,.ods"}))
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(ImportJob.Kind.choices)
+        self.fields["kind"].choices = [(k, labels[k]) for k in kinds]
+
+
+def _kinds_or_403(user) -> list[str]:
+    kinds = services.import_kinds(user)
+    if not kinds:
+        raise PermissionDenied
+    return kinds
+
+
+@login_required
+def import_page(request):
+    """Upload a file (POST) and list the imports the user can see (searchable by file name,
+    filtered by kind and status, paginated)."""
+    kinds = _kinds_or_403(request.user)
+    form = ImportForm(request.POST or None, request.FILES or None, kinds=kinds,
+                      initial={"kind": request.GET.get("kind") if request.GET.get("kind") in kinds else None})
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.import_job_create(kind=form.cleaned_data["kind"], file=form.cleaned_data["file"],
+                                             actor=request.user)
+        except ApplicationError as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(request, JOB_QUEUED)
+            return redirect("grades:import_job", pk=job.pk)
+    jobs = services.visible_jobs(request.user)
+    search = (request.GET.get("q") or "").strip()[:64]
+    kind = request.GET.get("k") if request.GET.get("k") in ImportJob.Kind.values else ""
+    status = request.GET.get("status") if request.GET.get("status") in ImportJob.Status.values else ""
+    if search:
+        jobs = jobs.filter(file__icontains=search)
+    if kind:
+        jobs = jobs.filter(kind=kind)
+    if status:
+        jobs = jobs.filter(status=status)
+    page_obj = Paginator(jobs.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    labels = dict(ImportJob.Kind.choices)
+    return render(request, "grades/import_upload.html", {
+        "form": form,
+        "page_obj": page_obj,
+        "filters": {"q": search, "k": kind, "status": status},
+        "kinds": [(k, labels[k]) for k in kinds],
+        "all_kinds": ImportJob.Kind.choices,
+        "statuses": ImportJob.Status.choices,
+        "columns": {k: template_columns(k) for k in kinds},
+    }, status=400 if request.method == "POST" else 200)
+
+
+def _job_or_404(user, pk) -> ImportJob:
+    _kinds_or_403(user)
+    return get_object_or_404(services.visible_jobs(user), pk=pk)
+
+
+@login_required
+def import_job(request, pk):
+    """The job's progress (polled), then the counts or every error (row, column, message)."""
+    job = _job_or_404(request.user, pk)
+    status = services.job_status(job)
+    page_obj = Paginator(job.errors, ERRORS_PAGE_SIZE).get_page(request.GET.get("page")) if job.errors else None
+    return render(request, "grades/import_job.html", {"job": job, "status": status, "page_obj": page_obj})
+
+
+@login_required
+def import_job_status(request, pk):
+    """Small JSON for the progress bar."""
+    return JsonResponse(services.job_status(_job_or_404(request.user, pk)))
+
+
+@login_required
+def import_template(request, kind):
+    """The template workbook of ``kind`` with example rows and a sheet of instructions."""
+    if kind not in ImportJob.Kind.values:
+        raise Http404
+    if kind not in _kinds_or_403(request.user):
+        raise PermissionDenied
+    response = HttpResponse(services.template_workbook(kind), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{services.template_filename(kind)}"'
+    return response
+
+
+urlpatterns = [
+    path("imports/", import_page, name="imports"),
+    path("imports/<int:pk>/", import_job, name="import_job"),
+    path("imports/<int:pk>/status/", import_job_status, name="import_job_status"),
+    path("imports/templates/<str:kind>.xlsx", import_template, name="import_template"),
+]
