@@ -1,0 +1,33 @@
+"""Celery tasks of the transcripts: the merged class print of a route (1) batch.
+
+Imported by ``grades.documents`` (itself imported by GradesConfig.ready), so every worker that
+loads Django knows the task without an extra autodiscovery entry.
+"""
+
+from celery import shared_task
+from django.conf import settings
+
+#: how long the class print waits for the pipeline to render the class's transcripts before it
+#: renders the missing ones itself (WAIT_SECONDS × MAX_WAITS)
+WAIT_SECONDS = 2
+MAX_WAITS = 150
+
+
+@shared_task(name="grades.transcript_tasks.build_class_print", bind=True, ignore_result=True)
+def build_class_print(self, class_print_id: int, attempt: int = 0) -> str:
+    """Merge a class's transcripts into one PDF once the pipeline has rendered them all.
+
+    Not ready yet → ask again in ``WAIT_SECONDS`` (progress shows how many are ready). Eagerly
+    run (tests, no broker) or after ``MAX_WAITS`` it renders what is missing itself.
+    """
+    from grades.models import ClassPrint
+    from grades.services.transcripts import class_print_build
+
+    render_missing = bool(self.request.is_eager) or attempt >= MAX_WAITS
+    cp = class_print_build(class_print_id=class_print_id, render_missing=render_missing)
+    if cp.status == ClassPrint.Status.PENDING:
+        # ask again on the queue this task came from (a worker may serve a dedicated queue)
+        queue = (self.request.delivery_info or {}).get("routing_key") or settings.REGISTRAR.get("DOCUMENT_QUEUE")
+        build_class_print.apply_async(args=[class_print_id, attempt + 1], countdown=WAIT_SECONDS,
+                                      **({"queue": queue} if queue else {}))
+    return cp.status
