@@ -52,6 +52,18 @@ def _database_url() -> str:
     return f"postgres://{auth}@{host}{port}/{s['NAME']}"
 
 
+def _drop_pools() -> None:
+    """Close the app's connection and producer pools AND kombu's process-wide producer registry
+    (keyed by broker URL): otherwise a later worker test gets the closed pool back."""
+    from kombu import pools
+
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    pools.reset()
+
+
 @pytest.fixture
 def redis_broker(transactional_db, settings, tmp_path):
     if connection.vendor != "postgresql":
@@ -69,14 +81,10 @@ def redis_broker(transactional_db, settings, tmp_path):
     conf = celery_app.conf
     saved = {k: conf[k] for k in ("broker_url", "task_always_eager", "broker_transport_options")}
     conf.update(broker_url=REDIS_URL, task_always_eager=False, broker_transport_options={})
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    _drop_pools()
     yield {"queue": queue, "var_dir": var_dir}
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    _drop_pools()
     conf.update(saved)
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
     try:
         import redis
 
