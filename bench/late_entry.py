@@ -25,14 +25,14 @@ import datetime as dt
 import json
 import os
 import platform
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from common import ThrowawayDatabase, measure_get  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "late_entry.json"
 BENCH_DB = "bench_late_entry"
 STUDENTS_PER_OFFERING = 30
@@ -41,58 +41,6 @@ COLLEGES = (("CIE", "计算机与信息工程学院"), ("EM", "经济管理学�
 
 
 # --- throwaway database ------------------------------------------------------------------------
-def _pg_admin_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    admin = url if parts.path not in ("", "/") else urlunsplit(parts._replace(path="/postgres"))
-    return admin, urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-
-
-def _pg(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-class ThrowawayDatabase:
-    """Points DATABASE_URL at a fresh database before Django starts; drops it at the end."""
-
-    def __init__(self):
-        self.url = os.environ.get("DATABASE_URL", "")
-        self.tmpdir = None
-        self.admin_url = None
-
-    def __enter__(self):
-        if self.url.startswith(("postgres://", "postgresql://", "pgsql://")):
-            self.admin_url, bench_url = _pg_admin_url(self.url)
-            _pg(self.admin_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            _pg(self.admin_url, f"CREATE DATABASE {BENCH_DB}")
-            os.environ["DATABASE_URL"] = bench_url
-            self.label = f"PostgreSQL ({BENCH_DB})"
-        else:
-            self.tmpdir = tempfile.TemporaryDirectory(prefix="bench-late-")
-            os.environ["DATABASE_URL"] = f"sqlite:///{self.tmpdir.name}/bench.sqlite3"
-            self.label = "SQLite (temporary file)"
-        self.vardir = tempfile.TemporaryDirectory(prefix="bench-late-var-")
-        os.environ["REGISTRAR_VAR_DIR"] = self.vardir.name
-        Path(self.vardir.name, "staticfiles").mkdir()
-        return self
-
-    def __exit__(self, *exc):
-        from django.db import connections
-
-        connections.close_all()
-        if self.admin_url:
-            _pg(self.admin_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        if self.tmpdir:
-            self.tmpdir.cleanup()
-        self.vardir.cleanup()
-        if self.url:
-            os.environ["DATABASE_URL"] = self.url
-        return False
-
-
-# --- seeding -----------------------------------------------------------------------------------
 class World:
     """Eight colleges with a class of students each, courses, instructors and one term."""
 
@@ -172,31 +120,10 @@ class World:
 
 # --- measuring ---------------------------------------------------------------------------------
 def measure(user, url: str, repeat: int, params: dict | None = None) -> dict:
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client()
-    client.force_login(user)
-    warm = client.get(url, params or {})
-    assert warm.status_code == 200, warm.status_code
-    times, counts = [], []
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            started = time.perf_counter()
-            response = client.get(url, params or {})
-            times.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.status_code
-        counts.append(len(ctx.captured_queries))
-    return {
-        "queries": max(counts),
-        "median_ms": round(statistics.median(times) * 1000, 1),
-        "min_ms": round(min(times) * 1000, 1),
-        "max_ms": round(max(times) * 1000, 1),
-        "slowest_query_ms": round(max(float(q["time"]) for q in ctx.captured_queries) * 1000, 1),
-        "context": response.context,
-    }
-
+    row = measure_get(user, url, repeat, params)
+    row.pop("bytes")
+    row["context"] = row.pop("response").context
+    return row
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -207,7 +134,7 @@ def main(argv=None) -> int:
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registrar.settings.test")
-    with ThrowawayDatabase() as db:
+    with ThrowawayDatabase(BENCH_DB) as db:
         import django
 
         django.setup()
