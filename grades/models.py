@@ -488,6 +488,9 @@ CORRECTION = Chain(
 )
 
 
+CORRECTION_OTHER_STUDENT = _("This grade belongs to another student.")
+
+
 class GradeCorrectionRequest(ApprovalRequest):
     """成绩更正申请 (U5). States: draft → college_review → academic_affairs_review → completed."""
 
@@ -504,6 +507,11 @@ class GradeCorrectionRequest(ApprovalRequest):
     class Meta(ApprovalRequest.Meta):
         verbose_name = _("grade correction request")
         verbose_name_plural = _("grade correction requests")
+
+    def clean(self):
+        super().clean()
+        if self.grade_id and self.student_id and self.grade.student_id != self.student_id:
+            raise ValidationError({"grade": CORRECTION_OTHER_STUDENT})
 
     @classmethod
     def limit_applicant_choices(cls, form, user, student) -> None:

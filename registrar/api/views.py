@@ -1,6 +1,7 @@
 """The REST API: thin views over the same services, selectors and scope rules as the UI."""
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -38,6 +39,8 @@ def _domain_errors(func):
         return func()
     except ApplicationError as exc:
         raise ValidationError({"detail": str(exc.message), **exc.extra}) from None
+    except DjangoValidationError as exc:  # a model's clean() refused the data: 400 by field
+        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from None
     except Http404:
         raise NotFound() from None
     except PermissionDenied as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -277,6 +277,13 @@ def _initiation(chain, user):
     raise PermissionDenied
 
 
+def _add_model_errors(form, exc) -> None:
+    """Show a model validation error on the form's fields (or above the form)."""
+    for field, errors in (exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}).items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
 @login_required
 def request_create(request, chain):
     """Open a request of ``chain``: the student for themself, or a staff initiator for a student."""
@@ -306,6 +313,8 @@ def request_create(request, chain):
                 )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
+            except ValidationError as exc:  # the request model's clean() refused the data
+                _add_model_errors(form, exc)
             else:
                 messages.success(request, _("Your request has been submitted.") if submit
                                  else _("Saved as a draft. Submit it when it is complete."))

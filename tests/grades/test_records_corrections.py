@@ -3,9 +3,18 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from grades.models import CORRECTION, Grade, GradeChange, GradeComponent, GradeCorrectionRequest, Offering
+from grades.models import (
+    CORRECTION,
+    CORRECTION_OTHER_STUDENT,
+    Grade,
+    GradeChange,
+    GradeComponent,
+    GradeCorrectionRequest,
+    Offering,
+)
 from grades.services.corrections import (
     BAD_NEW_VALUE,
     GIVE_ONE_VALUE,
@@ -13,6 +22,7 @@ from grades.services.corrections import (
     SHEET_NOT_CONFIRMED,
     UNCHANGED,
     WRONG_STUDENT,
+    correction_validate,
 )
 from registrar.approvals.services import request_act, request_create
 from registrar.exceptions import ApplicationError
@@ -148,8 +158,17 @@ def test_refused_for_a_value_not_on_the_scale(world):
 @pytest.mark.django_db
 def test_refused_when_the_grade_is_another_students(world):
     w = world
+    # not even as a draft: the model refuses it, and nothing is written
+    with pytest.raises(ValidationError) as exc:
+        request_create(chain=CORRECTION, student=w["students"][1], applicant=w["instructor"],
+                       data={"grade": w["grade"], "reason": "x", "new_score": Decimal(68)})
+    assert exc.value.message_dict["grade"] == [str(CORRECTION_OTHER_STUDENT)]
+    assert not GradeCorrectionRequest.objects.exists()
+    # and the chain's own check still holds for a request that got past the model somehow
+    req = GradeCorrectionRequest(student=w["students"][1], applicant=w["instructor"], grade=w["grade"],
+                                 reason="x", new_score=Decimal(68))
     with pytest.raises(ApplicationError) as exc:
-        _submit(w, student=w["students"][1], new_score=Decimal(68))
+        correction_validate(request=req)
     assert str(exc.value) == str(WRONG_STUDENT)
 
 
@@ -210,3 +229,14 @@ def test_generic_form_student_out_of_scope_is_404(client, world):
     client.force_login(w["other_instructor"])
     url = reverse("approvals:create", args=["U5C"]) + f"?student={w['students'][0].pk}"
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_api_refuses_another_students_grade_by_field(client, world):
+    w = world
+    client.force_login(w["instructor"])
+    response = client.post(reverse("api:requests", args=["U5C"]),
+                           {"student": w["students"][1].pk, "grade": w["grade"].pk, "reason": "x", "new_score": "68"})
+    assert response.status_code == 400, response.content
+    assert response.json()["grade"] == [str(CORRECTION_OTHER_STUDENT)]
+    assert not GradeCorrectionRequest.objects.exists()
