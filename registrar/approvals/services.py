@@ -214,6 +214,10 @@ def request_act(*, chain: Chain, request_id: int, actor, action: str, opinion: s
                    opinion=opinion, data=stage_data)
     if action == "approve" and req.state != source:
         _stage_passed(req, source, actor)
+    if action == "reject":
+        from registrar.documents.services import documents_revoke_for_returned_request
+
+        documents_revoke_for_returned_request(request=req, actor=actor, reason=opinion)
     from registrar.notifications.services import notify_request_moved
 
     notify_request_moved(request=req, actor=actor, source=source, action=action)

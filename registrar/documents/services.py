@@ -188,6 +188,24 @@ def document_revoke(*, document: Document, actor, reason: str) -> Document:
     return document
 
 
+RETURNED_TO_APPLICANT = _("The request was returned to the applicant: %(reason)s")
+
+
+@transaction.atomic
+def documents_revoke_for_returned_request(*, request, actor, reason: str) -> int:
+    """A request returned to its applicant (rejected) did not complete: the documents its stages
+    issued (a leave-school notice …) stop being valid — all but its approval form, which records the
+    return itself. Part of the sign-off, so no separate revoking permission is needed. Returns how
+    many were revoked; approving the request again issues new ones."""
+    with translation.override(document_language()):
+        text = force_str(RETURNED_TO_APPLICANT) % {"reason": reason}
+    return (
+        Document.objects.filter(chain=request.chain.code, request_id=request.pk, revoked_at__isnull=True)
+        .exclude(doc_type="approval_form")
+        .update(revoked_at=timezone.now(), revoked_by=actor, revoke_reason=text[:255])
+    )
+
+
 @transaction.atomic
 def document_reissue(*, document: Document, actor) -> Document:
     """A NEW document (new serial, new code) with the same content as ``document``.

@@ -117,3 +117,24 @@ def test_no_return_once_the_record_has_changed(sc_world, code, stage):
     student.refresh_from_db()
     assert (req.state, student.status) == (stage, status)
     assert SignOff.objects.for_object(req).count() == signoffs
+
+
+@freeze_time("2026-03-10 10:00")
+def test_rejection_during_clearance_revokes_the_leave_notice(sc_world):
+    """U3: the leave-school notice issued before the clearance stops being valid when a department
+    returns the request; the approval form stays; approving again issues a new notice."""
+    w = sc_world
+    req = _advance_to(w, open_request(w, "U3"), "clearance")
+    notice = Document.objects.get(chain="U3", request_id=req.pk, doc_type="leave_notice")
+    assert notice.revoked_at is None
+    req = sign(w, req, "library", action="reject", opinion=REASON)
+    assert req.state == RETURNED
+    notice.refresh_from_db()
+    assert notice.revoked_at is not None and notice.revoked_by == w["library"]
+    assert REASON in notice.revoke_reason
+    assert not Document.objects.filter(chain="U3", request_id=req.pk, doc_type="approval_form",
+                                       revoked_at__isnull=False).exists()
+    req = resubmit(req)
+    req = _advance_to(w, req, "clearance")
+    valid = Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice", revoked_at__isnull=True)
+    assert valid.count() == 1 and valid.get().pk != notice.pk
