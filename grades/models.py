@@ -39,7 +39,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from registrar.approvals.chains import AttachmentRule, Chain, Stage, register
 from registrar.approvals.models import ApprovalRequest
-from registrar.common import TimeStampedModel
+from registrar.common import AppendOnlyModel, TimeStampedModel
 from registrar.roles import Role
 from students.models import Student
 
@@ -47,7 +47,6 @@ MB = 1024 * 1024
 S = "grades.services."
 F = "grades.forms."
 
-APPEND_ONLY = _("This record is append-only: it can be neither changed nor deleted.")
 
 
 def grade_settings() -> dict:
@@ -248,7 +247,7 @@ class Offering(FSMModelMixin, TimeStampedModel):
         self.submitted_at = None
 
 
-class SheetEvent(models.Model):
+class SheetEvent(AppendOnlyModel):
     """Append-only log of a grade sheet's sign-offs: composition set, submitted by the instructor,
     confirmed (认定) or returned by Academic Affairs, entry reopened — who, in which role, when, opinion."""
 
@@ -276,14 +275,6 @@ class SheetEvent(models.Model):
 
     def __str__(self):
         return f"{self.offering_id} {self.decision} {self.actor_label}"
-
-    def save(self, *args, **kwargs):
-        if self.pk:
-            raise ValidationError(APPEND_ONLY)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(APPEND_ONLY)
 
 
 class GradeComponent(models.Model):
@@ -439,7 +430,7 @@ class Grade(models.Model):
         return ""
 
 
-class GradeChange(models.Model):
+class GradeChange(AppendOnlyModel):
     """Append-only record of a confirmed grade changed by a correction (or any later change)."""
 
     grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="changes", verbose_name=_("grade"))
@@ -459,14 +450,6 @@ class GradeChange(models.Model):
 
     def __str__(self):
         return f"{self.grade_id}: {self.old_value} → {self.new_value}"
-
-    def save(self, *args, **kwargs):
-        if self.pk:
-            raise ValidationError(APPEND_ONLY)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(APPEND_ONLY)
 
 
 # --- U5 grade correction ------------------------------------------------------------------
@@ -699,7 +682,7 @@ class ClassPrint(TimeStampedModel):
         return f"{self.batch} · {self.klass}"
 
 
-class GraduateTranscriptCopy(models.Model):
+class GraduateTranscriptCopy(AppendOnlyModel):
     """C8: each graduate's transcript prints in two copies — one archived by the college, one
     handed to the student work office. Append-only."""
 
@@ -781,7 +764,7 @@ class StationSubmission(FSMModelMixin, TimeStampedModel):
         """The college accepts the results into the records."""
 
 
-class SubmissionReview(models.Model):
+class SubmissionReview(AppendOnlyModel):
     """Append-only log of a station submission: submitted, returned (reasons), accepted."""
 
     class Decision(models.TextChoices):
@@ -806,14 +789,6 @@ class SubmissionReview(models.Model):
 
     def __str__(self):
         return f"{self.submission_id} {self.decision}"
-
-    def save(self, *args, **kwargs):
-        if self.pk:
-            raise ValidationError(APPEND_ONLY)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(APPEND_ONLY)
 
 
 for _chain in (CORRECTION, EXEMPTION, PERSONAL_TRANSCRIPT, BATCH_TRANSCRIPT):

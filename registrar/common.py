@@ -1,7 +1,10 @@
 """Small shared bases (HackSoft ``common``): abstract models and ``model_update``."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+APPEND_ONLY = _("This record is append-only: it can be neither changed nor deleted.")
 
 
 class TimeStampedModel(models.Model):
@@ -10,6 +13,38 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk ``update``/``delete`` of an append-only log raise, like saving or deleting one row."""
+
+    def update(self, **kwargs):
+        raise ValidationError(self.model.append_only_message)
+
+    def delete(self):
+        raise ValidationError(self.model.append_only_message)
+
+
+class AppendOnlyModel(models.Model):
+    """A log row (sign-off, review, change record): written once, never changed nor deleted.
+
+    ``save`` refuses an existing row, ``delete`` and the queryset's ``update``/``delete`` raise
+    ``ValidationError(append_only_message)``."""
+
+    append_only_message = APPEND_ONLY
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise ValidationError(self.append_only_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(self.append_only_message)
 
 
 def model_update(*, instance, fields: list[str], data: dict, auto_updated_at: bool = True):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMModelMixin, transition
 
-from registrar.common import TimeStampedModel
+from registrar.common import AppendOnlyModel, AppendOnlyQuerySet, TimeStampedModel
 from registrar.roles import Role
 
 from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, Chain
@@ -194,7 +194,7 @@ def _install_transitions(cls, chain: Chain) -> None:
     object.__setattr__(chain, "model", cls)  # frozen dataclass; the model is wired once
 
 
-class SignOffQuerySet(models.QuerySet):
+class SignOffQuerySet(AppendOnlyQuerySet):
     def for_object(self, obj):
         ct = ContentType.objects.get_for_model(obj.__class__)
         return self.filter(content_type=ct, object_id=obj.pk).select_related("actor")
@@ -208,14 +208,8 @@ class SignOffQuerySet(models.QuerySet):
         ).exclude(source_state=models.OuterRef("stage"))
         return self.filter(~models.Exists(reentry))
 
-    def update(self, **kwargs):
-        raise ValidationError(SIGNOFF_APPEND_ONLY)
 
-    def delete(self):
-        raise ValidationError(SIGNOFF_APPEND_ONLY)
-
-
-class SignOff(models.Model):
+class SignOff(AppendOnlyModel):
     """One action on a request: who, in which role, decision, opinion, from → to, when.
 
     Append-only: ``save`` refuses an existing row, ``delete`` raises, and on PostgreSQL
@@ -245,6 +239,7 @@ class SignOff(models.Model):
     data = models.JSONField(_("recorded data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
+    append_only_message = SIGNOFF_APPEND_ONLY
     objects = SignOffQuerySet.as_manager()
 
     class Meta:
@@ -260,14 +255,6 @@ class SignOff(models.Model):
 
     def __str__(self):
         return f"{self.chain}#{self.object_id} {self.stage} {self.role} {self.decision}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None or not self._state.adding:
-            raise ValidationError(SIGNOFF_APPEND_ONLY)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(SIGNOFF_APPEND_ONLY)
 
     def stage_label(self):
         from .chains import get_chain

@@ -104,3 +104,19 @@ def test_confirmed_sheet_offers_corrections_to_its_instructor_only(client, grade
     client.force_login(w["instructor"])
     form = client.get(f"/requests/U5C/new/?student={w['student'].pk}&grade={grade.pk}")
     assert form.status_code == 200 and f'value="{grade.pk}" selected' in form.content.decode()
+
+
+def test_grade_logs_refuse_bulk_changes_too(grades_world):
+    """The shared AppendOnlyModel: queryset update/delete raise for every grade log."""
+    from grades.models import GradeChange, GraduateTranscriptCopy, SubmissionReview
+
+    w = grades_world
+    fill(w)
+    services.sheet_submit(offering=w["offering"], actor=w["instructor"])
+    for model in (SheetEvent, GradeChange, SubmissionReview, GraduateTranscriptCopy):
+        with pytest.raises(ValidationError):
+            model.objects.all().update(actor=None) if hasattr(model, "actor") else model.objects.all().update(
+                recorded_by=None)
+        with pytest.raises(ValidationError):
+            model.objects.all().delete()
+    assert SheetEvent.objects.filter(offering=w["offering"]).count() == 1
