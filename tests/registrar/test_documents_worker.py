@@ -70,6 +70,10 @@ def redis_broker(transactional_db, settings, tmp_path):
         pytest.skip("the worker test needs PostgreSQL (a worker process cannot see an SQLite test database)")
     if not _redis_answers(REDIS_URL):
         pytest.skip(f"no Redis answering at {REDIS_URL}")
+    # Read the app's configuration BEFORE overriding Django settings: the Celery app loads it lazily
+    # from settings, and loading it under the overrides would "restore" them (no eager tasks) afterwards.
+    conf = celery_app.conf
+    saved = {k: conf[k] for k in ("broker_url", "task_always_eager", "broker_transport_options")}
     queue = f"documents-test-{uuid.uuid4().hex[:12]}"
     var_dir = tmp_path / "var"
     settings.MEDIA_ROOT = var_dir / "media"  # the worker writes here (REGISTRAR_VAR_DIR below)
@@ -78,8 +82,6 @@ def redis_broker(transactional_db, settings, tmp_path):
     settings.REGISTRAR = {**settings.REGISTRAR, "DOCUMENT_QUEUE": queue}
     # The Celery app read Django settings once; point it at Redis for this test and drop the
     # connection pools it may have opened on the default (filesystem) transport.
-    conf = celery_app.conf
-    saved = {k: conf[k] for k in ("broker_url", "task_always_eager", "broker_transport_options")}
     conf.update(broker_url=REDIS_URL, task_always_eager=False, broker_transport_options={})
     _drop_pools()
     yield {"queue": queue, "var_dir": var_dir}
