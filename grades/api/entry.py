@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import APIException, NotFound
@@ -101,9 +100,6 @@ class OfferingSheetSerializer(OfferingSerializer):
 
     components = ComponentSerializer(many=True, read_only=True)
     grades = serializers.SerializerMethodField()
-    entered = serializers.SerializerMethodField()
-    total = serializers.SerializerMethodField()
-    is_late = serializers.SerializerMethodField()
     entry_open = serializers.SerializerMethodField()
 
     class Meta(OfferingSerializer.Meta):
@@ -117,16 +113,6 @@ class OfferingSheetSerializer(OfferingSerializer):
     @extend_schema_field(GradeRowSerializer(many=True))
     def get_grades(self, obj) -> list[dict]:
         return GradeRowSerializer(self._grades(obj), many=True).data
-
-    def get_entered(self, obj) -> int:
-        return sum(1 for g in self._grades(obj) if g.is_entered)
-
-    def get_total(self, obj) -> int:
-        return len(self._grades(obj))
-
-    def get_is_late(self, obj) -> bool:
-        due = obj.entry_due
-        return bool(obj.sheet_state == Offering.SheetState.ENTERING and due and due < timezone.localdate())
 
     def get_entry_open(self, obj) -> bool:
         return selectors.entry_open(obj)

@@ -192,11 +192,12 @@ def offering_list(user, *, term_id: int | None = None, college_id: int | None = 
 
 
 def offering_for(user, pk: int) -> Offering:
-    """One offering in ``user``'s scope (else 404), with its components prefetched."""
+    """One offering in ``user``'s scope (else 404), with its components prefetched and annotated
+    like the lists (``total``, ``entered``, ``is_late``)."""
     from django.shortcuts import get_object_or_404
 
-    qs = offerings_visible(user).select_related("term", "course", "college", "submitted_by", "confirmed_by",
-                                                  "composition_set_by")
+    qs = with_counts(offerings_visible(user)).select_related("term", "course", "college", "submitted_by",
+                                                               "confirmed_by", "composition_set_by")
     return get_object_or_404(qs.prefetch_related("components", _instructors_prefetch()), pk=pk)
 
 

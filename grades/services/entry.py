@@ -110,6 +110,14 @@ def _require_instructor(actor, offering: Offering) -> None:
         raise PermissionDenied(NOT_INSTRUCTOR)
 
 
+def may_compose(actor, offering: Offering) -> bool:
+    """Whether ``composition_set`` would accept ``actor`` now (the pages offer it only then)."""
+    if not (is_academic_affairs(actor) or Role.TEACHING_SECRETARY in college_roles(actor, offering.college_id)):
+        return False
+    return (offering.sheet_state == Offering.SheetState.ENTERING
+            and not Grade.objects.filter(offering_id=offering.pk).filter(ENTERED_Q).exists())
+
+
 def _require_composer(actor, offering: Offering) -> None:
     if not can_see_offering(actor, offering):
         raise Http404

@@ -280,6 +280,28 @@ def class_print_queue(*, batch: TranscriptBatch, klass) -> ClassPrint:
     return cp
 
 
+CLASS_PRINT_NOT_RETRIABLE = _("The print of %(klass)s is %(status)s: only a failed print, or one waiting for more "
+                              "than %(minutes)s minutes, is produced again.")
+#: a pending print older than this is considered stuck (its job lost) and may be produced again
+CLASS_PRINT_STUCK_MINUTES = 10
+
+
+@transaction.atomic
+def class_print_retry(*, class_print: ClassPrint) -> ClassPrint:
+    """Produce a failed (or stuck) class print again; a ready or running one is left alone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cp = ClassPrint.objects.select_for_update().select_related("klass").get(pk=class_print.pk)
+    stuck = (cp.status == ClassPrint.Status.PENDING
+             and cp.updated_at < timezone.now() - timedelta(minutes=CLASS_PRINT_STUCK_MINUTES))
+    if cp.status != ClassPrint.Status.FAILED and not stuck:
+        raise ApplicationError(CLASS_PRINT_NOT_RETRIABLE % {
+            "klass": cp.klass.name, "status": cp.get_status_display(), "minutes": CLASS_PRINT_STUCK_MINUTES})
+    return class_print_queue(batch=cp.batch, klass=cp.klass)
+
+
 def class_print_documents(class_print: ClassPrint) -> list[Document]:
     """The newest valid transcript(s) of each completed request of the class, in student-number
     order (Chinese before English)."""

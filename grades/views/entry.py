@@ -156,7 +156,6 @@ def _render_grid(request, offering: Offering, *, posted=None, errors=None, statu
     components = list(offering.components.all())
     grades = list(selectors.sheet_grades(offering))
     entry = _entry_status(request, offering)
-    college = college_roles(request.user, offering.college_id)
     summary = selectors.sheet_summary(offering, grades)
     return render(request, "grades/entry_grid.html", {
         "offering": offering,
@@ -167,8 +166,7 @@ def _render_grid(request, offering: Offering, *, posted=None, errors=None, statu
         "errors": errors or [],
         "config": _grid_config(offering, components),
         "is_academic_affairs": is_academic_affairs(request.user),
-        "can_compose": (offering.sheet_state == Offering.SheetState.ENTERING and not summary.entered
-                        and (is_academic_affairs(request.user) or "teaching_secretary" in college)),
+        "can_compose": services.may_compose(request.user, offering),
     }, status=status)
 
 
@@ -251,7 +249,8 @@ def offering_review(request, pk):
         "summary": summary,
         "dist": _dist_chart(summary),
         "entry": entry,
-        "can_submit": entry["instructor"] and offering.sheet_state == Offering.SheetState.ENTERING,
+        # sheet_submit needs what editing needs: the instructor, a sheet being entered, an open window
+        "can_submit": entry["can_edit"],
         "is_academic_affairs": is_academic_affairs(request.user),
         "events": offering.events.all(),
         # after confirmation a grade changes only through a correction request (U5C), opened by its instructor

@@ -24,7 +24,7 @@ from ..models import BATCH_TRANSCRIPT, BatchTranscriptRequest, ClassPrint
 from ..selectors import transcripts as sel
 from ..services.transcripts import (
     SEAL_STAGES,
-    class_print_queue,
+    class_print_retry,
     graduate_transcripts_print,
     may_print_graduate_copies,
     seal_scope_check,
@@ -153,8 +153,12 @@ def transcript_class_print_retry(request, pk: int):
     cp = sel.class_print_get(request.user, pk)
     if not sel.seal_stages_for(request.user, cp.klass):
         raise PermissionDenied
-    class_print_queue(batch=cp.batch, klass=cp.klass)
-    messages.info(request, CLASS_PRINT_REQUEUED % {"klass": cp.klass.name})
+    try:
+        class_print_retry(class_print=cp)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, CLASS_PRINT_REQUEUED % {"klass": cp.klass.name})
     return redirect(reverse("grades:transcript_batch_detail", args=[cp.batch_id]) + f"#class-{cp.klass_id}")
 
 

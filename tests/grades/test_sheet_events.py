@@ -120,3 +120,25 @@ def test_grade_logs_refuse_bulk_changes_too(grades_world):
         with pytest.raises(ValidationError):
             model.objects.all().delete()
     assert SheetEvent.objects.filter(offering=w["offering"]).count() == 1
+
+
+def test_pages_offer_only_what_the_services_accept(client, grades_world):
+    """Submit is offered only while entry is open; composing only before any cell is typed;
+    a late sheet is flagged on its own pages, not only in the lists."""
+    w = grades_world
+    offering = w["offering"]
+    client.force_login(w["secretary"])
+    grid = reverse("grades:offering_detail", args=[offering.pk])
+    assert 'id="link-composition"' in client.get(grid).content.decode()
+    services.grades_enter(offering=offering, actor=w["instructor"], rows={w["student"].student_number: {"final": "80"}})
+    assert services.may_compose(w["secretary"], offering) is False
+    assert 'id="link-composition"' not in client.get(grid).content.decode()
+
+    client.force_login(w["instructor"])
+    review = reverse("grades:offering_review", args=[offering.pk])
+    assert 'id="submit-sheet"' in client.get(review).content.decode()
+    w["window"].closes_at = w["window"].opens_at + dt.timedelta(hours=1)  # the window is over
+    w["window"].save()
+    assert 'id="submit-sheet"' not in client.get(review).content.decode()
+    # the exam was long ago and the sheet is still being entered: flagged late on the sheet itself
+    assert 'data-late="1"' in client.get(grid).content.decode()
