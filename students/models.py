@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registrar.common import TimeStampedModel
+from registrar.common import AppendOnlyModel, TimeStampedModel
 from registrar.roles import Role, Scope
 
 from .validators import validate_id_number
@@ -214,10 +214,12 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-class StatusHistory(models.Model):
-    """Effective-dated history of a student's record: one row per change, never edited.
+class StatusHistory(AppendOnlyModel):
+    """Effective-dated history of a student's record: one row per change, never edited
+    (append-only, in the database too).
 
-    ``field`` names what changed (status, class, expected graduation …)."""
+    ``field`` names what changed (status, class, expected graduation …). A change dated in the
+    future waits as a ``ScheduledChange`` and is written here on its date."""
 
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="history", verbose_name=_("student"))
     field = models.CharField(_("field"), max_length=32)

@@ -212,8 +212,8 @@ class SignOffQuerySet(AppendOnlyQuerySet):
 class SignOff(AppendOnlyModel):
     """One action on a request: who, in which role, decision, opinion, from → to, when.
 
-    Append-only: ``save`` refuses an existing row, ``delete`` raises, and on PostgreSQL
-    a trigger refuses UPDATE and DELETE (migration 0002)."""
+    Append-only: ``save`` refuses an existing row, ``delete`` raises, and the database's
+    triggers refuse UPDATE, DELETE and TRUNCATE (registrar.append_only, migration 0006)."""
 
     class Decision(models.TextChoices):
         SUBMIT = "submit", _("Submitted")
