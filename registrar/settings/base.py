@@ -75,16 +75,25 @@ TEMPLATES = [
     },
 ]
 
+# An empty DATABASE_URL means the embedded default too.
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'registrar.sqlite3'}"
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'registrar.sqlite3'}"
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+    # SQLite has one writer at a time. A transaction begun DEFERRED (its default) that reads and then
+    # writes fails at once with "database is locked" when another connection wrote meanwhile: no
+    # timeout helps it. IMMEDIATE takes the write lock at BEGIN and waits for it (up to the timeout);
+    # WAL lets reads go on while one connection writes.
+    _SQLITE_TIMEOUT = env.int("REGISTRAR_SQLITE_TIMEOUT", default=30)  # seconds
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "transaction_mode": "IMMEDIATE",
+        "timeout": _SQLITE_TIMEOUT,
+        "init_command": (f"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                         f"PRAGMA busy_timeout={_SQLITE_TIMEOUT * 1000}"),
+    })
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 
