@@ -243,6 +243,47 @@ class StatusHistory(AppendOnlyModel):
         return f"{self.student} {self.field}: {self.old_value} → {self.new_value}"
 
 
+class ScheduledChange(TimeStampedModel):
+    """A change of a student's record approved with an effective date still to come. Until then the
+    record keeps its value (a 休学 from next March leaves the student 在籍, so 复学 is not offered);
+    on the date the beat task ``students.tasks.scheduled_changes_apply`` writes it through
+    ``student_record_change``, with its ``StatusHistory`` row dated the effective date.
+
+    States: pending → applied; or pending → superseded, when on the date the record no longer holds
+    ``old_value`` (a later change overtook it, e.g. an automatic withdrawal before a suspension began).
+    The changes one request schedules for one date are applied together or not at all."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPLIED = "applied", _("Applied")
+        SUPERSEDED = "superseded", _("Superseded by a later change")
+
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="scheduled_changes",
+                                verbose_name=_("student"))
+    field = models.CharField(_("field"), max_length=32)
+    #: as the history will show them (``str`` of the values), and checked on the date
+    old_value = models.CharField(_("old value"), max_length=128, blank=True)
+    new_value = models.CharField(_("new value"), max_length=128, blank=True)
+    #: the value to store: the field's own form (a class's id, an ISO date …)
+    value = models.CharField(_("value to store"), max_length=128, blank=True)
+    effective_date = models.DateField(_("effective date"), db_index=True)
+    request_type = models.CharField(_("request type"), max_length=32, blank=True)
+    request_id = models.PositiveBigIntegerField(_("request id"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("approved by"))
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    resolved_at = models.DateTimeField(_("applied or superseded at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["effective_date", "id"]
+        verbose_name = _("scheduled record change")
+        verbose_name_plural = _("scheduled record changes")
+
+    def __str__(self):
+        return f"{self.student} {self.field}: {self.old_value} → {self.new_value} on {self.effective_date}"
+
+
 class RoleAssignment(TimeStampedModel):
     """A staff user's role, scoped to the university, a college, a class or a station."""
 

@@ -14,7 +14,7 @@ from django.http import Http404
 from registrar.approvals.permissions import grants
 from registrar.roles import Scope
 
-from .models import StatusHistory, Student
+from .models import ScheduledChange, StatusHistory, Student
 
 
 def student_scope_q(user) -> Q | None:
@@ -71,3 +71,9 @@ def student_history(student: Student) -> QuerySet[StatusHistory]:
         .select_related("recorded_by")
         .order_by("-effective_date", "-created_at", "-id")
     )
+
+
+def pending_changes(student: Student) -> QuerySet[ScheduledChange]:
+    """Changes of the student's record approved with an effective date still to come, soonest first."""
+    return (ScheduledChange.objects.filter(student=student, state=ScheduledChange.State.PENDING)
+            .order_by("effective_date", "id"))

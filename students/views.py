@@ -57,6 +57,7 @@ def student_detail(request, pk):
     return render(request, "students/student_detail.html", {
         "student": student,
         "history": selectors.student_history(student),
+        "pending_changes": selectors.pending_changes(student),
         "requests": requests,
         "documents": documents_of_student(student),
     })

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
 
 from registrar.exceptions import ApplicationError
 
@@ -110,6 +111,20 @@ def import_job_status(request, pk):
 
 
 @login_required
+@require_POST
+def import_job_rerun(request, pk):
+    """Run a failed import again (a new job with the same file); the page of the new job."""
+    job = _job_or_404(request.user, pk)
+    try:
+        new = services.import_job_rerun(job=job, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("grades:import_job", pk=job.pk)
+    messages.success(request, JOB_QUEUED)
+    return redirect("grades:import_job", pk=new.pk)
+
+
+@login_required
 def import_template(request, kind):
     """The template workbook of ``kind`` with example rows and a sheet of instructions."""
     if kind not in ImportJob.Kind.values:
@@ -125,5 +140,6 @@ urlpatterns = [
     path("imports/", import_page, name="imports"),
     path("imports/<int:pk>/", import_job, name="import_job"),
     path("imports/<int:pk>/status/", import_job_status, name="import_job_status"),
+    path("imports/<int:pk>/rerun/", import_job_rerun, name="import_job_rerun"),
     path("imports/templates/<str:kind>.xlsx", import_template, name="import_template"),
 ]

@@ -143,6 +143,7 @@ def _progress(req, signoffs) -> list[dict]:
 @login_required
 def request_detail(request, chain, pk):
     from registrar.documents.selectors import documents_of_request
+    from students.selectors import pending_changes
 
     chain = get_chain(chain)
     req = selectors.request_get_visible(request.user, chain, pk)
@@ -155,6 +156,7 @@ def request_detail(request, chain, pk):
         "signoffs": signoffs,
         "attachments": selectors.request_attachments(req),
         "documents": documents_of_request(req),
+        "pending_changes": pending_changes(req.student),
         "actions": selectors.available_actions(req, request.user),
         "can_edit": req.applicant_id == request.user.pk and req.state in EDITABLE_STATES,
         "is_finished": req.state in (COMPLETED, WITHDRAWN),

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.encoding import force_str
@@ -140,9 +141,10 @@ def document_issue(*, doc_type: str | DocType, student, title: str | None = None
 def document_issue_for_request(*, doc_type: str | DocType, request, issued_by) -> Document:
     """Issue ``doc_type`` from an approval request (the approval form, a chain's certificate …).
 
-    Idempotent: when the newest valid (not revoked, not failed) document of this type for this
-    request was built from exactly the same snapshot — nothing signed or changed since — that
-    document is returned instead of a new one, so printing twice gives the same serial.
+    Idempotent: when the newest document of this type for this request that is not revoked was
+    built from exactly the same snapshot — nothing signed or changed since — that document is
+    returned instead of a new one, so printing twice gives the same serial; if it had failed, it is
+    produced again (``document_retry``), still under its serial.
     """
     doc_type = get_doc_type(doc_type)
     doc_type.check(request.student)
@@ -157,11 +159,12 @@ def document_issue_for_request(*, doc_type: str | DocType, request, issued_by) -
     latest = (
         Document.objects.select_for_update()
         .filter(doc_type=doc_type.code, chain=request.chain.code, request_id=request.pk, revoked_at__isnull=True)
-        .exclude(status=Document.Status.FAILED)
         .order_by("-issued_at", "-id")
         .first()
     )
     if latest is not None and latest.context.get("fingerprint") == context["fingerprint"]:
+        if latest.status == Document.Status.FAILED:
+            return document_retry(document=latest)
         if latest.status == Document.Status.PENDING:
             # Not rendered yet (or its job was lost): queue it again; rendering is idempotent.
             transaction.on_commit(lambda: _enqueue_render(latest.pk))
@@ -233,17 +236,50 @@ def _check_may_revoke(actor, document: Document) -> None:
         raise PermissionDenied
 
 
+@transaction.atomic
+def document_retry(*, document: Document) -> Document:
+    """Produce a failed document again: the same document (serial, code), back to ``pending`` with its
+    rendering queued. A document that has not failed is returned as it is. Callers check who may ask."""
+    document = Document.objects.select_for_update().get(pk=document.pk)
+    if document.status != Document.Status.FAILED:
+        return document
+    document.status = Document.Status.PENDING
+    document.progress = 0
+    document.error = ""
+    document.render_attempts = 0
+    document.heartbeat_at = timezone.now()
+    document.save(update_fields=["status", "progress", "error", "render_attempts", "heartbeat_at"])
+    transaction.on_commit(lambda: _enqueue_render(document.pk))
+    return document
+
+
 # --- rendering (runs in the Celery task) ---------------------------------------------------
+RENDER_GAVE_UP = _("The document could not be produced: its rendering was started %(count)s times without finishing.")
+
+
 def _progress(document_id: int, value: int, **fields) -> None:
-    Document.objects.filter(pk=document_id).update(progress=value, **fields)
+    """Record progress; it is also the job's sign of life for the sweeper (registrar/background.py)."""
+    Document.objects.filter(pk=document_id).update(progress=value, heartbeat_at=timezone.now(), **fields)
 
 
-def document_render(*, document_id: int) -> Document:
+def render_attempt_limit() -> int:
+    """Starts of one document's rendering before it is given up: its retries after lock errors and
+    a few redeliveries after a worker died, so a document that kills its worker does not loop."""
+    from registrar.background import job_settings
+
+    return job_settings()["retries"] + 5
+
+
+def document_render(*, document_id: int, final: bool = True) -> Document:
     """Render ``document`` to PDF and store it once; progress 0 → 30 → 90 → 100.
 
     Already rendered documents are left alone (a redelivered task does nothing), so the
-    stored bytes never change. A failure marks the document ``failed`` with the error.
+    stored bytes never change. A failure marks the document ``failed`` with the error — except a
+    transient database error (a lock …) before the ``final`` attempt: it is raised for the task to
+    retry (registrar.background) and the document stays ``pending``.
     """
+    from registrar.background import is_transient
+
     from .render import build_html, render_pdf
 
     document = Document.objects.select_related("student").get(pk=document_id)
@@ -252,7 +288,9 @@ def document_render(*, document_id: int) -> Document:
     try:
         # The policies hold at render time too: a queued job for a since-banned holder fails.
         get_doc_type(document.doc_type).check(document.student)
-        _progress(document_id, 0, status=Document.Status.PENDING, error="")
+        if document.render_attempts >= render_attempt_limit():
+            raise ApplicationError(RENDER_GAVE_UP % {"count": document.render_attempts})
+        _progress(document_id, 0, status=Document.Status.PENDING, error="", render_attempts=F("render_attempts") + 1)
         html = build_html(document)
         _progress(document_id, 30)
         pdf = render_pdf(html)
@@ -266,9 +304,12 @@ def document_render(*, document_id: int) -> Document:
             document.status = Document.Status.READY
             document.progress = 100
             document.error = ""
-            document.save(update_fields=["file", "sha256", "status", "progress", "error"])
+            document.heartbeat_at = timezone.now()
+            document.save(update_fields=["file", "sha256", "status", "progress", "error", "heartbeat_at"])
         return document
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the document for the UI
+        if not final and is_transient(exc):
+            raise
         logger.exception("rendering document %s failed", document_id)
         _progress(document_id, 100, status=Document.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
         document.refresh_from_db()

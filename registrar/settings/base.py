@@ -156,6 +156,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registrar.approvals.tasks.flag_overdue_requests",
         "schedule": 60 * 60,
     },
+    # status changes approved with a later effective date take effect on that date (idempotent)
+    "apply-scheduled-record-changes": {
+        "task": "students.tasks.scheduled_changes_apply",
+        "schedule": 60 * 60,
+    },
 }
 
 # --- REST framework -----------------------------------------------------------

@@ -33,6 +33,9 @@ FILE_TYPE_REFUSED = _("Upload an Excel workbook (.xlsx, .xls) or an OpenDocument
 FILE_TOO_LARGE = _("The file is larger than %(mb)d MB.")
 IMPORT_CRASHED = _("The import stopped on an unexpected error; nothing was written. Please tell the administrator "
                    "(job %(id)s).")
+IMPORT_WORKER_LOST = _("The import stopped: the background worker running it died (the file may be too large for "
+                       "it); nothing was written. Run it again, or check the file.")
+RERUN_NOT_FAILED = _("Only a failed import is run again; this one is %(status)s.")
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 MAX_BYTES = 64 * 1024 * 1024
@@ -126,13 +129,33 @@ def stored_errors(exc: ImportRefused) -> list[dict]:
     return errors
 
 
-def import_job_run(*, job_id: int) -> ImportJob:
-    """Run one job (the Celery task calls this). A job already finished is left alone."""
+def _crashed(job_id: int, message) -> list[dict]:
+    return [{"row": None, "column": "", "message": force_str(message % {"id": job_id})}]
+
+
+def import_job_run(*, job_id: int, final: bool = True) -> ImportJob:
+    """Run one job (the Celery task calls this). A job already finished is left alone.
+
+    Only a pending job is run: the task claims it (pending → running in one UPDATE). A running job
+    delivered again means the worker that took it died (its transaction rolled back, so nothing was
+    written): it is failed with ``IMPORT_WORKER_LOST``, never run a second time, and may be run again
+    by hand (``import_job_rerun``). A transient database error (a lock …) before the ``final``
+    attempt puts the job back to pending and is raised for the task to retry (registrar.background).
+    """
+    from registrar.background import is_transient
+
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
         return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, progress=1,
-                                              updated_at=timezone.now())
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PENDING).update(
+        status=ImportJob.Status.RUNNING, progress=1, updated_at=timezone.now())
+    if not claimed:
+        logger.error("import job %s was delivered again while running: its worker died", job.pk)
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.FAILED, written=0, errors=_crashed(job.pk, IMPORT_WORKER_LOST), progress=100,
+            finished_at=timezone.now(), updated_at=timezone.now())
+        job.refresh_from_db()
+        return job
     importer = IMPORTERS[job.kind]
     actor = job.created_by
     fields = {"finished_at": None}
@@ -150,16 +173,35 @@ def import_job_run(*, job_id: int) -> ImportJob:
     except ImportRefused as exc:
         fields.update(status=ImportJob.Status.FAILED, errors=stored_errors(exc), written=0,
                       total_rows=exc.total_rows)
-    except Exception:
+    except Exception as exc:
+        if not final and is_transient(exc):
+            ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.PENDING, progress=0,
+                                                      updated_at=timezone.now())
+            raise
         logger.exception("import job %s failed", job.pk)
-        fields.update(status=ImportJob.Status.FAILED, written=0,
-                      errors=[{"row": None, "column": "", "message": force_str(IMPORT_CRASHED % {"id": job.pk})}])
+        fields.update(status=ImportJob.Status.FAILED, written=0, errors=_crashed(job.pk, IMPORT_CRASHED))
     else:
         fields.update(status=ImportJob.Status.DONE, errors=[], written=summary.written, total_rows=summary.total_rows)
     fields.update(progress=100, finished_at=timezone.now(), updated_at=timezone.now())
     ImportJob.objects.filter(pk=job.pk).update(**fields)
     job.refresh_from_db()
     return job
+
+
+@transaction.atomic
+def import_job_rerun(*, job: ImportJob, actor) -> ImportJob:
+    """Run a failed import again: a new job with the same stored file, queued (the failed one stays on
+    record). Whoever may see the job and import its kind may ask."""
+    if job.kind not in import_kinds(actor) or not visible_jobs(actor).filter(pk=job.pk).exists():
+        raise PermissionDenied
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.FAILED:
+        raise ApplicationError(RERUN_NOT_FAILED % {"status": job.get_status_display()})
+    new = ImportJob(kind=job.kind, file=job.file.name, created_by=actor)
+    new.full_clean()
+    new.save()
+    transaction.on_commit(lambda: _enqueue(new.pk))
+    return new
 
 
 def _source(job: ImportJob):
