@@ -14,3 +14,8 @@ class RegistrarConfig(AppConfig):
 
         post_save.connect(config.invalidate, sender=StageConfig, dispatch_uid="stageconfig-saved")
         post_delete.connect(config.invalidate, sender=StageConfig, dispatch_uid="stageconfig-deleted")
+        # a document whose rendering stopped (its worker died) ends as failed, never "being produced"
+        from registrar import background
+
+        background.watch("registrar.Document", in_progress=["pending"], heartbeat="heartbeat_at",
+                         failed=lambda message, now: {"status": "failed", "progress": 100, "error": message})

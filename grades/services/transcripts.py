@@ -288,10 +288,16 @@ CLASS_PRINT_STUCK_MINUTES = 10
 
 @transaction.atomic
 def class_print_retry(*, class_print: ClassPrint) -> ClassPrint:
-    """Produce a failed (or stuck) class print again; a ready or running one is left alone."""
+    """Produce a failed (or stuck) class print again; a ready or running one is left alone.
+
+    The class's transcripts that failed (a lock error on the embedded database, a worker that died)
+    are produced again first — the same documents under their serials, never new ones — or the
+    print would fail again on them."""
     from datetime import timedelta
 
     from django.utils import timezone
+
+    from registrar.documents.services import document_retry
 
     cp = ClassPrint.objects.select_for_update().select_related("klass").get(pk=class_print.pk)
     stuck = (cp.status == ClassPrint.Status.PENDING
@@ -299,6 +305,9 @@ def class_print_retry(*, class_print: ClassPrint) -> ClassPrint:
     if cp.status != ClassPrint.Status.FAILED and not stuck:
         raise ApplicationError(CLASS_PRINT_NOT_RETRIABLE % {
             "klass": cp.klass.name, "status": cp.get_status_display(), "minutes": CLASS_PRINT_STUCK_MINUTES})
+    for document in class_print_documents(cp):
+        if document.status == Document.Status.FAILED:
+            document_retry(document=document)
     return class_print_queue(batch=cp.batch, klass=cp.klass)
 
 
@@ -320,17 +329,35 @@ def class_print_documents(class_print: ClassPrint) -> list[Document]:
 
 
 def _class_print_update(pk: int, **fields) -> None:
-    ClassPrint.objects.filter(pk=pk).update(**fields)
+    """Record progress; ``updated_at`` is also the job's sign of life for the sweeper (registrar/background.py)."""
+    from django.utils import timezone
+
+    ClassPrint.objects.filter(pk=pk).update(updated_at=timezone.now(), **fields)
 
 
-def class_print_build(*, class_print_id: int, render_missing: bool = False) -> ClassPrint:
+def class_print_build(*, class_print_id: int, render_missing: bool = False, final: bool = True) -> ClassPrint:
     """Merge the class's rendered transcripts into one PDF (pypdf) once they are all ready.
 
     While some are still being rendered it records how many are ready (progress up to 60) and
     returns the print still ``pending`` (the task asks again later); with ``render_missing`` it
     renders them itself (idempotent: the pipeline stores each document once). A failed transcript
-    fails the print with the serials concerned.
+    fails the print with the serials concerned. An unexpected error fails the print with it — but a
+    transient database error (a lock …) before the ``final`` attempt is raised for the task to retry.
     """
+    from registrar.background import is_transient
+
+    try:
+        return _class_print_build(class_print_id, render_missing=render_missing, final=final)
+    except Exception as exc:
+        if not final and is_transient(exc):
+            raise
+        logger.exception("class print %s failed", class_print_id)
+        _class_print_update(class_print_id, status=ClassPrint.Status.FAILED, progress=100,
+                            error=f"{type(exc).__name__}: {exc}"[:2000])
+        return ClassPrint.objects.get(pk=class_print_id)
+
+
+def _class_print_build(class_print_id: int, *, render_missing: bool, final: bool) -> ClassPrint:
     from pypdf import PdfReader, PdfWriter
 
     from registrar.documents.services import document_render
@@ -346,7 +373,8 @@ def class_print_build(*, class_print_id: int, render_missing: bool = False) -> C
     if render_missing:
         for d in docs:
             if d.status == Document.Status.PENDING:
-                document_render(document_id=d.pk)
+                document_render(document_id=d.pk, final=final)
+                _class_print_update(cp.pk)
         docs = class_print_documents(cp)
     failed = [d.serial for d in docs if d.status == Document.Status.FAILED]
     if failed:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 DOCUMENT_NEVER_DELETED = _("Issued documents are never deleted; revoke the document instead.")
@@ -35,6 +36,10 @@ class Document(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(_("progress"), default=0)
     error = models.TextField(_("error"), blank=True)
+    # last sign of life of the job producing it (queued, then each progress step): a pending document
+    # whose heartbeat is older than REGISTRAR["STALE_JOB_MINUTES"] is marked failed (registrar/background.py)
+    heartbeat_at = models.DateTimeField(_("last progress"), default=timezone.now, editable=False)
+    render_attempts = models.PositiveSmallIntegerField(_("rendering attempts"), default=0, editable=False)
     file = models.FileField(_("file"), upload_to="documents/%Y/", blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True, db_index=True)
@@ -53,7 +58,11 @@ class Document(models.Model):
         ordering = ["-issued_at", "-id"]
         verbose_name = _("document")
         verbose_name_plural = _("documents")
-        indexes = [models.Index(fields=["chain", "request_id"])]
+        indexes = [
+            models.Index(fields=["chain", "request_id"]),
+            # the sweeper's look-up: few rows are pending at any time
+            models.Index(fields=["heartbeat_at"], condition=models.Q(status="pending"), name="document_pending_idx"),
+        ]
 
     def __str__(self):
         return f"{self.serial} {self.title}"

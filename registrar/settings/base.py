@@ -142,6 +142,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
 )
+# Redis gives a task that a worker took but never acknowledged (the worker died) to another worker
+# after this many seconds (kombu's default: an hour). It must exceed the longest task, countdowns included.
+if _visibility_timeout := env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=0):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _visibility_timeout
 # The embedded defaults need their folders: SQLite's file and the filesystem broker's queues.
 for _folder in (VAR_DIR, VAR_DIR / "broker", VAR_DIR / "broker-processed", VAR_DIR / "broker-control"):
     _folder.mkdir(parents=True, exist_ok=True)
@@ -160,6 +164,11 @@ CELERY_BEAT_SCHEDULE = {
     "apply-scheduled-record-changes": {
         "task": "students.tasks.scheduled_changes_apply",
         "schedule": 60 * 60,
+    },
+    # background jobs whose worker died (no progress for STALE_JOB_MINUTES) end as failed (registrar/background.py)
+    "sweep-stale-jobs": {
+        "task": "registrar.tasks.sweep_stale_jobs",
+        "schedule": 5 * 60,
     },
 }
 
@@ -221,6 +230,11 @@ REGISTRAR = {
         # route (1) transcripts: at most this many per student
         "BATCH_TRANSCRIPT_LIMIT": 3,
     },
+    # Background jobs (document renders, class prints, imports; registrar/background.py): a transient
+    # database error (a lock, a serialization failure, a deadlock) is retried this many times with a
+    # growing delay; a job with no progress for STALE_JOB_MINUTES is marked failed (its worker died).
+    "JOB_RETRIES": env.int("REGISTRAR_JOB_RETRIES", default=5),
+    "STALE_JOB_MINUTES": env.float("REGISTRAR_STALE_JOB_MINUTES", default=30),
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True

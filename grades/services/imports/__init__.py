@@ -6,6 +6,7 @@ from .bulk_grades import GRADE_COLUMNS, grades_import
 from .jobs import (
     IMPORTERS,
     import_job_create,
+    import_job_rerun,
     import_job_run,
     import_kinds,
     import_scope,
@@ -18,7 +19,8 @@ from .workbooks import template_filename, template_workbook
 
 __all__ = [
     "COURSE_COLUMNS", "ERRORS_KEPT", "GRADE_COLUMNS", "IMPORTERS", "OFFERING_COLUMNS", "PLAN_COLUMNS",
-    "ImportRefused", "Summary", "courses_import", "grades_import", "import_job_create", "import_job_run",
+    "ImportRefused", "Summary", "courses_import", "grades_import", "import_job_create", "import_job_rerun",
+    "import_job_run",
     "import_kinds", "import_scope", "job_status", "offerings_import", "plans_import", "template_filename",
     "template_workbook", "visible_jobs",
 ]
