@@ -66,3 +66,12 @@ def model_update(*, instance, fields: list[str], data: dict, auto_updated_at: bo
             update_fields.append("updated_at")
         instance.save(update_fields=[f for f in update_fields if f in data or f == "updated_at"])
     return instance, has_updated
+
+
+def public_url(path: str = "") -> str:
+    """``path`` as an absolute URL on the address users reach the app at (``REGISTRAR["PUBLIC_URL"]``).
+
+    The one place printed links, QR codes and e-mails take their base from."""
+    from django.conf import settings
+
+    return settings.REGISTRAR["PUBLIC_URL"].rstrip("/") + path

@@ -97,10 +97,36 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     assert "DJANGO_SECRET_KEY" in out.stderr
 
     s = read_settings(tmp_path, "registrar.settings.production", DJANGO_SECRET_KEY="x" * 50,
-                      DATABASE_URL="postgres://u:p@postgres:5432/registrar", REDIS_URL="redis://redis:6379/0")
+                      DATABASE_URL="postgres://u:p@postgres:5432/registrar", REDIS_URL="redis://redis:6379/0",
+                      REGISTRAR_PUBLIC_URL="https://xj.example.edu.cn")
     assert s["debug"] is False
     assert s["engine"] == "django.db.backends.postgresql"
     assert s["broker"] == "redis://redis:6379/0"
+
+
+PRINT_PUBLIC_URL = "from django.conf import settings; print(settings.REGISTRAR['PUBLIC_URL'])"
+
+
+@needs_no_dotenv
+@pytest.mark.parametrize("value", ["", "localhost:8000", "not a url"])
+def test_production_settings_refuse_to_start_without_the_public_url(tmp_path, value):
+    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE="registrar.settings.production", DJANGO_SECRET_KEY="x" * 50,
+                    REGISTRAR_PUBLIC_URL=value)
+    out = subprocess.run([sys.executable, "-c", PRINT_PUBLIC_URL], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode != 0
+    assert "ImproperlyConfigured" in out.stderr and "REGISTRAR_PUBLIC_URL" in out.stderr
+
+
+@needs_no_dotenv
+@pytest.mark.parametrize("module", ["registrar.settings.production", "registrar.settings.local"])
+def test_the_public_url_comes_from_the_environment(tmp_path, module):
+    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE=module, DJANGO_SECRET_KEY="x" * 50,
+                    REGISTRAR_PUBLIC_URL="http://10.1.2.3:8123/")
+    out = subprocess.run([sys.executable, "-c", PRINT_PUBLIC_URL], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "http://10.1.2.3:8123"
 
 
 # --- docker compose -------------------------------------------------------------------------
@@ -147,6 +173,8 @@ def test_compose_app_services_share_production_settings_and_backing_services(com
         assert env["REDIS_URL"].startswith("redis://redis:6379"), name
         assert env.get("DJANGO_SECRET_KEY"), name
         assert "DJANGO_ALLOWED_HOSTS" in env, name
+        # required: compose refuses to start without the address printed on documents
+        assert re.fullmatch(r"\$\{REGISTRAR_PUBLIC_URL:\?.+\}", env["REGISTRAR_PUBLIC_URL"]), name
         assert {"postgres", "redis"} <= set(service["depends_on"]), name
     # Web and worker must see the same files: the worker writes the PDFs the web serves.
     web_volumes = {str(v).split(":")[0] for v in services["web"].get("volumes", [])}
@@ -174,9 +202,14 @@ def _compose_command():
 
 @pytest.mark.skipif(_compose_command() is None, reason="neither docker compose nor docker-compose is installed")
 def test_docker_compose_config_validates():
+    env = {**os.environ, "REGISTRAR_PUBLIC_URL": "https://xj.example.edu.cn"}
     out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+    env.pop("REGISTRAR_PUBLIC_URL")
+    out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "REGISTRAR_PUBLIC_URL" in out.stderr
 
 
 # --- a real worker over the embedded broker ---------------------------------------------------

@@ -13,11 +13,14 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from registrar.common import public_url
+
 from .types import find_doc_type
 
 
 def verify_url(code: str) -> str:
-    return settings.REGISTRAR["SITE_URL"].rstrip("/") + reverse("verify", args=[code])
+    """The public verification page of a document (printed, and encoded in its QR code)."""
+    return public_url(reverse("verify", args=[code]))
 
 
 def qr_data_uri(data: str) -> str:

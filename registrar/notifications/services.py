@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registrar.common import public_url
+
 from .models import Notification
 
 
@@ -17,7 +19,7 @@ def notify(*, users, message: str, url: str = "") -> None:
         return
     Notification.objects.bulk_create([Notification(user=u, message=message[:255], url=url) for u in users])
     mails = [
-        (message[:120], f"{message}\n\n{settings.REGISTRAR['SITE_URL']}{url}", settings.DEFAULT_FROM_EMAIL, [u.email])
+        (message[:120], f"{message}\n\n{public_url(url)}", settings.DEFAULT_FROM_EMAIL, [u.email])
         for u in users if u.email
     ]
     if mails:

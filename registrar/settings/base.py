@@ -191,11 +191,19 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Registrar ------------------------------------------------------------------
+_INSTITUTION_NAME = env.str("REGISTRAR_INSTITUTION_NAME", default="")
 REGISTRAR = {
-    "INSTITUTION_NAME": env.str("REGISTRAR_INSTITUTION_NAME", default="示范大学"),
+    "INSTITUTION_NAME": _INSTITUTION_NAME or "示范大学",
     "DOCUMENT_FONT": "Noto Serif CJK SC",
     "ATTACHMENT_MAX_BYTES": env.int("REGISTRAR_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024),
-    "SITE_URL": env.str("REGISTRAR_SITE_URL", default="http://localhost:8000"),
+    # The address users reach the app at (no trailing slash): verification links and QR codes
+    # printed on documents, links in e-mails. bin/run sets it from the machine's address and port;
+    # production refuses to start without it.
+    "PUBLIC_URL": env.str("REGISTRAR_PUBLIC_URL", default="http://localhost:8000").rstrip("/"),
+    # The institution's English name, for English documents (the English transcript); an
+    # installation that sets its name but not this one gets its name on English documents too.
+    "INSTITUTION_NAME_EN": env.str("REGISTRAR_INSTITUTION_NAME_EN",
+                                   default="" if _INSTITUTION_NAME else "Demonstration University"),
     "STATUS_CHANGE": {
         "SUSPENSION_MAX_DAYS": env.int("REGISTRAR_SUSPENSION_MAX_DAYS", default=366),
         "SUSPENSION_TOTAL_MAX_DAYS": env.int("REGISTRAR_SUSPENSION_TOTAL_MAX_DAYS", default=731),

@@ -133,7 +133,7 @@ def test_approval_form_pdf_embeds_cjk_font_and_prints_holder_and_opinions(world,
 
 
 def test_pdf_html_names_the_cjk_font_in_body_and_margin_boxes_and_points_qr_to_verify(world, settings):
-    settings.REGISTRAR = {**settings.REGISTRAR, "SITE_URL": "https://xj.example.edu.cn",
+    settings.REGISTRAR = {**settings.REGISTRAR, "PUBLIC_URL": "https://xj.example.edu.cn",
                           "INSTITUTION_NAME": "示范理工大学"}
     doc = document_issue_for_request(doc_type="approval_form", request=world["request"],
                                      issued_by=world["student_user"])
