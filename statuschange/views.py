@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from . import selectors
 
@@ -28,19 +28,19 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 class DashboardFilterForm(forms.Form):
     """The dashboard's filters (shape only)."""
 
-    type = forms.ChoiceField(label=_lazy("Type"), required=False)
-    college = forms.ModelChoiceField(label=_lazy("College"), required=False, queryset=None,
-                                     empty_label=_lazy("All colleges"))
-    date_from = forms.DateField(label=_lazy("Submitted from"), required=False,
+    type = forms.ChoiceField(label=gettext_lazy("Type"), required=False)
+    college = forms.ModelChoiceField(label=gettext_lazy("College"), required=False, queryset=None,
+                                     empty_label=gettext_lazy("All colleges"))
+    date_from = forms.DateField(label=gettext_lazy("Submitted from"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_lazy("Submitted until"), required=False,
+    date_to = forms.DateField(label=gettext_lazy("Submitted until"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         from students.models import College
 
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [("", _lazy("All types"))] + [
+        self.fields["type"].choices = [("", gettext_lazy("All types"))] + [
             (c.code, f"{c.code} · {c.name}") for c in selectors.status_change_chains()]
         self.fields["college"].queryset = College.objects.only("id", "code", "name")
 

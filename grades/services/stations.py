@@ -22,7 +22,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
@@ -87,11 +87,11 @@ def component_header(component: GradeComponent) -> str:
 
 
 def number_header() -> str:
-    return _t("Student number")
+    return gettext("Student number")
 
 
 def name_header() -> str:
-    return _t("Name")
+    return gettext("Name")
 
 
 def _translations(text) -> set[str]:
@@ -383,7 +383,7 @@ def station_submission_create(*, station, offering: Offering, upload, actor) -> 
     submission.full_clean()
     submission.save()
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.SUBMIT)
-    _notify(_reviewer_users(submission), _t("%(head)s: station results submitted for review.") % {
+    _notify(_reviewer_users(submission), gettext("%(head)s: station results submitted for review.") % {
         "head": _head(submission)}, submission, actor)
     return submission
 
@@ -393,7 +393,7 @@ def station_submission_resubmit(*, submission: StationSubmission, upload, actor,
     """The station sends a corrected file for a returned submission (round + 1)."""
     submission = _lock(submission, actor)
     _check_station_staff(actor, submission.station)
-    _check_transition(submission, submission.resubmit, _t("Resubmit"))
+    _check_transition(submission, submission.resubmit, gettext("Resubmit"))
     offering = Offering.objects.select_for_update().get(pk=submission.offering_id)
     _check_entering(offering)
     rows = _parse_or_refuse(upload=upload, offering=offering, station=submission.station)
@@ -403,7 +403,7 @@ def station_submission_resubmit(*, submission: StationSubmission, upload, actor,
     submission.submitted_by = actor
     submission.save()
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.SUBMIT, opinion=opinion.strip())
-    _notify(_reviewer_users(submission), _t("%(head)s: corrected station results resubmitted (round %(round)s).") % {
+    _notify(_reviewer_users(submission), gettext("%(head)s: corrected station results resubmitted (round %(round)s).") % {
         "head": _head(submission), "round": submission.round}, submission, actor)
     return submission
 
@@ -413,14 +413,14 @@ def station_submission_return(*, submission: StationSubmission, actor, reason: s
     """The college returns a submission to the station with reasons."""
     submission = _lock(submission, actor)
     _check_reviewer(actor, submission.offering)
-    _check_transition(submission, submission.return_to_station, _t("Return"))
+    _check_transition(submission, submission.return_to_station, gettext("Return"))
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(REASON_REQUIRED)
     submission.return_to_station()
     submission.save()
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.RETURN, opinion=reason)
-    _notify(_station_users(submission), _t("%(head)s: returned by the college — %(reason)s") % {
+    _notify(_station_users(submission), gettext("%(head)s: returned by the college — %(reason)s") % {
         "head": _head(submission), "reason": reason}, submission, actor)
     return submission
 
@@ -430,7 +430,7 @@ def station_submission_accept(*, submission: StationSubmission, actor, opinion: 
     """The college accepts a submission: its rows are written into the offering's grades."""
     submission = _lock(submission, actor)
     _check_reviewer(actor, submission.offering)
-    _check_transition(submission, submission.accept, _t("Accept"))
+    _check_transition(submission, submission.accept, gettext("Accept"))
     offering = Offering.objects.select_for_update().get(pk=submission.offering_id)
     _check_entering(offering)
     weights = offering_weights(offering)
@@ -455,7 +455,7 @@ def station_submission_accept(*, submission: StationSubmission, actor, opinion: 
     submission.accept()
     submission.save()
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.ACCEPT, opinion=(opinion or "").strip())
-    _notify(_station_users(submission), _t("%(head)s: accepted into the records (%(count)s students).") % {
+    _notify(_station_users(submission), gettext("%(head)s: accepted into the records (%(count)s students).") % {
         "head": _head(submission), "count": len(changed)}, submission, actor)
     return submission
 
@@ -474,8 +474,8 @@ def blank_sheets_html(*, term, class_sheets, station=None) -> str:
         "printed_at": printed,
         "margin": {
             "header": css_string(institution),
-            "footer": css_string(_t("%(term)s · printed %(at)s") % {"term": term, "at": printed}),
-            "page": css_string(_t("Page")),
+            "footer": css_string(gettext("%(term)s · printed %(at)s") % {"term": term, "at": printed}),
+            "page": css_string(gettext("Page")),
         },
     })
 
@@ -502,7 +502,7 @@ def blank_sheets_xlsx(*, term, class_sheets) -> bytes:
     for cs in class_sheets:
         for sheet in cs.sheets:
             ws = wb.create_sheet(sheet_name(sheet.offering, taken))
-            title = _t("Make-up grade sheet") if sheet.kind == Offering.Kind.MAKEUP else _t("Term grade sheet")
+            title = gettext("Make-up grade sheet") if sheet.kind == Offering.Kind.MAKEUP else gettext("Term grade sheet")
             ws.append([f"{title} · {term} · {sheet.offering.code} {sheet.offering.course.name} · {cs.klass.name}"])
             ws["A1"].font = Font(bold=True, size=12)
             headers = [number_header(), name_header(), *[component_header(c) for c in sheet.components]]
@@ -523,25 +523,25 @@ def blank_sheets_xlsx(*, term, class_sheets) -> bytes:
         if cs.summary is not None:
             summary = cs.summary
             ws = wb.create_sheet(sheet_name_for_summary(cs.klass, taken))
-            ws.append([f"{_t('Graduating class grade summary')} · {term} · {cs.klass.name}"])
+            ws.append([f"{gettext('Graduating class grade summary')} · {term} · {cs.klass.name}"])
             ws["A1"].font = Font(bold=True, size=12)
             ws.append([number_header(), name_header(), *[f"{c.name} ({c.credits})" for c in summary.courses],
-                       _t("Credits earned"), _t("Failures")])
+                       gettext("Credits earned"), gettext("Failures")])
             for cell in ws[2]:
                 cell.font = bold
             for row in summary.rows:
                 ws.append([row.student.student_number, row.student.name, *row.cells, float(row.credits), row.failures])
             ws.freeze_panes = "C3"
     if not wb.sheetnames:
-        ws = wb.create_sheet(_t("No sheets")[:31])
-        ws.append([_t("No student of these classes is on an offering of this term.")])
+        ws = wb.create_sheet(gettext("No sheets")[:31])
+        ws.append([gettext("No student of these classes is on an offering of this term.")])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
 
 
 def sheet_name_for_summary(klass, taken: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\]", "-", f"{_t('Summary')} {klass.code}")[:31]
+    base = re.sub(r"[\[\]:*?/\\]", "-", f"{gettext('Summary')} {klass.code}")[:31]
     name, n = base, 2
     while name in taken:
         suffix = f" ({n})"

@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from registrar.exceptions import ApplicationError
@@ -29,13 +29,13 @@ from ..services.imports.workbooks import template_columns
 PAGE_SIZE = 20
 ERRORS_PAGE_SIZE = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-JOB_QUEUED = _lazy("The file was uploaded; the import runs in the background.")
+JOB_QUEUED = gettext_lazy("The file was uploaded; the import runs in the background.")
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(label=_lazy("What the file holds"), choices=())
-    file = forms.FileField(label=_lazy("Excel file"),
-                           help_text=_lazy("The first sheet is imported; the header row names the columns."),
+    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"), choices=())
+    file = forms.FileField(label=gettext_lazy("Excel file"),
+                           help_text=gettext_lazy("The first sheet is imported; the header row names the columns."),
                            widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.xlsb,.ods"}))
 
     def __init__(self, *args, kinds=(), **kwargs):

@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
@@ -26,7 +26,7 @@ from .models import SignOff
 
 INBOX_PAGE_SIZE = 25
 EDITABLE_STATES = (DRAFT, RETURNED)
-ALREADY_SIGNED = _lazy("You have already signed this request; it is now at “%(state)s”.")
+ALREADY_SIGNED = gettext_lazy("You have already signed this request; it is now at “%(state)s”.")
 
 
 # --- inbox ------------------------------------------------------------------------------
