@@ -22,7 +22,9 @@ from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 
+from registrar.documents.render import institution_name
 from registrar.documents.types import DocType, register
+from registrar.romanize import name_with_pinyin
 
 TRANSCRIPT = "transcript"
 TRANSCRIPT_EN = "transcript_en"
@@ -77,15 +79,18 @@ def seal_geometry(name: str, *, size: int = 100) -> dict:
 
 
 def seal(code: str, student) -> dict:
-    """The seal ``code`` for ``student``'s document: the unit's name and how to draw it."""
+    """The seal ``code`` for ``student``'s document: the unit's name (also in English, printed under
+    the seal of the English transcript) and how to draw it. The seal itself is the Chinese one."""
     institution = settings.REGISTRAR["INSTITUTION_NAME"]
     if code == SEAL_COLLEGE:
         unit = force_str(student.college.name)
-        name = f"{institution}{unit}"
+        unit_en = student.college.english_name
     else:
         unit = force_str(_("Academic Affairs Office"))
-        name = f"{institution}{unit}"
-    return {"code": code, "unit": unit, "name": name, "drawing": seal_geometry(name)}
+        with translation.override("en"):
+            unit_en = force_str(_("Academic Affairs Office"))
+    name = f"{institution}{unit}"
+    return {"code": code, "unit": unit, "name": name, "drawing": seal_geometry(name), "unit_en": unit_en}
 
 
 # --- content ----------------------------------------------------------------------------------
@@ -161,6 +166,12 @@ def student_snapshot(student) -> dict:
         "college": force_str(student.college.name),
         "major": force_str(student.major.name),
         "klass": force_str(student.klass.name),
+        # for the English transcript: the name as stored with its pinyin, the organisation's English names
+        "name_en": name_with_pinyin(student.name),
+        "college_en": student.college.english_name,
+        "major_en": student.major.english_name,
+        "klass_en": student.klass.english_name,
+        "station_en": student.station.english_name if student.station_id else "",
         "level": student.level,
         "level_label": force_str(student.get_level_display()),
         "level_en": LEVEL_EN.get(student.level, student.level),
@@ -174,7 +185,6 @@ def student_snapshot(student) -> dict:
 def transcript_snapshot(student, *, language: str, seals: tuple[str, ...], route: str, purpose: str = "",
                         reference: str = "", copy: str = "", copy_label: str = "") -> dict:
     """Everything a transcript prints (JSON; strings already in the document language)."""
-    institution = settings.REGISTRAR["INSTITUTION_NAME"]
     return {
         "language": language,
         "route": route,
@@ -182,7 +192,7 @@ def transcript_snapshot(student, *, language: str, seals: tuple[str, ...], route
         "reference": reference,
         "copy": copy,
         "copy_label": copy_label,
-        "institution_en": settings.REGISTRAR.get("INSTITUTION_NAME_EN") or institution,
+        "institution_en": institution_name("en"),
         "student": student_snapshot(student),
         **record_snapshot(student),
         "seals": [seal(code, student) for code in seals],
@@ -198,6 +208,21 @@ def _request_seals(request) -> tuple[str, ...]:
     return (SEAL_COLLEGE,)
 
 
+def personal_purpose(request, language: str) -> str:
+    """A personal transcript's purpose as printed: in Chinese the choice and the applicant's words
+    (出国（境）留学交流（申请出国交流）), in English the choice's English label only (the applicant's
+    words are Chinese); "other" prints the words in Chinese and nothing in English."""
+    kind = getattr(request, "purpose_kind", "") or "other"
+    detail = (getattr(request, "purpose", "") or "").strip()
+    if language == "en":
+        with translation.override("en"):
+            return "" if kind == "other" else force_str(request.get_purpose_kind_display())
+    if kind == "other":
+        return detail
+    label = force_str(request.get_purpose_kind_display())
+    return f"{label}（{detail}）" if detail and detail != label else label
+
+
 def _request_context(request, language: str) -> dict:
     from grades.models import BatchTranscriptRequest
 
@@ -206,7 +231,7 @@ def _request_context(request, language: str) -> dict:
         with translation.override("en" if language == "en" else translation.get_language()):
             route, purpose = ROUTE_BATCH, force_str(request.batch.get_purpose_display())
     else:
-        route, purpose = ROUTE_PERSONAL, getattr(request, "purpose", "")
+        route, purpose = ROUTE_PERSONAL, personal_purpose(request, language)
     return transcript_snapshot(request.student, language=language, seals=_request_seals(request), route=route,
                                purpose=purpose, reference=f"{request.chain.code}-{request.pk}")
 
@@ -236,6 +261,7 @@ register(DocType(
     template="grades/transcript_en_pdf.html",
     serial_prefix="CJE",
     context_builder="grades.documents.transcript_en_request_context",
+    language="en",
     description=_("The English transcript: course names in English, English labels."),
 ))
 

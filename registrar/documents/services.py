@@ -239,9 +239,10 @@ def _check_may_revoke(actor, document: Document) -> None:
 @transaction.atomic
 def document_retry(*, document: Document) -> Document:
     """Produce a failed document again: the same document (serial, code), back to ``pending`` with its
-    rendering queued. A document that has not failed is returned as it is. Callers check who may ask."""
+    rendering queued. A document that has not failed, or was revoked, is returned as it is. Callers check
+    who may ask."""
     document = Document.objects.select_for_update().get(pk=document.pk)
-    if document.status != Document.Status.FAILED:
+    if document.status != Document.Status.FAILED or document.is_revoked:
         return document
     document.status = Document.Status.PENDING
     document.progress = 0

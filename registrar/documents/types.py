@@ -45,6 +45,10 @@ class DocType:
     guards: tuple[Guard | str, ...] = ()
     context_builder: str | None = None
     description: str | Promise = ""
+    #: the language the document is written in ("en" for the English transcript): its page margins
+    #: (header, serial line, page number) and the institution's name follow it; "" is the
+    #: institution's language (``services.document_language``)
+    language: str = ""
 
     def prefix_for(self, chain: str = "") -> str:
         prefix = self.serial_prefix.format(chain=chain or "").strip("-")

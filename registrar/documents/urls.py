@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/download/", views.document_download, name="download"),
     path("<int:pk>/revoke/", views.document_revoke_view, name="revoke"),
     path("<int:pk>/reissue/", views.document_reissue_view, name="reissue"),
+    path("<int:pk>/retry/", views.document_retry_view, name="retry"),
 ]
 
 #: Include at the root without a namespace: ``path("", include(public_urlpatterns))``.

@@ -9,17 +9,18 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from registrar.exceptions import ApplicationError
 
 from . import permissions as perms
 from .selectors import document_by_code, document_get_visible, document_status
-from .services import document_reissue, document_revoke, normalize_code
+from .services import document_reissue, document_retry, document_revoke, normalize_code
 from .types import find_doc_type
 
 REVOKED_OK = _("Document %(serial)s has been revoked.")
 REISSUED_OK = _("Document %(serial)s has been issued in place of %(old)s.")
+RETRY_QUEUED = _("Document %(serial)s is being produced again.")
 
 
 def _wants_json(request) -> bool:
@@ -99,6 +100,15 @@ def document_reissue_view(request, pk: int):
         messages.success(request, REISSUED_OK % {"serial": new.serial, "old": document.serial})
         return redirect(new.get_absolute_url())
     return render(request, "documents/document_reissue.html", {"document": document})
+
+
+@login_required
+@require_POST
+def document_retry_view(request, pk: int):
+    """Produce a failed document again: the same document and serial (whoever may see it may ask)."""
+    document = document_retry(document=document_get_visible(request.user, pk))
+    messages.success(request, RETRY_QUEUED % {"serial": document.serial})
+    return redirect(document.get_absolute_url())
 
 
 # --- public ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import sqlite3
 import pytest
 from django.conf import settings as django_settings
 from django.db import OperationalError, connection
+from django.urls import reverse
 from django.utils import timezone
 
 from registrar import background
@@ -138,6 +139,26 @@ def test_a_document_that_keeps_killing_its_worker_is_given_up(form_request, retr
     document_retry(document=doc)  # asked again by hand, it starts afresh
     doc.refresh_from_db()
     assert (doc.status, doc.render_attempts, doc.error) == (Document.Status.PENDING, 0, "")
+
+
+def test_a_failed_document_is_produced_again_from_its_page_under_its_serial(
+        form_request, django_capture_on_commit_callbacks, monkeypatch, client):
+    monkeypatch.setattr(render, "render_pdf", FlakyRender(failures=100))
+    doc = issue_form(form_request, django_capture_on_commit_callbacks)
+    assert doc.status == Document.Status.FAILED
+    monkeypatch.undo()
+    url = reverse("documents:retry", args=[doc.pk])
+    client.force_login(StudentFactory().user)  # may not see it
+    assert client.post(url).status_code == 404
+    client.force_login(form_request.student.user)
+    assert client.get(reverse("documents:detail", args=[doc.pk])).content.count(url.encode()) == 1
+    assert client.get(url).status_code == 405
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url)
+    assert response.status_code == 302 and response["Location"] == doc.get_absolute_url()
+    again = Document.objects.get()
+    assert (again.pk, again.serial, again.status) == (doc.pk, doc.serial, Document.Status.READY)
+    assert serials_issued() == 1
 
 
 # --- the sweeper --------------------------------------------------------------------------------------
