@@ -208,7 +208,8 @@ class Chain:
             for t in self.model._meta.get_field("state").get_all_transitions(self.model):
                 target = t.target
                 targets = list(getattr(target, "allowed_states", None) or [target])
-                transitions.append({"name": t.name, "source": t.source, "targets": targets})
+                transitions.append({"name": t.name, "label": force_str(t.custom.get("label", t.name)),
+                                    "source": t.source, "targets": targets})
         return {
             "code": self.code,
             "name": force_str(self.name),

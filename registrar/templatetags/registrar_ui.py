@@ -253,8 +253,8 @@ def workflow_svg(desc: dict):
             body.append(_text(x + PAD, rule_y + 15, b["signers"], size=11.5, anchor="start", fill="#343a40"))
         if b["extra"]:
             body.append(_text(x + PAD, y + box_h - PAD, [b["extra"]], size=10, anchor="start", fill="#6c757d"))
-        parts.append(format_html('<g class="wf-stage"><title>{}</title>{}</g>',
-                                 b["stage"]["code"], mark_safe("".join(body))))  # noqa: S308 - parts escaped
+        parts.append(format_html('<g class="wf-stage" data-stage="{}"><title>{}</title>{}</g>', b["stage"]["code"],
+                                 b["stage"]["label"], mark_safe("".join(body))))  # noqa: S308 - parts escaped
 
     # main flow arrows
     for i in range(n - 1):
@@ -351,6 +351,24 @@ def signoff_data(signoff) -> list[tuple[str, object]]:
 def unique_names(transitions) -> list[str]:
     """Transition names without repeats (describe() lists one entry per source state)."""
     return list(dict.fromkeys(t["name"] for t in transitions))
+
+
+@register.filter
+def transition_labels(transitions) -> list[str]:
+    """What each transition is called in the UI ("Approve", "Send back to previous stage" …), once each."""
+    return list(dict.fromkeys(str(t.get("label") or t["name"]) for t in transitions))
+
+
+@register.filter
+def doc_type_label(code: str):
+    """A document type's name (``suspension_slip`` → 休学异动单); the code if it is not registered."""
+    from registrar.documents.types import get_doc_type
+    from registrar.exceptions import ApplicationError
+
+    try:
+        return get_doc_type(code).label
+    except ApplicationError:
+        return code
 
 
 def _history_field(history):

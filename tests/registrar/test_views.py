@@ -439,7 +439,7 @@ def test_workflows_page_draws_every_chain(client, world):
     assert response.status_code == 200
     assert html.count("<svg xmlns") >= 1 and 'id="chain-U6"' in html
     for stage in U6.stages:
-        assert f"<title>{stage.code}</title>" in html
+        assert f'data-stage="{stage.code}"><title>{stage.label}</title>' in html  # hover shows the label
     assert 'stroke-dasharray="5 4"' in html  # reject / send-back arrows
 
 
