@@ -252,7 +252,8 @@ class GradesDemo:
         me = students[0]
         # personal transcript (route 2), waiting for the teaching secretary
         request_create(chain=PERSONAL_TRANSCRIPT, student=me, applicant=me.user, submit=True,
-                       data={"purpose": "申请出国交流", "language": "both", "copies": 2})
+                       data={"purpose_kind": "study_abroad", "purpose": "申请出国交流", "language": "both",
+                             "copies": 2})
         # exemption from the current term's sheet that is being entered
         open_offering = (Offering.objects.filter(classes=demo, sheet_state=Offering.SheetState.ENTERING,
                                                  kind=Offering.Kind.REGULAR).order_by("-term__start_date", "code")

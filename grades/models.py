@@ -586,9 +586,18 @@ PERSONAL_TRANSCRIPT = Chain(
 class TranscriptRequest(ApprovalRequest):
     """成绩证明申请, route (2). States: draft → college_print → handover → completed."""
 
+    class Purpose(models.TextChoices):
+        """What the transcript is for; the English transcript prints the label in English."""
+
+        EMPLOYMENT = "employment", _("Employment")
+        FURTHER_STUDY = "further_study", _("Further study")
+        STUDY_ABROAD = "study_abroad", _("Study or exchange abroad")
+        OTHER = "other", _("Other")
+
     chain = PERSONAL_TRANSCRIPT
     state = PERSONAL_TRANSCRIPT.state_field()
-    purpose = models.CharField(_("purpose"), max_length=200)
+    purpose_kind = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.OTHER)
+    purpose = models.CharField(_("purpose in detail"), max_length=200)
     language = models.CharField(_("language"), max_length=8, choices=TranscriptLanguage.choices,
                                 default=TranscriptLanguage.ZH)
     copies = models.PositiveSmallIntegerField(_("copies"), default=1,

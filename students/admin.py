@@ -26,8 +26,8 @@ class ImportExportAdmin(ImportExportModelAdmin):
 @admin.register(College)
 class CollegeAdmin(ImportExportAdmin):
     resource_classes = [CollegeResource]
-    list_display = ("code", "name", "major_count", "student_count")
-    search_fields = ("code", "name")
+    list_display = ("code", "name", "name_en", "major_count", "student_count")
+    search_fields = ("code", "name", "name_en")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
@@ -45,9 +45,9 @@ class CollegeAdmin(ImportExportAdmin):
 @admin.register(Major)
 class MajorAdmin(ImportExportAdmin):
     resource_classes = [MajorResource]
-    list_display = ("code", "name", "college")
+    list_display = ("code", "name", "name_en", "college")
     list_filter = ("college",)
-    search_fields = ("code", "name", "college__name")
+    search_fields = ("code", "name", "name_en", "college__name")
     list_select_related = ("college",)
     autocomplete_fields = ("college",)
 
@@ -55,9 +55,9 @@ class MajorAdmin(ImportExportAdmin):
 @admin.register(Station)
 class StationAdmin(ImportExportAdmin):
     resource_classes = [StationResource]
-    list_display = ("code", "name", "city")
+    list_display = ("code", "name", "name_en", "city")
     list_filter = ("city",)
-    search_fields = ("code", "name", "city")
+    search_fields = ("code", "name", "name_en", "city")
 
 
 @admin.register(Class)
@@ -68,6 +68,11 @@ class ClassAdmin(ImportExportAdmin):
     search_fields = ("code", "name", "major__name", "advisor__full_name", "counsellor__full_name")
     list_select_related = ("major", "college", "station", "advisor", "counsellor")
     autocomplete_fields = ("major", "college", "station", "advisor", "counsellor")
+    readonly_fields = ("english_name",)
+
+    @admin.display(description=_("English name (the major's and the cohort)"))
+    def english_name(self, obj):
+        return obj.english_name if obj.major_id else "—"
 
 
 class StatusHistoryInline(admin.TabularInline):

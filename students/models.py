@@ -1,5 +1,7 @@
 """Organisation and people: colleges, majors, classes, stations, students, staff roles."""
 
+import re
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -11,12 +13,15 @@ from registrar.roles import Role, Scope
 
 from .validators import validate_id_number
 
+ENGLISH_NAME_HELP = _("Printed on English documents (the English transcript); the name is printed when it is empty.")
+
 
 class College(TimeStampedModel):
     """二级学院 — a college (faculty) of the university, or the correspondence college."""
 
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=64, unique=True)
+    name_en = models.CharField(_("English name"), max_length=128, blank=True, help_text=ENGLISH_NAME_HELP)
 
     class Meta:
         ordering = ["code"]
@@ -26,10 +31,15 @@ class College(TimeStampedModel):
     def __str__(self):
         return self.name
 
+    @property
+    def english_name(self) -> str:
+        return self.name_en or self.name
+
 
 class Major(TimeStampedModel):
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=128, blank=True, help_text=ENGLISH_NAME_HELP)
     college = models.ForeignKey(College, on_delete=models.PROTECT, related_name="majors", verbose_name=_("college"))
 
     class Meta:
@@ -40,12 +50,17 @@ class Major(TimeStampedModel):
     def __str__(self):
         return self.name
 
+    @property
+    def english_name(self) -> str:
+        return self.name_en or self.name
+
 
 class Station(TimeStampedModel):
     """函授站 — a correspondence station registering and teaching correspondence students."""
 
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=64, unique=True)
+    name_en = models.CharField(_("English name"), max_length=128, blank=True, help_text=ENGLISH_NAME_HELP)
     city = models.CharField(_("city"), max_length=32, blank=True)
 
     class Meta:
@@ -55,6 +70,10 @@ class Station(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    @property
+    def english_name(self) -> str:
+        return self.name_en or self.name
 
 
 class Class(TimeStampedModel):
@@ -84,6 +103,14 @@ class Class(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    @property
+    def english_name(self) -> str:
+        """The major's English name and the cohort, with the class number the name ends with
+        (计算机科学与技术2024级1班 → "Computer Science and Technology 2024, Class 1")."""
+        number = re.search(r"(\d+)班$", self.name)
+        name = f"{self.major.english_name} {self.cohort}"
+        return f"{name}, Class {int(number.group(1))}" if number else name
 
 
 class Student(TimeStampedModel):

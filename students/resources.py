@@ -178,7 +178,7 @@ class CollegeResource(BaseResource):
 
     class Meta(BaseResource.Meta):
         model = College
-        fields = ("code", "name")
+        fields = ("code", "name", "name_en")
         export_order = fields
 
 
@@ -188,7 +188,7 @@ class MajorResource(BaseResource):
 
     class Meta(BaseResource.Meta):
         model = Major
-        fields = ("code", "name", "college")
+        fields = ("code", "name", "name_en", "college")
         export_order = fields
 
 
@@ -197,7 +197,7 @@ class StationResource(BaseResource):
 
     class Meta(BaseResource.Meta):
         model = Station
-        fields = ("code", "name", "city")
+        fields = ("code", "name", "name_en", "city")
         export_order = fields
 
 

@@ -50,9 +50,10 @@ def build_html(document) -> str:
 
     doc_type = find_doc_type(document.doc_type)
     template = doc_type.template if doc_type else "documents/base_pdf.html"
-    with translation.override(document_language()):
+    language = (doc_type.language if doc_type else "") or document_language()
+    with translation.override(language):
         url = verify_url(document.code)
-        institution = settings.REGISTRAR["INSTITUTION_NAME"]
+        institution = institution_name(language)
         issued = timezone.localtime(document.issued_at)
         context = {
             "document": document,
@@ -70,6 +71,15 @@ def build_html(document) -> str:
                     % {"serial": document.serial, "code": document.display_code}
                 ),
                 "page": css_string(_("Page")),
+def institution_name(language: str = "") -> str:
+    """The institution as a document in ``language`` names it: in English its English name
+    (``REGISTRAR_INSTITUTION_NAME_EN``, else the name), otherwise its name."""
+    name = settings.REGISTRAR["INSTITUTION_NAME"]
+    if language == "en":
+        return settings.REGISTRAR.get("INSTITUTION_NAME_EN") or name
+    return name
+
+
                 "of": css_string("/"),
                 "verify": css_string(_("Verify at %(url)s") % {"url": url}),
             },

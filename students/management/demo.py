@@ -60,6 +60,29 @@ STATIONS = (
     ("NB", "宁波函授站", "宁波", ("330203", "330205", "330206", "330211", "330212", "330281")),
 )
 
+#: English names (printed on English documents), by code; a re-run fills those still empty.
+COLLEGES_EN = {
+    "CIE": "School of Computer and Information Engineering",
+    "EM": "School of Economics and Management",
+    "FL": "School of Foreign Languages",
+    "CE": "School of Continuing Education (Correspondence)",
+}
+MAJORS_EN = {
+    "080901": "Computer Science and Technology",
+    "080902": "Software Engineering",
+    "080910T": "Data Science and Big Data Technology",
+    "120203K": "Accounting",
+    "120201K": "Business Administration",
+    "020401": "International Economics and Trade",
+    "050201": "English",
+    "050207": "Japanese",
+    "050262": "Business English",
+    "H120203K": "Accounting (Correspondence)",
+    "H510201": "Computer Application Technology (Correspondence)",
+    "H120201K": "Business Administration (Correspondence)",
+}
+STATIONS_EN = {"HZ": "Hangzhou Correspondence Station", "NB": "Ningbo Correspondence Station"}
+
 J, B, U = Student.Level.JUNIOR, Student.Level.BACHELOR, Student.Level.UPGRADE
 CLASSES = (
     # code, name, cohort, major, level, station
@@ -140,6 +163,14 @@ class Login:
 
 
 # --- generation ------------------------------------------------------------------------------
+def _with_english_name(obj, name_en: str):
+    """Fill the English name of a college, major or station seeded before it had one (kept if edited)."""
+    if not obj.name_en:
+        obj.name_en = name_en
+        obj.save(update_fields=["name_en", "updated_at"])
+    return obj
+
+
 def _class_sizes(total: int) -> list[int]:
     """Split ``total`` students over the classes: full-time classes a little larger."""
     weights = [0.7 if c[5] else 1.1 for c in CLASSES]
@@ -276,14 +307,18 @@ class DemoSeeder:
     def organisation(self) -> dict[str, College]:
         colleges = {}
         for code, _no, name in COLLEGES:
-            colleges[code], _ = College.objects.get_or_create(code=code, defaults={"name": name})
+            colleges[code] = _with_english_name(
+                College.objects.get_or_create(code=code, defaults={"name": name, "name_en": COLLEGES_EN[code]})[0],
+                COLLEGES_EN[code])
         self.majors = {}
         for code, name, college in MAJORS:
-            self.majors[code], _ = Major.objects.get_or_create(
-                code=code, defaults={"name": name, "college": colleges[college]})
+            self.majors[code] = _with_english_name(Major.objects.get_or_create(
+                code=code, defaults={"name": name, "name_en": MAJORS_EN[code], "college": colleges[college]})[0],
+                MAJORS_EN[code])
         self.stations = {}
         for code, name, city, _regions in STATIONS:
-            self.stations[code], _ = Station.objects.get_or_create(code=code, defaults={"name": name, "city": city})
+            self.stations[code] = _with_english_name(Station.objects.get_or_create(
+                code=code, defaults={"name": name, "name_en": STATIONS_EN[code], "city": city})[0], STATIONS_EN[code])
         self.classes = {}
         for code, name, cohort, major, _level, station in CLASSES:
             self.classes[code], _ = Class.objects.get_or_create(code=code, defaults={

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from grades.models import PERSONAL_TRANSCRIPT, TranscriptRequest
 from registrar.approvals.services import request_act, request_create
@@ -24,7 +25,8 @@ def tx_world(db):
 def _apply(client, student, language):
     client.force_login(student.user)
     response = client.post(reverse("approvals:create", args=["U5T"]), {
-        "purpose": "出国留学申请", "language": language, "copies": "2", "submit": "1"})
+        "purpose_kind": "study_abroad", "purpose": "出国留学申请", "language": language, "copies": "2",
+        "submit": "1"})
     assert response.status_code == 302, response.content.decode()[:3000]
     return TranscriptRequest.objects.get(student=student)
 
@@ -52,7 +54,10 @@ def test_route2_end_to_end_language_both_gives_two_documents(tx_world, client, d
     assert {d.status for d in docs} == {"ready"}
     for d in docs:
         assert [s["code"] for s in d.context["seals"]] == ["college"]  # route (2): the college seal only
-        assert d.context["purpose"] == "出国留学申请"
+    # the purpose: in Chinese the choice and the applicant's words, in English the choice's English label
+    with translation.override("zh-hans"):
+        assert docs[0].context["purpose"] == f"{TranscriptRequest.Purpose.STUDY_ABROAD.label}（出国留学申请）"
+    assert docs[1].context["purpose"] == "Study or exchange abroad"
     zh_text, zh_pages = pdf_text(docs[0])
     en_text, en_pages = pdf_text(docs[1])
     assert student.name in zh_text and "高等数学" in zh_text
@@ -74,7 +79,8 @@ def test_route2_end_to_end_language_both_gives_two_documents(tx_world, client, d
 def test_route2_single_language(tx_world, language, types):
     w = tx_world
     req = request_create(chain=PERSONAL_TRANSCRIPT, student=w["student"], applicant=w["student"].user,
-                         data={"purpose": "实习", "language": language, "copies": 1}, submit=True)
+                         data={"purpose_kind": "employment", "purpose": "实习", "language": language, "copies": 1},
+                         submit=True)
     request_act(chain=PERSONAL_TRANSCRIPT, request_id=req.pk, actor=w["secretary"], action="approve")
     assert list(Document.objects.filter(chain="U5T").values_list("doc_type", flat=True)) == types
 
@@ -84,7 +90,8 @@ def test_route2_secretary_of_another_college_cannot_print(tx_world):
 
     w = tx_world
     req = request_create(chain=PERSONAL_TRANSCRIPT, student=w["student"], applicant=w["student"].user,
-                         data={"purpose": "实习", "language": "zh", "copies": 1}, submit=True)
+                         data={"purpose_kind": "employment", "purpose": "实习", "language": "zh", "copies": 1},
+                         submit=True)
     with pytest.raises(Http404):
         request_act(chain=PERSONAL_TRANSCRIPT, request_id=req.pk, actor=w["other_secretary"], action="approve")
     assert not Document.objects.exists()
@@ -94,7 +101,7 @@ def test_route2_auto_withdrawn_student_is_refused(tx_world):
     w = tx_world
     student = w["student"]
     req = request_create(chain=PERSONAL_TRANSCRIPT, student=student, applicant=student.user,
-                         data={"purpose": "实习", "language": "both", "copies": 1})
+                         data={"purpose_kind": "employment", "purpose": "实习", "language": "both", "copies": 1})
     Student.objects.filter(pk=student.pk).update(status=Student.Status.WITHDRAWN,
                                                  withdrawal_kind=Student.WithdrawalKind.AUTOMATIC)
     with pytest.raises(ApplicationError) as exc:
