@@ -29,14 +29,19 @@ def notify(*, users, message: str, url: str = "") -> None:
 def notify_request_moved(*, request, actor, source: str, action: str) -> None:
     from registrar.approvals.selectors import users_awaited_by
 
+    """Tell the applicant and the next signers, once per stage change: a signer of a parallel stage
+    whose sign-off leaves the request where it is tells nobody (the applicant heard when the stage
+    began; the others who must still sign were told then too)."""
+    if request.state == source:
+        return
     url = request.get_absolute_url()
     label = request.get_state_label()
     head = f"{request.chain.name} #{request.pk}（{request.student.name}）"
     if request.applicant_id != actor.pk:
         notify(users=[request.applicant], message=_("%(head)s: now “%(state)s”.") % {"head": head, "state": label}, url=url)
-    if request.state != source or action == "submit":
-        waiting = [u for u in users_awaited_by(request) if u.pk != actor.pk]
-        notify(users=waiting, message=_("%(head)s awaits your sign-off.") % {"head": head}, url=url)
+    waiting = [u for u in users_awaited_by(request) if u.pk != actor.pk]
+    notify(users=waiting, message=_("%(head)s awaits your sign-off at “%(state)s”.") % {"head": head, "state": label},
+           url=url)
 
 
 def notification_mark_read(*, user, ids=None) -> int:
