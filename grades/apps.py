@@ -7,7 +7,13 @@ class GradesConfig(AppConfig):
     verbose_name = _("Grades")
 
     def ready(self):
+        from registrar.todo import register
+
         from . import documents  # noqa: F401  (registers the transcript and grade-sheet document types)
+        from .todo import sheets_todo
+
+        register(sheets_todo)  # the instructor's late and open sheets on the home page
+
         from registrar import background
 
         # imports and class prints whose worker died end as failed, never stuck (registrar/background.py)

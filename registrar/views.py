@@ -14,6 +14,7 @@ from registrar.approvals import permissions as perms
 from registrar.approvals import selectors as approval_selectors
 from registrar.approvals.chains import all_chains
 from registrar.roles import Role
+from registrar.todo import todo_items
 
 HOME_INBOX_ROWS = 8
 
@@ -43,6 +44,7 @@ def home(request):
             and (not chain.allowed_statuses or student.status in chain.allowed_statuses)
         ]
     context["own_requests"] = own_requests
+    context["todo"] = todo_items(user)  # besides sign-offs: an instructor's grade sheets to enter …
     my_roles = {g.role for g in perms.grants(user)}
     if my_roles:
         rows, counts, total = approval_selectors.inbox_page_rows(user, offset=0, limit=HOME_INBOX_ROWS)

@@ -191,6 +191,16 @@ def offering_list(user, *, term_id: int | None = None, college_id: int | None = 
             .order_by("-term__start_date", "course__code", "code"))
 
 
+def sheets_to_enter(user, today: dt.date | None = None) -> list[Offering]:
+    """The sheets ``user`` teaches that await their results: still being entered and either late
+    (past the due date, ``late_q``) or open for entry now; most overdue first. Annotated like the
+    lists (``total``, ``entered``, ``is_late``)."""
+    taught = Offering.instructors.through.objects.filter(user_id=user.pk).values("offering_id")
+    qs = (with_counts(Offering.objects.filter(pk__in=taught, sheet_state=Offering.SheetState.ENTERING), today)
+          .select_related("term", "course").order_by("exam_date", "code"))
+    return [o for o in qs if o.is_late or entry_open(o)]
+
+
 def offering_for(user, pk: int) -> Offering:
     """One offering in ``user``'s scope (else 404), with its components prefetched and annotated
     like the lists (``total``, ``entered``, ``is_late``)."""
