@@ -576,7 +576,7 @@ PERSONAL_TRANSCRIPT = Chain(
     stages=(
         # on_pass issues the language(s) asked for: transcript and/or transcript_en
         Stage("college_print", _("Teaching secretary prints with the college seal"), ("teaching_secretary",),
-              deadline_days=3, on_pass=S + "transcripts.personal_transcript_issue"),
+              deadline_days=3, on_pass=S + "transcripts.personal_transcript_issue", seal="college"),
         Stage("handover", _("Handed to the student"), ("teaching_secretary",), deadline_days=7),
     ),
     documents=("approval_form", "transcript", "transcript_en"),
@@ -642,10 +642,10 @@ BATCH_TRANSCRIPT = Chain(
     validate=S + "transcripts.batch_transcript_validate",
     stages=(
         Stage("college_seal", _("College teaching secretary prints with the college seal"), ("teaching_secretary",),
-              deadline_days=5),
+              deadline_days=5, seal="college"),
         # on_pass issues the batch's language(s), bearing both seals
         Stage("academic_affairs_seal", _("Academic Affairs applies its seal"), ("academic_affairs",),
-              deadline_days=5, on_pass=S + "transcripts.batch_transcript_issue"),
+              deadline_days=5, on_pass=S + "transcripts.batch_transcript_issue", seal="academic_affairs"),
     ),
     documents=("transcript", "transcript_en"),
 )

@@ -53,6 +53,9 @@ class Stage:
     role_forms: tuple[tuple[str, str], ...] = ()
     #: dotted path of ``f(*, request, actor)`` run (in the same transaction) when the stage is passed
     on_pass: str | None = None
+    #: the unit whose seal the paper form takes at this stage (the seed's 盖章): "college" (the
+    #: student's college) or "academic_affairs"; the approval form prints a seal blank there
+    seal: str = ""
 
     def form_class(self, role: str | None = None):
         """The form the approving signer fills in: the role's own, else the stage's, else None."""

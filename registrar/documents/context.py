@@ -103,20 +103,54 @@ def signoff_row(chain, signoff) -> dict:
     }
 
 
+#: Decisions that end a round or move a request backwards: printed in the form's return record.
+RETURN_DECISIONS = ("reject", "return")
+
+
+def seal_unit(code: str, student) -> str:
+    """The unit whose seal a stage's paper form takes (``Stage.seal``), as printed."""
+    if code == "college":
+        return force_str(student.college.name)
+    if code == "academic_affairs":
+        return force_str(_("Academic Affairs Office"))
+    return force_str(role_label(code))
+
+
+def request_photo(request) -> str:
+    """The photo an approval form prints: the request's own photo attachment (U6: the new card's
+    photo), else the student's record photo; as a data URI read through storage, "" when none."""
+    from registrar.approvals.selectors import request_attachments
+
+    from .render import image_data_uri
+
+    for attachment in request_attachments(request):
+        if attachment.kind == "photo" and attachment.mime_type.startswith("image/"):
+            uri = image_data_uri(attachment.file)
+            if uri:
+                return uri
+    photo = getattr(request.student, "photo", None)
+    return image_data_uri(photo) if photo else ""
+
+
 def approval_form_context(request) -> dict:
-    """审批表: the request, its fields, the chain's stages with who signed each, and the full log."""
+    """审批表: the request and its fields, the student's photo, and one row per stage of the chain
+    with each signer's sign-off of the current round beside it (role, signer, decision, opinion,
+    date; blanks for whoever has not signed yet), the seal blanks of sealed stages, and the returns."""
     from registrar.approvals.selectors import request_attachments, request_timeline
 
     chain = request.chain
+    photo = request_photo(request)
     timeline = [signoff_row(chain, s) for s in request_timeline(request)]
+    current = [row for row in timeline if row["round"] == request.round and row["decision"] != "submit"]
     stages = []
     for stage in chain.stages:
         signers = []
         for role in chain.signers(stage.code):
-            latest = next((row for row in reversed(timeline) if row["stage"] == stage.code and row["role"] == role
-                           and row["decision"] != "submit"), None)
+            latest = next((row for row in reversed(current) if row["stage"] == stage.code and row["role"] == role),
+                          None)
             signers.append({"role": role, "role_label": role_label(role), "signoff": latest})
-        stages.append({"code": stage.code, "label": force_str(stage.label), "signers": signers})
+        stages.append({"code": stage.code, "label": force_str(stage.label), "signers": signers,
+                       "seal": seal_unit(stage.seal, request.student) if stage.seal else ""})
     return {
         "chain": {"code": chain.code, "name": force_str(chain.name)},
         "request": {
@@ -132,13 +166,16 @@ def approval_form_context(request) -> dict:
             "return_reason": request.return_reason,
         },
         "student": student_block(request.student),
+        "photo": photo,
         "fields": request_fields(request),
         "stages": stages,
+        "returns": [row for row in timeline if row["decision"] in RETURN_DECISIONS],
         "timeline": timeline,
         "attachments": [
             {"kind": a.kind, "label": force_str(getattr(chain.attachment_rule(a.kind), "label", a.kind)),
              "name": a.original_name, "time": fmt_time(a.created_at)}
             for a in request_attachments(request)
+            if not (photo and a.kind == "photo")  # the photo is printed, not listed
         ],
         "last_signoff_id": timeline[-1]["id"] if timeline else None,
     }

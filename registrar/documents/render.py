@@ -28,6 +28,37 @@ def qr_data_uri(data: str) -> str:
     return segno.make(data, error="m", micro=False).svg_data_uri(scale=4, border=2, dark="#000", light="#fff")
 
 
+#: A printed 1-inch photo is 25 × 35 mm: 300 × 420 px is 300 dpi.
+PHOTO_PX = (300, 420)
+
+
+def image_data_uri(file, *, size: tuple[int, int] = PHOTO_PX) -> str:
+    """A stored image (a ``FieldFile``, read through its storage, never by path or URL) as a JPEG
+    data URI at most ``size`` pixels, for embedding in a document; "" when it is not an image or
+    cannot be read."""
+    import base64
+    import io
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not file or not getattr(file, "name", ""):
+        return ""
+    try:
+        with file.storage.open(file.name, "rb") as fh, Image.open(fh) as image:
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail(size)
+            if image.mode != "RGB":
+                background = Image.new("RGB", image.size, "white")
+                rgba = image.convert("RGBA")
+                background.paste(rgba, mask=rgba.getchannel("A"))
+                image = background
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=85, optimize=True)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
+        return ""
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
 def css_string(text: str) -> str:
     """``text`` as a quoted CSS string (for ``content:`` in @page margin boxes)."""
     out = []
@@ -37,6 +68,15 @@ def css_string(text: str) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
+
+
+def institution_name(language: str = "") -> str:
+    """The institution as a document in ``language`` names it: in English its English name
+    (``REGISTRAR_INSTITUTION_NAME_EN``, else the name), otherwise its name."""
+    name = settings.REGISTRAR["INSTITUTION_NAME"]
+    if language == "en":
+        return settings.REGISTRAR.get("INSTITUTION_NAME_EN") or name
+    return name
 
 
 @functools.cache
@@ -66,20 +106,12 @@ def build_html(document) -> str:
             "issued_at": issued.strftime("%Y-%m-%d %H:%M"),
             "margin": {
                 "header": css_string(institution),
+                "title": css_string(document.title),
                 "footer_left": css_string(
                     _("Serial %(serial)s · Verification code %(code)s")
                     % {"serial": document.serial, "code": document.display_code}
                 ),
                 "page": css_string(_("Page")),
-def institution_name(language: str = "") -> str:
-    """The institution as a document in ``language`` names it: in English its English name
-    (``REGISTRAR_INSTITUTION_NAME_EN``, else the name), otherwise its name."""
-    name = settings.REGISTRAR["INSTITUTION_NAME"]
-    if language == "en":
-        return settings.REGISTRAR.get("INSTITUTION_NAME_EN") or name
-    return name
-
-
                 "of": css_string("/"),
                 "verify": css_string(_("Verify at %(url)s") % {"url": url}),
             },
