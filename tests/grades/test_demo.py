@@ -39,3 +39,17 @@ def test_demo_grades_cover_every_state(tmp_path):
     assert GradeCorrectionRequest.objects.filter(state="college_review").count() == 1
     assert set(BatchTranscriptRequest.objects.values_list("state", flat=True)) >= {"college_seal"}
     assert StationSubmission.objects.filter(state="submitted").count() == 1
+
+    # the README's tour: "of the current term's sheets one is submitted and four are late"
+    import re
+    from pathlib import Path
+
+    from grades.selectors.entry import late_offerings
+
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    late = re.search(r"one is submitted and (\w+) are late", readme).group(1)
+    assert late_offerings().filter(instructors__username="instructor").count() == words[late]
+    current = Offering.objects.filter(instructors__username="instructor").order_by("-term__start_date").first().term
+    assert Offering.objects.filter(instructors__username="instructor", term=current,
+                                   sheet_state="submitted").count() == 1
