@@ -7,7 +7,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from registrar.approvals import permissions as perms
@@ -77,6 +79,12 @@ def notifications_mark_read(request):
     count = notification_mark_read(user=request.user)
     messages.success(request, _("%(count)s notifications marked as read.") % {"count": count})
     return redirect("notifications")
+
+
+@cache_control(max_age=24 * 60 * 60, public=True)
+def favicon(request):
+    """``/favicon.ico`` (no login): the icon among the static files, wherever they are served from."""
+    return redirect(static("registrar/img/favicon.ico"))
 
 
 @login_required

@@ -10,4 +10,5 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_mark_read, name="notifications_mark_read"),
     path("workflows/", views.workflows, name="workflows"),
+    path("favicon.ico", views.favicon, name="favicon"),  # browsers ask for it whatever the page says
 ]
