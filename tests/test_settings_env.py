@@ -204,7 +204,7 @@ def _compose_command():
 def test_docker_compose_config_validates():
     env = {**os.environ, "REGISTRAR_PUBLIC_URL": "https://xj.example.edu.cn"}
     out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     env.pop("REGISTRAR_PUBLIC_URL")
     out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
