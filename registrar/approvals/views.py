@@ -211,16 +211,22 @@ def request_act(request, chain, pk, action):
     chain = get_chain(chain)
     req = selectors.request_get_visible(request.user, chain, pk)
     available = {a["name"]: a for a in selectors.available_actions(req, request.user)}
-    if request.method != "POST" and action not in available:
+    # Asked with GET or POST alike: an action the user may not take now is refused before any form is
+    # read (an invalid POST must not show the confirmation page to someone who may not sign).
+    if action not in available:
+        say = messages.error if request.method == "POST" else messages.warning
         method = getattr(req, action, None) if action in services.ACTIONS else None
         if method is None:
-            raise Http404
+            if request.method != "POST":
+                raise Http404
+            say(request, services.UNKNOWN_ACTION)
+            return redirect(req)
         if not can_proceed(method):
-            messages.warning(request, services.WRONG_STATE % {
+            say(request, services.WRONG_STATE % {
                 "state": req.get_state_label(), "action": services._action_label(action)})
             return redirect(req)
         if _already_signed(req, request.user):
-            messages.warning(request, ALREADY_SIGNED % {"state": req.get_state_label()})
+            say(request, ALREADY_SIGNED % {"state": req.get_state_label()})
             return redirect(req)
         raise PermissionDenied
     stage = req.stage if action == "approve" else None

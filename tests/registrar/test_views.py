@@ -287,6 +287,20 @@ def test_reject_without_opinion_writes_nothing(client, world):
     assert req.state == "counsellor_confirm" and SignOff.objects.count() == before
 
 
+@pytest.mark.parametrize("action", ["reject", "send_back"])
+def test_invalid_post_by_someone_who_may_not_sign_is_refused_not_shown_the_form(client, world, action):
+    """The act view refuses an action the user may not take before it reads the form: an empty POST
+    (no opinion) by a viewer of the request who does not sign this stage is a 403, not the
+    confirmation page re-rendered with a form error (found by the R1 permission matrix)."""
+    req = request_act(chain=U6, request_id=_submitted(world).pk, actor=world["counsellor"], action="approve")
+    client.force_login(world["registrar"])  # sees the request (signs a later stage), may not act now
+    before = SignOff.objects.count()
+    response = client.post(_url("act", req, action), {})
+    assert response.status_code == 403
+    req.refresh_from_db()
+    assert req.state == "finance_payment" and SignOff.objects.count() == before
+
+
 def test_finance_without_fee_data_writes_nothing(client, world):
     req = _submitted(world)
     request_act(chain=U6, request_id=req.pk, actor=world["counsellor"], action="approve")
