@@ -32,8 +32,13 @@ class Grant:
         return False
 
     def student_q(self, prefix: str = "") -> Q:
+        """A Q over the students this grant covers (``prefix`` leads from the queried model to them).
+
+        Never the empty ``Q()``: Django drops an empty Q from an OR (``Q(x) | Q()`` is ``Q(x)``), so a
+        university grant ORed with narrower ones would vanish and the user would see less, not all.
+        University scope is a condition that always holds instead."""
         if self.scope == Scope.UNIVERSITY:
-            return Q()
+            return Q(**{f"{prefix}pk__isnull": False})
         if self.scope == Scope.COLLEGE:
             return Q(**{f"{prefix}college_id": self.college_id})
         if self.scope == Scope.CLASS:
@@ -128,25 +133,52 @@ def may_initiate(chain, user, student) -> bool:
     return any(g.role in staff_roles and g.covers(student) for g in grants(user))
 
 
+# --- who may look a request up (C3 look-up) -------------------------------------------------
+# One rule, as a predicate (``can_view``) and as a query (``visible_q``); a test holds them equal.
+# A user sees a request when they are its applicant or its student, when they signed it (any
+# sign-off by them), or when they hold a role that takes part in its chain (or Academic Affairs,
+# which oversees every chain) in a scope that covers its student. Outside: 404.
+
+
+def _participants(chain) -> set[str]:
+    return chain.participant_roles() | {Role.ACADEMIC_AFFAIRS}
+
+
+def _signed_by(user, chain):
+    """The ids of ``chain``'s requests ``user`` has signed (sign-offs are a generic relation)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import SignOff
+
+    ct = ContentType.objects.get_for_model(chain.model)
+    return SignOff.objects.filter(content_type=ct, actor=user).values("object_id")
+
+
 def can_view(user, instance) -> bool:
     """Scope rule: outside it the object does not exist for the user (404)."""
-    if not user.is_authenticated:
+    if user is None or not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
     if instance.applicant_id == user.pk or instance.student.user_id == user.pk:
         return True
-    participants = instance.chain.participant_roles() | {Role.ACADEMIC_AFFAIRS}
-    return any(g.role in participants and g.covers(instance.student) for g in grants(user))
+    participants = _participants(instance.chain)
+    if any(g.role in participants and g.covers(instance.student) for g in grants(user)):
+        return True
+    return _signed_by(user, instance.chain).filter(object_id=instance.pk).exists()
 
 
-def visible_q(user, chain) -> Q | None:
-    """A Q over the chain's request model for what ``user`` may see; None means nothing."""
+def visible_q(user, chain) -> Q:
+    """A Q over the chain's request model for what ``user`` may see (the rule of ``can_view``)."""
+    if user is None or not user.is_authenticated:
+        return Q(pk__in=[])
     if user.is_superuser:
         return Q()
-    q = Q(applicant=user) | Q(student__user=user)
-    participants = chain.participant_roles() | {Role.ACADEMIC_AFFAIRS}
+    q = Q(applicant=user) | Q(student__user=user) | Q(pk__in=_signed_by(user, chain))
+    participants = _participants(chain)
     for g in grants(user):
         if g.role in participants:
+            if g.scope == Scope.UNIVERSITY:
+                return Q()  # every request of the chain
             q |= g.student_q("student__")
     return q
