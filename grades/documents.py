@@ -241,6 +241,15 @@ def transcript_request_context(request) -> dict:
     return _request_context(request, "zh")
 
 
+def transcript_viewers(user, document) -> bool:
+    """Who besides the holder and Academic Affairs sees a transcript issued without a request (a
+    graduate's two copies, C8): the college's teaching secretary, who prints and files them."""
+    from registrar.approvals.permissions import roles_covering
+    from registrar.roles import Role
+
+    return Role.TEACHING_SECRETARY in roles_covering(user, document.student)
+
+
 def transcript_en_request_context(request) -> dict:
     """Context builder of ``transcript_en``."""
     return _request_context(request, "en")
@@ -252,6 +261,7 @@ register(DocType(
     template="grades/transcript_pdf.html",
     serial_prefix="CJ",
     context_builder="grades.documents.transcript_request_context",
+    viewers="grades.documents.transcript_viewers",
     description=_("成绩证明: every course by term with credits, type, assessment and the counted result, "
                   "totals, and the college (and Academic Affairs) seal."),
 ))
@@ -262,6 +272,7 @@ register(DocType(
     serial_prefix="CJE",
     context_builder="grades.documents.transcript_en_request_context",
     language="en",
+    viewers="grades.documents.transcript_viewers",
     description=_("The English transcript: course names in English, English labels."),
 ))
 

@@ -47,7 +47,7 @@ def student_list(request):
 
 @login_required
 def student_detail(request, pk):
-    from registrar.documents.selectors import documents_of_student
+    from registrar.documents.selectors import documents_visible_of_student
 
     student = selectors.student_get_visible(request.user, pk)
     requests = []
@@ -59,5 +59,5 @@ def student_detail(request, pk):
         "history": selectors.student_history(student),
         "pending_changes": selectors.pending_changes(student),
         "requests": requests,
-        "documents": documents_of_student(student),
+        "documents": documents_visible_of_student(request.user, student),
     })

@@ -26,6 +26,34 @@ def document_by_code(code: str) -> Document | None:
     return Document.objects.select_related("student", "reissue_of").filter(code=code).first()
 
 
+def document_public_facts(document: Document) -> dict:
+    """What the public verification page may show, and nothing else: type, title, masked holder,
+    serial, issue date, code, valid / revoked (with the date) and the replacement's serial.
+
+    Never the reason for a revocation (on a returned request it is a signer's opinion), the
+    content, the request, who issued or revoked it, or a rendering error."""
+    from students.models import mask_name
+
+    from .types import find_doc_type
+
+    doc_type = find_doc_type(document.doc_type)
+    replacement = document.reissues.order_by("-issued_at", "-id").only("serial", "issued_at").first()
+    return {
+        "doc_type_label": doc_type.label if doc_type else document.title,
+        "title": document.title,
+        "holder": mask_name(document.holder_name),
+        "serial": document.serial,
+        "issued_at": document.issued_at,
+        "code": document.code,
+        "display_code": document.display_code,
+        "status": document.status,
+        "is_valid": document.is_valid,
+        "is_revoked": document.is_revoked,
+        "revoked_at": document.revoked_at,
+        "replacement": {"serial": replacement.serial, "issued_at": replacement.issued_at} if replacement else None,
+    }
+
+
 def documents_of_request(request, doc_type: str | None = None):
     """Documents issued from ``request`` (newest first)."""
     qs = Document.objects.filter(chain=request.chain.code, request_id=request.pk)
@@ -36,6 +64,11 @@ def documents_of_request(request, doc_type: str | None = None):
 
 def documents_of_student(student):
     return Document.objects.filter(student=student).order_by("-issued_at", "-id")
+
+
+def documents_visible_of_student(user, student) -> list[Document]:
+    """The documents of ``student`` that ``user`` may see (``permissions.can_access``), newest first."""
+    return [d for d in documents_of_student(student).select_related("student") if perms.can_access(user, d)]
 
 
 def document_status(document: Document) -> dict:

@@ -37,7 +37,8 @@ from .types import DocType, get_doc_type
 logger = logging.getLogger(__name__)
 
 ALREADY_REVOKED = _("This document was already revoked on %(date)s.")
-REVOKE_REASON_REQUIRED = _("Give the reason for revoking the document: it is shown on the verification page.")
+REVOKE_REASON_REQUIRED = _("Give the reason for revoking the document: it is kept on record (the public "
+                           "verification page shows only that and when the document was revoked).")
 CONTEXT_NOT_JSON = _("The document content cannot be stored: %(error)s")
 SUPERSEDED = _("Superseded by the reissued document %(serial)s.")
 

@@ -27,6 +27,9 @@ from registrar.exceptions import ApplicationError
 UNKNOWN_DOC_TYPE = _("Unknown document type “%(code)s”.")
 
 Guard = Callable[["DocType", object], None]
+#: ``(user, document) -> bool``: who besides the holder and Academic Affairs may see a document of
+#: this type that was not issued from a request (see ``registrar.documents.permissions.can_access``).
+Viewers = Callable[[object, object], bool]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class DocType:
     ``serial_prefix`` may contain ``{chain}`` (replaced by the issuing chain's code), so the
     approval form of a U6 request is numbered ``U6-2026-000123``. ``context_builder`` is a
     dotted path to ``(request) -> dict`` used by ``document_issue_for_request``.
+
+    ``viewers`` (a ``(user, document) -> bool`` callable or its dotted path) names who else may
+    see a document of this type issued *without* a request (a graduate's transcript copy): the
+    issuing app declares it with the type. A document issued from a request is seen by whoever
+    may see that request; without ``viewers`` only the holder and Academic Affairs see it.
     """
 
     code: str
@@ -49,10 +57,18 @@ class DocType:
     #: (header, serial line, page number) and the institution's name follow it; "" is the
     #: institution's language (``services.document_language``)
     language: str = ""
+    viewers: Viewers | str | None = None
 
     def prefix_for(self, chain: str = "") -> str:
         prefix = self.serial_prefix.format(chain=chain or "").strip("-")
         return prefix or self.code.upper()
+
+    def may_view(self, user, document) -> bool:
+        """Whether ``viewers`` lets ``user`` see ``document`` (issued without a request)."""
+        if self.viewers is None:
+            return False
+        viewers = import_string(self.viewers) if isinstance(self.viewers, str) else self.viewers
+        return bool(viewers(user, document))
 
     def resolved_guards(self) -> list[Guard]:
         return [import_string(g) if isinstance(g, str) else g for g in self.guards]

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from registrar.exceptions import ApplicationError
 
 from . import permissions as perms
-from .selectors import document_by_code, document_get_visible, document_status
+from .selectors import document_by_code, document_get_visible, document_public_facts, document_status
 from .services import document_reissue, document_retry, document_revoke, normalize_code
 from .types import find_doc_type
 
@@ -113,22 +113,15 @@ def document_retry_view(request, pk: int):
 
 # --- public ---------------------------------------------------------------------------
 def verify(request, code: str):
-    """Public verification page (no login): type, masked holder, serial, issue date, valid/revoked."""
-    from students.models import mask_name
-
+    """Public verification page (no login): type, masked holder, serial, issue date, valid / revoked
+    and when — only the facts of ``document_public_facts``, nothing internal (no reason, no opinion)."""
     document = document_by_code(code)
     if document is None:
         return render(request, "documents/verify.html", {"document": None, "code": code}, status=404)
     if normalize_code(code) != code:
         return redirect("verify", code=document.code)
-    doc_type = find_doc_type(document.doc_type)
-    return render(request, "documents/verify.html", {
-        "document": document,
-        "code": document.code,
-        "doc_type_label": doc_type.label if doc_type else document.title,
-        "holder": mask_name(document.holder_name),
-        "replacement": document.reissues.order_by("-issued_at").first(),
-    })
+    facts = document_public_facts(document)
+    return render(request, "documents/verify.html", {"document": facts, "code": facts["code"]})
 
 
 def verify_lookup(request):
