@@ -185,3 +185,42 @@ def export_rows(user, filters: DashboardFilters | None = None):
         rows.extend(qs.select_related("student", "student__college", "student__klass"))
     rows.sort(key=lambda r: (r.submitted_at, r.chain.code, r.pk))
     return rows
+
+
+def export_xlsx(user, filters: DashboardFilters | None = None) -> bytes:
+    """``export_rows`` as an Excel workbook (the shared writer), one row per request."""
+    from django.utils.translation import gettext
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from registrar.spreadsheets import append_row, new_workbook, workbook_bytes
+
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = gettext("Status changes")[:31]
+    append_row(ws, [gettext("Type"), gettext("Number"), gettext("Student"), gettext("Student number"),
+                    gettext("College"), gettext("Class"), gettext("State"), gettext("Submitted"),
+                    gettext("Completed"), gettext("Overdue")])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    yes, no = gettext("Yes"), gettext("No")
+    for r in export_rows(user, filters):
+        append_row(ws, [
+            str(r.chain.name),
+            f"{r.chain.code}-{r.pk}",
+            r.student.name,
+            r.student.student_number,
+            r.student.college.name if r.student.college_id else "",
+            str(r.student.klass) if r.student.klass_id else "",
+            str(r.get_state_label()),
+            timezone.localtime(r.submitted_at).replace(tzinfo=None) if r.submitted_at else None,
+            timezone.localtime(r.completed_at).replace(tzinfo=None) if r.completed_at else None,
+            yes if r.is_overdue else no,
+        ])
+    for row in ws.iter_rows(min_row=2, min_col=8, max_col=9):
+        for cell in row:
+            cell.number_format = "yyyy-mm-dd hh:mm"
+    for i, width in enumerate((14, 10, 12, 14, 20, 20, 28, 17, 17, 8), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    return workbook_bytes(wb)

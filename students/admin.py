@@ -8,19 +8,17 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
 
 from registrar.admin import ApprovalRequestAdmin, ReadOnlyAdminMixin
+from registrar.spreadsheets.importexport import SpreadsheetImportExportMixin
 
 from .models import Class, College, IdCardReissueRequest, Major, RoleAssignment, Station, StatusHistory, Student
 from .resources import ClassResource, CollegeResource, MajorResource, StationResource, StudentResource
 
 
-class ImportExportAdmin(ImportExportModelAdmin):
-    """xlsx first (the registrar office's format), CSV as well."""
-
-    import_formats = [XLSX, CSV]
-    export_formats = [XLSX, CSV]
+class ImportExportAdmin(SpreadsheetImportExportMixin, ImportExportModelAdmin):
+    """xlsx first (the registrar office's format), CSV as well; both through the spreadsheet kernel
+    (imports checked by its intake before they are parsed, exports written without live formulas)."""
 
 
 @admin.register(College)

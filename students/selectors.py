@@ -1,9 +1,9 @@
 """Reads of the people register, scoped to what the asking user may see.
 
-Scope comes from ``registrar.approvals.permissions.grants``: a university-scoped role
-sees every student, a college/class/station-scoped role the students of that college,
-class or station; a student user sees only themself; a superuser sees everyone. Outside
-the scope a student does not exist (404).
+Who may look up whom is decided in ``students.permissions`` (look-up roles within their
+scope, request initiators within theirs, everyone else only the students of the requests
+they may see; a student user sees only themself; a superuser everyone). Outside it a
+student does not exist (404). Personal fields are masked there too (``personal_data``).
 """
 
 from __future__ import annotations
@@ -11,26 +11,13 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from registrar.approvals.permissions import grants
-from registrar.roles import Scope
-
 from .models import ScheduledChange, StatusHistory, Student
+from .permissions import personal_data_q, student_lookup_q
 
 
 def student_scope_q(user) -> Q | None:
-    """A Q over Student for ``user``'s scope: ``Q()`` for everything, ``None`` for nothing."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    if user.is_superuser:
-        return Q()
-    q: Q | None = None
-    for grant in grants(user):
-        if grant.scope == Scope.UNIVERSITY:
-            return Q()
-        part = grant.student_q()
-        q = part if q is None else q | part
-    own = Q(user=user)
-    return own if q is None else q | own
+    """A Q over Student for the students ``user`` may look up: ``Q()`` for everything, ``None`` for nothing."""
+    return student_lookup_q(user)
 
 
 def student_list(*, user, search: str = "", college_id: int | None = None, klass_id: int | None = None,
@@ -43,10 +30,12 @@ def student_list(*, user, search: str = "", college_id: int | None = None, klass
     qs = qs.filter(scope)
     search = (search or "").strip()
     if search:
-        qs = qs.filter(
-            Q(name__icontains=search) | Q(student_number__icontains=search) | Q(id_number__iexact=search)
-            | Q(klass__name__icontains=search)
-        )
+        match = Q(name__icontains=search) | Q(student_number__icontains=search) | Q(klass__name__icontains=search)
+        shown_in_full = personal_data_q(user)
+        if shown_in_full is not None:  # an identity number finds only students whose number the user sees
+            by_id = Q(id_number__iexact=search)
+            match |= (by_id & shown_in_full) if shown_in_full else by_id
+        qs = qs.filter(match)
     if college_id:
         qs = qs.filter(college_id=college_id)
     if klass_id:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import render
 
 from registrar.approvals import selectors as approval_selectors
 from registrar.approvals.chains import all_chains
+from registrar.files import serve_file
 
 from . import selectors
 from .models import Class, College, Student
+from .permissions import may_see_personal_data, personal_data
 
 PAGE_SIZE = 25
 
@@ -56,8 +59,18 @@ def student_detail(request, pk):
     requests.sort(key=lambda r: r.created_at, reverse=True)
     return render(request, "students/student_detail.html", {
         "student": student,
+        "personal": personal_data(request.user, student),
         "history": selectors.student_history(student),
         "pending_changes": selectors.pending_changes(student),
         "requests": requests,
         "documents": documents_visible_of_student(request.user, student),
     })
+
+
+@login_required
+def student_photo(request, pk):
+    """The student's photo, for those who see their personal data in full (no public URL)."""
+    student = selectors.student_get_visible(request.user, pk)
+    if not may_see_personal_data(request.user, student):
+        raise Http404
+    return serve_file(request, student.photo, as_attachment=False)

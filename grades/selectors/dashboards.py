@@ -220,3 +220,46 @@ def default_term():
     today = timezone.localdate()
     return (Term.objects.filter(start_date__lte=today).order_by("-start_date").first()
             or Term.objects.order_by("start_date").first())
+
+def progression_xlsx(data: ProgressionData | None) -> bytes:
+    """The progression dashboard as an Excel workbook (the shared writer): repeat-year
+    candidates, graduation classification and pass rates, one sheet each."""
+    from django.utils.translation import gettext
+    from openpyxl.styles import Font
+
+    from registrar.spreadsheets import append_row, new_workbook, workbook_bytes
+
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = gettext("Repeat-year candidates")[:31]
+    append_row(ws, [gettext("Student number"), gettext("Name"), gettext("Class"), gettext("Courses taken"),
+                    gettext("Courses failed"), gettext("Share failed"), gettext("Courses that caused the flag")])
+    for f in data.flags if data else []:
+        append_row(ws, [f.student.student_number, f.student.name, f.student.klass.name, len(f.taken), len(f.failed),
+                        f.share / 100, "; ".join(f"{r.course.code} {r.course.name}" for r in f.failed)])
+    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
+        for cell in row:
+            cell.number_format = "0%"
+    ws2 = wb.create_sheet(gettext("Graduation")[:31])
+    append_row(ws2, [gettext("Student number"), gettext("Name"), gettext("Class"), gettext("Courses"),
+                     gettext("Failures open"), gettext("Classification"), gettext("Courses failed")])
+    for g in data.graduation if data else []:
+        append_row(ws2, [g.student.student_number, g.student.name, g.student.klass.name, g.total, len(g.failed),
+                         str(g.classification_label), "; ".join(f"{r.course.code} {r.course.name}" for r in g.failed)])
+    ws3 = wb.create_sheet(gettext("Pass rates")[:31])
+    append_row(ws3, [gettext("Course code"), gettext("Course"), gettext("Students"),
+                     gettext("Passed at the first attempt"), gettext("Passed after make-ups")])
+    for r in data.pass_rates if data else []:
+        append_row(ws3, [r.course.code, r.course.name, r.students,
+                         r.first_rate / 100 if r.first_rate is not None else None,
+                         r.rate / 100 if r.rate is not None else None])
+    for row in ws3.iter_rows(min_row=2, min_col=4, max_col=5):
+        for cell in row:
+            cell.number_format = "0%"
+    for sheet in (ws, ws2, ws3):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+        for letter, width in zip("ABCDEFG", (14, 12, 20, 10, 10, 14, 60), strict=True):
+            sheet.column_dimensions[letter].width = width
+    return workbook_bytes(wb)

@@ -11,7 +11,6 @@ in-scope user without the role ``PermissionDenied``.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -27,6 +26,7 @@ from django_fsm import can_proceed
 
 from registrar.exceptions import ApplicationError
 from registrar.roles import Role, Scope
+from registrar.spreadsheets import append_row, new_workbook, read_rows, workbook_bytes
 
 from ..models import Grade, GradeComponent, GradeEntryWindow, Offering, OfferingReopening, SheetEvent
 from ..scoring import MARK_TEXT, ScoreError, check_weights, parse_entry
@@ -71,7 +71,6 @@ RETURN_STATE = _("The grade sheet of %(offering)s is “%(state)s”: only a sub
 RETURN_REASON = _("Give the reason for returning the sheet to the instructor.")
 NONE_SELECTED = _("Select at least one grade sheet.")
 
-UPLOAD_UNREADABLE = _("The file could not be read as an Excel workbook (.xlsx).")
 UPLOAD_NOT_A_SHEET = _("This workbook is not a grade sheet downloaded from this system (no offering code in "
                        "cell B1).")
 UPLOAD_OTHER_OFFERING = _("This workbook is the grade sheet of %(found)s, not of %(offering)s: nothing was "
@@ -409,25 +408,24 @@ def gradesheet_xlsx(offering: Offering) -> bytes:
     (hidden) holds the column keys the upload reads, row 3 the headers, then one row per
     student with the current component values; only the score cells are unlocked (the sheet is
     protected without a password) and the last column (hidden) holds the grade id."""
-    from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
     from openpyxl.utils import get_column_letter
 
     components = list(offering.components.all())
     grades = list(Grade.objects.filter(offering_id=offering.pk).select_related("student", "student__klass")
                   .order_by("student__student_number"))
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     ws.title = "".join("-" if ch in "[]:*?/\\" else ch for ch in offering.code)[:31]
-    ws.append([gettext("Offering code"), offering.code, f"{offering.course.code} {offering.course.name}",
-               str(offering.term), str(Offering.Scale(offering.scale).label)])
-    ws.append([*XLSX_KEYS, *[c.code for c in components], XLSX_ID_KEY])
-    ws.append([*_base_headers(), *[component_header(c) for c in components], "ID"])
+    append_row(ws, [gettext("Offering code"), offering.code, f"{offering.course.code} {offering.course.name}",
+                    str(offering.term), str(Offering.Scale(offering.scale).label)])
+    append_row(ws, [*XLSX_KEYS, *[c.code for c in components], XLSX_ID_KEY])
+    append_row(ws, [*_base_headers(), *[component_header(c) for c in components], "ID"])
     for g in grades:
         values = [MARK_TEXT.get(v, v) for v in (g.components.get(c.code, "") for c in components)]
         values = [_excel_value(v) for v in values]
-        ws.append([g.student.student_number, g.student.name, g.student.klass.name if g.student.klass_id else "",
-                   *values, g.pk])
+        append_row(ws, [g.student.student_number, g.student.name, g.student.klass.name if g.student.klass_id else "",
+                        *values, g.pk])
     ws.row_dimensions[2].hidden = True
     id_col = get_column_letter(len(XLSX_KEYS) + len(components) + 1)
     ws.column_dimensions[id_col].hidden = True
@@ -448,9 +446,7 @@ def gradesheet_xlsx(offering: Offering) -> bytes:
     ws.freeze_panes = f"D{XLSX_FIRST_DATA_ROW}"
     ws.protection.sheet = True
     ws.protection.formatColumns = False
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(wb)
 
 
 def _excel_value(value: str):
@@ -471,14 +467,9 @@ def _text(value) -> str:
 
 
 def _read_rows(file) -> list[list]:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        data = file.read() if hasattr(file, "read") else bytes(file)
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception:  # noqa: BLE001 - calamine raises several error types for files that are not workbooks
-        raise ApplicationError(UPLOAD_UNREADABLE) from None
+    """The first sheet, read through the spreadsheet intake (a refused file raises its
+    ``SpreadsheetRefused``, an ``ApplicationError`` naming the problem)."""
+    return read_rows(file)
 
 
 @transaction.atomic

@@ -11,7 +11,6 @@ Submissions
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from django_fsm import can_proceed
 
 from registrar.exceptions import ApplicationError
 from registrar.roles import Role
+from registrar.spreadsheets import append_row, new_workbook, open_workbook, workbook_bytes
 from students.models import RoleAssignment, Student
 
 from ..models import Grade, GradeComponent, Offering, StationSubmission, SubmissionReview
@@ -38,7 +38,6 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10
 
 UPLOAD_REFUSED = _("The file was refused and nothing was saved: %(count)s problem(s), listed below by row and column.")
-UPLOAD_UNREADABLE = _("This file cannot be read as an Excel workbook (.xlsx).")
 UPLOAD_TOO_BIG = _("The file is %(size)s KB; the limit is %(limit)s KB.")
 UPLOAD_EMPTY = _("The file lists no student.")
 NO_SHEET_FOR_OFFERING = _("The workbook has several sheets and none is named after %(offering)s: upload that "
@@ -154,12 +153,11 @@ def _error(sheet: str, row: int | None, column: str, message) -> dict:
 
 
 def _read_sheets(upload, offering: Offering) -> list[tuple[str, list[list]]]:
-    from python_calamine import CalamineWorkbook
-
-    upload.seek(0)
+    """The sheets of ``upload`` meant for ``offering``, read through the spreadsheet intake (a file it
+    refuses raises its ``SpreadsheetRefused``, an ``ApplicationError`` naming the problem)."""
     try:
-        workbook = CalamineWorkbook.from_filelike(upload)
-        names = list(workbook.sheet_names)
+        workbook = open_workbook(upload)
+        names = workbook.sheet_names
         if len(names) > 1:
             base = sheet_name(offering)
             pattern = re.compile(re.escape(base[:24]) + r".*")
@@ -168,11 +166,7 @@ def _read_sheets(upload, offering: Offering) -> list[tuple[str, list[list]]]:
                 raise ApplicationError(NO_SHEET_FOR_OFFERING % {"offering": offering.code})
         else:
             chosen = names
-        return [(n, workbook.get_sheet_by_name(n).to_python(skip_empty_area=False)) for n in chosen]
-    except ApplicationError:
-        raise
-    except Exception:  # noqa: BLE001 - anything calamine cannot read is not a workbook
-        raise ApplicationError(UPLOAD_UNREADABLE) from None
+        return [(n, workbook.rows(n)) for n in chosen]
     finally:
         upload.seek(0)
 
@@ -489,11 +483,10 @@ def blank_sheets_pdf(*, term, class_sheets, station=None) -> bytes:
 def blank_sheets_xlsx(*, term, class_sheets) -> bytes:
     """One worksheet per offering (and class), headed like the upload expects; plus a summary sheet
     for each graduating class."""
-    from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
+    wb = new_workbook()
     wb.remove(wb.active)
     taken: set[str] = set()
     bold = Font(bold=True)
@@ -503,16 +496,17 @@ def blank_sheets_xlsx(*, term, class_sheets) -> bytes:
         for sheet in cs.sheets:
             ws = wb.create_sheet(sheet_name(sheet.offering, taken))
             title = gettext("Make-up grade sheet") if sheet.kind == Offering.Kind.MAKEUP else gettext("Term grade sheet")
-            ws.append([f"{title} · {term} · {sheet.offering.code} {sheet.offering.course.name} · {cs.klass.name}"])
+            append_row(ws, [f"{title} · {term} · {sheet.offering.code} {sheet.offering.course.name} · "
+                            f"{cs.klass.name}"])
             ws["A1"].font = Font(bold=True, size=12)
             headers = [number_header(), name_header(), *[component_header(c) for c in sheet.components]]
-            ws.append(headers)
+            append_row(ws, headers)
             for cell in ws[2]:
                 cell.font = bold
                 cell.border = box
                 cell.alignment = Alignment(horizontal="center")
             for student in sheet.students:
-                ws.append([student.student_number, student.name, *[None] * len(sheet.components)])
+                append_row(ws, [student.student_number, student.name, *[None] * len(sheet.components)])
             for row in ws.iter_rows(min_row=3, max_row=ws.max_row, max_col=len(headers)):
                 for cell in row:
                     cell.border = box
@@ -523,21 +517,20 @@ def blank_sheets_xlsx(*, term, class_sheets) -> bytes:
         if cs.summary is not None:
             summary = cs.summary
             ws = wb.create_sheet(sheet_name_for_summary(cs.klass, taken))
-            ws.append([f"{gettext('Graduating class grade summary')} · {term} · {cs.klass.name}"])
+            append_row(ws, [f"{gettext('Graduating class grade summary')} · {term} · {cs.klass.name}"])
             ws["A1"].font = Font(bold=True, size=12)
-            ws.append([number_header(), name_header(), *[f"{c.name} ({c.credits})" for c in summary.courses],
-                       gettext("Credits earned"), gettext("Failures")])
+            append_row(ws, [number_header(), name_header(), *[f"{c.name} ({c.credits})" for c in summary.courses],
+                            gettext("Credits earned"), gettext("Failures")])
             for cell in ws[2]:
                 cell.font = bold
             for row in summary.rows:
-                ws.append([row.student.student_number, row.student.name, *row.cells, float(row.credits), row.failures])
+                append_row(ws, [row.student.student_number, row.student.name, *row.cells, float(row.credits),
+                                row.failures])
             ws.freeze_panes = "C3"
     if not wb.sheetnames:
         ws = wb.create_sheet(gettext("No sheets")[:31])
-        ws.append([gettext("No student of these classes is on an offering of this term.")])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+        append_row(ws, [gettext("No student of these classes is on an offering of this term.")])
+    return workbook_bytes(wb)
 
 
 def sheet_name_for_summary(klass, taken: set[str]) -> str:

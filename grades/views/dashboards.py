@@ -4,15 +4,12 @@ the Excel export. Read-only pages."""
 
 from __future__ import annotations
 
-import io
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from registrar.roles import Role
 
@@ -23,6 +20,7 @@ from ..selectors.dashboards import (
     default_term,
     pick_college,
     progression_data,
+    progression_xlsx,
     scoped_college_ids,
 )
 
@@ -96,46 +94,8 @@ def progression(request):
 @login_required
 def progression_export(request):
     """The dashboard as an Excel workbook: repeat-year candidates, graduation classification, pass rates."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     _form, term, college, _year, data = _progression(request)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("Repeat-year candidates")[:31]
-    ws.append([_("Student number"), _("Name"), _("Class"), _("Courses taken"), _("Courses failed"), _("Share failed"),
-               _("Courses that caused the flag")])
-    for f in data.flags if data else []:
-        ws.append([f.student.student_number, f.student.name, f.student.klass.name, len(f.taken), len(f.failed),
-                   f.share / 100, "; ".join(f"{r.course.code} {r.course.name}" for r in f.failed)])
-    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
-        for cell in row:
-            cell.number_format = "0%"
-    ws2 = wb.create_sheet(_("Graduation")[:31])
-    ws2.append([_("Student number"), _("Name"), _("Class"), _("Courses"), _("Failures open"), _("Classification"),
-                _("Courses failed")])
-    for g in data.graduation if data else []:
-        ws2.append([g.student.student_number, g.student.name, g.student.klass.name, g.total, len(g.failed),
-                    str(g.classification_label), "; ".join(f"{r.course.code} {r.course.name}" for r in g.failed)])
-    ws3 = wb.create_sheet(_("Pass rates")[:31])
-    ws3.append([_("Course code"), _("Course"), _("Students"), _("Passed at the first attempt"),
-                _("Passed after make-ups")])
-    for r in data.pass_rates if data else []:
-        ws3.append([r.course.code, r.course.name, r.students,
-                    r.first_rate / 100 if r.first_rate is not None else None,
-                    r.rate / 100 if r.rate is not None else None])
-    for row in ws3.iter_rows(min_row=2, min_col=4, max_col=5):
-        for cell in row:
-            cell.number_format = "0%"
-    for sheet in (ws, ws2, ws3):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        for letter, width in zip("ABCDEFG", (14, 12, 20, 10, 10, 14, 60), strict=True):
-            sheet.column_dimensions[letter].width = width
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response = HttpResponse(progression_xlsx(data), content_type=XLSX)
     name = f"progression-{term.code if term else 'none'}-{college.code if college else 'all'}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

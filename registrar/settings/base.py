@@ -196,6 +196,18 @@ REGISTRAR = {
     "INSTITUTION_NAME": _INSTITUTION_NAME or "示范大学",
     "DOCUMENT_FONT": "Noto Serif CJK SC",
     "ATTACHMENT_MAX_BYTES": env.int("REGISTRAR_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024),
+    # Every uploaded workbook (grade sheets, station results, Excel imports, admin imports) is checked
+    # against these before it is parsed (registrar.spreadsheets). The 100,000-row grade import
+    # (bench/grade_import.py: 2.7 MB, 27 MB unpacked) is well inside them.
+    "SPREADSHEETS": {
+        "MAX_UPLOAD_BYTES": env.int("REGISTRAR_SPREADSHEET_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024),
+        "MAX_UNPACKED_BYTES": env.int("REGISTRAR_SPREADSHEET_MAX_UNPACKED_BYTES", default=100 * 1024 * 1024),
+        "MAX_COMPRESSION_RATIO": env.int("REGISTRAR_SPREADSHEET_MAX_COMPRESSION_RATIO", default=100),
+        "MAX_ROWS": env.int("REGISTRAR_SPREADSHEET_MAX_ROWS", default=200_000),
+        "MAX_COLUMNS": env.int("REGISTRAR_SPREADSHEET_MAX_COLUMNS", default=64),
+        "MAX_CELLS": env.int("REGISTRAR_SPREADSHEET_MAX_CELLS", default=4_000_000),
+        "MAX_PARTS": env.int("REGISTRAR_SPREADSHEET_MAX_PARTS", default=1000),
+    },
     # The address users reach the app at (no trailing slash): verification links and QR codes
     # printed on documents, links in e-mails. bin/run sets it from the machine's address and port;
     # production refuses to start without it.

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from grades.models import Grade
 from grades.services import entry as services
 from registrar.exceptions import ApplicationError
+from registrar.spreadsheets.base import NOT_XLSX
 from tests.grades.factories import make_offering
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +133,7 @@ def test_upload_refuses_a_file_that_is_not_a_workbook(sheet):
     junk = SimpleUploadedFile("x.xlsx", b"not a workbook at all")
     with pytest.raises(ApplicationError) as exc:
         services.grades_upload(offering=w["offering"], actor=w["instructor"], file=junk)
-    assert str(exc.value) == str(services.UPLOAD_UNREADABLE)
+    assert str(exc.value) == str(NOT_XLSX)
 
 
 def test_upload_page_lists_errors_and_download_works(client, sheet):

@@ -21,7 +21,6 @@ from grades.services.stations import (
     ROW_UNKNOWN_STUDENT,
     SHEET_NOT_ENTERING,
     UPLOAD_REFUSED,
-    UPLOAD_UNREADABLE,
     WRONG_STATE,
     blank_sheets_xlsx,
     station_submission_accept,
@@ -32,6 +31,7 @@ from grades.services.stations import (
 from registrar.exceptions import ApplicationError
 from registrar.notifications.models import Notification
 from registrar.roles import Role
+from registrar.spreadsheets.base import NOT_XLSX
 from students.models import Student
 from tests.factories import ClassFactory, StationFactory, StudentFactory, staff
 from tests.grades.factories import CourseFactory, TermFactory, make_offering
@@ -326,5 +326,5 @@ def test_unreadable_file_is_refused(sw):
     with pytest.raises(ApplicationError) as exc:
         station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
                                   upload=SimpleUploadedFile("results.xlsx", b"not a workbook", content_type=XLSX))
-    assert exc.value.message == UPLOAD_UNREADABLE
+    assert exc.value.message == NOT_XLSX
     assert not StationSubmission.objects.exists()

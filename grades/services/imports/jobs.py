@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from registrar.approvals.permissions import grants
 from registrar.exceptions import ApplicationError
 from registrar.roles import Role, Scope
+from registrar.spreadsheets import check_upload
 
 from ...models import ImportJob
 from ..common import is_academic_affairs
@@ -29,16 +30,16 @@ from .teaching import courses_import, offerings_import, plans_import
 
 logger = logging.getLogger(__name__)
 
-FILE_TYPE_REFUSED = _("Upload an Excel workbook (.xlsx, .xls) or an OpenDocument spreadsheet (.ods).")
-FILE_TOO_LARGE = _("The file is larger than %(mb)d MB.")
+FILE_TYPE_REFUSED = _("Upload an Excel workbook (.xlsx).")
 IMPORT_CRASHED = _("The import stopped on an unexpected error; nothing was written. Please tell the administrator "
                    "(job %(id)s).")
 IMPORT_WORKER_LOST = _("The import stopped: the background worker running it died (the file may be too large for "
                        "it); nothing was written. Run it again, or check the file.")
 RERUN_NOT_FAILED = _("Only a failed import is run again; this one is %(status)s.")
 
+#: Names let through to the spreadsheet intake, which refuses all but .xlsx with a message of its own
+#: (an old .xls, macros, an OpenDocument file …).
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
-MAX_BYTES = 64 * 1024 * 1024
 
 IMPORTERS = {
     ImportJob.Kind.COURSES: courses_import,
@@ -82,8 +83,7 @@ def import_job_create(*, kind: str, file, actor) -> ImportJob:
         raise PermissionDenied
     if not (file.name or "").lower().endswith(EXTENSIONS):
         raise ApplicationError(FILE_TYPE_REFUSED)
-    if file.size and file.size > MAX_BYTES:
-        raise ApplicationError(FILE_TOO_LARGE % {"mb": MAX_BYTES // (1024 * 1024)})
+    check_upload(file)  # refused now, with its reason (size, zip bomb, macros …); the worker checks again
     job = ImportJob(kind=kind, file=file, created_by=actor)
     job.full_clean()
     job.save()

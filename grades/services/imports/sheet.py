@@ -18,6 +18,7 @@ from django.utils.encoding import force_str
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from registrar import spreadsheets
 from registrar.exceptions import ApplicationError
 
 #: How many errors a refused file keeps (the rest are counted, not listed).
@@ -25,7 +26,6 @@ ERRORS_KEPT = 1000
 #: How many rows from the top may come before the header row (a title, notes).
 HEADER_SEARCH_ROWS = 10
 
-FILE_UNREADABLE = _("The file could not be read as a spreadsheet (.xlsx, .xls or .ods): %(error)s")
 FILE_EMPTY = _("The first sheet of the file is empty.")
 FILE_NO_ROWS = _("The sheet has a header row but no data rows.")
 COLUMN_MISSING = _("The sheet has no column “%(header)s” (accepted headers: %(aliases)s).")
@@ -115,16 +115,12 @@ Progress = Callable[[int], None] | None
 # --- reading -------------------------------------------------------------------------------------
 def read_rows(file) -> list[list]:
     """Every row of the first worksheet as Python values (empty cells are ``""``). ``file`` is a
-    path or a binary file object. Row ``i`` of the result is spreadsheet row ``i + 1``."""
-    from python_calamine import CalamineWorkbook
-
+    path or a binary file object. Row ``i`` of the result is spreadsheet row ``i + 1``. The file
+    goes through the spreadsheet intake first; a file it refuses is refused with its message."""
     try:
-        workbook = CalamineWorkbook.from_object(file)
-        sheet = workbook.get_sheet_by_index(0)
-        return sheet.to_python(skip_empty_area=False)
-    except Exception as exc:  # noqa: BLE001 - calamine raises several types for a bad file
-        raise ImportRefused([{"row": None, "column": "", "message": force_str(
-            FILE_UNREADABLE % {"error": str(exc)[:200]})}]) from None
+        return spreadsheets.read_rows(file)
+    except spreadsheets.SpreadsheetRefused as exc:
+        raise ImportRefused([{"row": None, "column": "", "message": force_str(exc.message)}]) from None
 
 
 @dataclass

@@ -3,10 +3,10 @@ explains every column (accepted header names, required or not, accepted values).
 
 from __future__ import annotations
 
-import io
-
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
+
+from registrar.spreadsheets import append_row, new_workbook, workbook_bytes
 
 from ...models import ImportJob
 from .bulk_grades import GRADE_COLUMNS
@@ -36,15 +36,14 @@ def template_filename(kind: str) -> str:
 
 def template_workbook(kind: str) -> bytes:
     """The template of ``kind`` as xlsx bytes."""
-    from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     columns = template_columns(kind)
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     ws.title = _("Data")[:31]
-    ws.append([c.header for c in columns])
+    append_row(ws, [c.header for c in columns])
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     for cell, column in zip(ws[1], columns, strict=True):
         cell.font = bold
@@ -52,7 +51,7 @@ def template_workbook(kind: str) -> bytes:
             cell.fill = fill
     examples = max((len(c.example) for c in columns), default=0)
     for i in range(examples):
-        ws.append([c.example[i] if i < len(c.example) else "" for c in columns])
+        append_row(ws, [c.example[i] if i < len(c.example) else "" for c in columns])
     for i, column in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(12, min(40, 4 + 2 * len(column.header) +
                                                                         max((len(str(e)) for e in column.example),
@@ -61,21 +60,19 @@ def template_workbook(kind: str) -> bytes:
     ws.freeze_panes = "A2"
 
     notes = wb.create_sheet(_("Instructions")[:31])
-    notes.append([_("Column"), _("Required"), _("Also accepted as header"), _("Values")])
+    append_row(notes, [_("Column"), _("Required"), _("Also accepted as header"), _("Values")])
     for cell in notes[1]:
         cell.font = bold
     for column in COLUMNS[kind]:
-        notes.append([
+        append_row(notes, [
             column.header,
             _("yes") if column.required else _("no"),
             "、".join(dict.fromkeys([force_str(column.label), column.key, *column.aliases])),
             force_str(column.help),
         ])
-    notes.append([])
-    notes.append([_("The first sheet is imported. A file with any bad row is refused as a whole: nothing is "
-                    "written and every bad row and column is listed. Delete the example rows before importing.")])
+    append_row(notes, [])
+    append_row(notes, [_("The first sheet is imported. A file with any bad row is refused as a whole: nothing is "
+                         "written and every bad row and column is listed. Delete the example rows before importing.")])
     for letter, width in zip("ABCD", (16, 10, 48, 70), strict=True):
         notes.column_dimensions[letter].width = width
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)
