@@ -69,7 +69,7 @@ print(json.dumps({{
     "rounds": rounds, "offices": req.pk, "document": document.pk,
     "college_signers": {{role: people[role].username for role in COLLEGE}},
     "office_signers": {{role: people[role].username for role in ("student_affairs", "academic_affairs")}},
-    "students": [u.username for u in User.objects.filter(student__isnull=False)][:4],
+    "students": [u.username for u in User.objects.filter(student__isnull=False)][:2],
 }}))
 """
 
@@ -158,9 +158,9 @@ class Renderer(threading.Thread):
     """Another process writing as the worker does while it renders a PDF: progress updates, each
     holding the write lock for ``hold`` seconds, until stopped."""
 
-    def __init__(self, database, document_id: int, hold: float = 0.3):
+    def __init__(self, database, document_id: int, hold: float = 0.25, pause: float = 0.1):
         super().__init__(daemon=True)
-        self.database, self.document_id, self.hold = database, document_id, hold
+        self.database, self.document_id, self.hold, self.pause = database, document_id, hold, pause
         self.stop = threading.Event()
         self.writes = 0
 
@@ -174,7 +174,7 @@ class Renderer(threading.Thread):
                 time.sleep(self.hold)
                 db.execute("COMMIT")
                 self.writes += 1
-                time.sleep(0.02)
+                time.sleep(self.pause)
         finally:
             db.close()
 
