@@ -14,9 +14,11 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from registrar.admin import ApprovalRequestAdmin, ReadOnlyAdminMixin
+from registrar.files import file_link
 
 from .models import (
     BatchTranscriptRequest,
@@ -311,10 +313,18 @@ class BatchTranscriptRequestAdmin(ApprovalRequestAdmin):
 
 
 # --- transcripts ---------------------------------------------------------------------------------------
+def class_print_download(obj) -> str:
+    return file_link(reverse("grades:transcript_class_print_download", args=[obj.pk]), obj.file)
+
+
 class ClassPrintInline(ReadOnlyInline, admin.TabularInline):
     model = ClassPrint
-    fields = ("klass", "status", "progress", "file", "error", "created_at")
+    fields = ("klass", "status", "progress", "file_download", "error", "created_at")
     readonly_fields = fields
+
+    @admin.display(description=_("file"))
+    def file_download(self, obj):
+        return class_print_download(obj)
 
 
 @admin.register(TranscriptBatch)
@@ -337,6 +347,12 @@ class ClassPrintAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("=batch__id", "klass__code", "klass__name")
     list_select_related = ("batch", "klass")
+    exclude = ("file",)
+    readonly_fields = ("file_download",)
+
+    @admin.display(description=_("file"))
+    def file_download(self, obj):
+        return class_print_download(obj)
 
 
 @admin.register(GraduateTranscriptCopy)
@@ -364,6 +380,12 @@ class StationSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("station", "offering__course", "submitted_by")
     date_hierarchy = "created_at"
     inlines = (SubmissionReviewInline,)
+    exclude = ("file",)
+    readonly_fields = ("file_download",)
+
+    @admin.display(description=_("results file"))
+    def file_download(self, obj):
+        return file_link(reverse("grades:station_submission_file", args=[obj.pk]), obj.file)
 
 
 @admin.register(SubmissionReview)
@@ -384,3 +406,9 @@ class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=id", "file", "created_by__username", "created_by__full_name")
     list_select_related = ("created_by",)
     date_hierarchy = "created_at"
+    exclude = ("file",)
+    readonly_fields = ("file_download",)
+
+    @admin.display(description=_("file"))
+    def file_download(self, obj):
+        return file_link(reverse("grades:import_job_file", args=[obj.pk]), obj.file)

@@ -12,19 +12,23 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from registrar.approvals.chains import all_chains
 from registrar.approvals.models import Attachment, SignOff, StageConfig
 from registrar.documents.models import Document
 from registrar.exceptions import ApplicationError
+from registrar.files import display_name, file_link
 from registrar.models import User
 from registrar.notifications.models import Notification
 from registrar.roles import Role
@@ -46,6 +50,30 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _CurrentFile:
+    """The current file as a file widget shows it: its own name, linked to ``url``."""
+
+    def __init__(self, fieldfile, url: str):
+        self.name, self.url = display_name(fieldfile), url
+
+    def __str__(self):
+        return self.name
+
+
+class StoredFileWidget(AdminFileWidget):
+    """The admin's file input for a stored file: the current file links to ``download_url`` (the
+    owning object's permission-checked view, set by the ModelAdmin's ``get_form``), since stored
+    files have no public URL."""
+
+    download_url = ""
+
+    def is_initial(self, value):
+        return bool(value)
+
+    def format_value(self, value):
+        return _CurrentFile(value, self.download_url) if self.is_initial(value) else None
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -131,14 +159,26 @@ class SignOffInline(GenericTabularInline):
         return obj.stage_label()
 
 
+def attachment_download(obj) -> str:
+    """The attachment's file, linked to its request's download view (stored files have no public URL)."""
+    request = obj.request
+    if request is None:
+        return "—"
+    return file_link(reverse("approvals:attachment", args=[request.chain.code, obj.object_id, obj.pk]), obj.file)
+
+
 class AttachmentInline(GenericTabularInline):
     model = Attachment
     ct_field = "content_type"
     ct_fk_field = "object_id"
     extra = 0
     can_delete = False
-    fields = ("kind", "file", "original_name", "mime_type", "size", "uploaded_by", "created_at")
+    fields = ("kind", "file_download", "original_name", "mime_type", "size", "uploaded_by", "created_at")
     readonly_fields = fields
+
+    @admin.display(description=_("file"))
+    def file_download(self, obj):
+        return attachment_download(obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -225,10 +265,8 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         docs = Document.objects.filter(chain=obj.chain.code, request_id=obj.pk)
         if not docs:
             return "—"
-        from django.urls import reverse
-
         return format_html_join(
-            format_html("<br>"), '<a href="{}">{} {}</a>{}',
+            mark_safe("<br>"), '<a href="{}">{} {}</a>{}',
             ((reverse("admin:registrar_document_change", args=[d.pk]), d.serial, d.title,
               format_html(" ({})", _("revoked")) if d.is_revoked else "") for d in docs),
         )
@@ -254,6 +292,12 @@ class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=object_id", "original_name", "uploaded_by__username")
     list_select_related = ("uploaded_by", "content_type")
     date_hierarchy = "created_at"
+    exclude = ("file",)
+    readonly_fields = ("file_download",)
+
+    @admin.display(description=_("file"))
+    def file_download(self, obj):
+        return attachment_download(obj)
 
 
 # --- stage configuration ---------------------------------------------------------------------
@@ -364,6 +408,12 @@ class DocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "issued_at"
     action_form = DocumentActionForm
     actions = ("revoke",)
+    exclude = ("file",)
+    readonly_fields = ("file_download",)
+
+    @admin.display(description=_("file"))
+    def file_download(self, obj):
+        return file_link(reverse("documents:download", args=[obj.pk]), obj.file)
 
     @admin.display(description=_("revoked"), boolean=True)
     def is_revoked_flag(self, obj):

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns  # noqa: F401  (language is chosen by cookie/session, not URL)
 from django.contrib import admin
 from django.urls import include, path
@@ -22,7 +21,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_URL is deliberately not served, not even with DEBUG: every stored file is downloaded through
+# the view of the object it belongs to, which checks its permission (registrar/files.py).

@@ -5,11 +5,13 @@ request, which writes a StatusHistory row. History rows are read-only.
 """
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from registrar.admin import ApprovalRequestAdmin, ReadOnlyAdminMixin
+from registrar.admin import ApprovalRequestAdmin, ReadOnlyAdminMixin, StoredFileWidget
 from registrar.spreadsheets.importexport import SpreadsheetImportExportMixin
 
 from .models import Class, College, IdCardReissueRequest, Major, RoleAssignment, Station, StatusHistory, Student
@@ -103,6 +105,14 @@ class StudentAdmin(ImportExportAdmin):
     date_hierarchy = "enrollment_date"
     readonly_fields = ("status", "card_number", "created_at", "updated_at")
     inlines = (StatusHistoryInline,)
+    formfield_overrides = {models.ImageField: {"widget": StoredFileWidget}}
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        photo = form.base_fields.get("photo")
+        if photo is not None and obj is not None:
+            photo.widget.download_url = reverse("students:photo", args=[obj.pk])
+        return form
     fieldsets = (
         (None, {"fields": ("student_number", "name", "gender", "id_number", "birth_date", "ethnicity",
                            "political_status", "photo", "user")}),

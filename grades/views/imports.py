@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from registrar.exceptions import ApplicationError
+from registrar.files import serve_file
 
 from ..models import ImportJob
 from ..services import imports as services
@@ -125,6 +126,13 @@ def import_job_rerun(request, pk):
 
 
 @login_required
+def import_job_file(request, pk):
+    """The workbook uploaded for a job the user may see (stored files have no public URL)."""
+    job = _job_or_404(request.user, pk)
+    return serve_file(request, job.file, content_type=XLSX if job.file.name.lower().endswith(".xlsx") else None)
+
+
+@login_required
 def import_template(request, kind):
     """The template workbook of ``kind`` with example rows and a sheet of instructions."""
     if kind not in ImportJob.Kind.values:
@@ -140,6 +148,7 @@ urlpatterns = [
     path("imports/", import_page, name="imports"),
     path("imports/<int:pk>/", import_job, name="import_job"),
     path("imports/<int:pk>/status/", import_job_status, name="import_job_status"),
+    path("imports/<int:pk>/file/", import_job_file, name="import_job_file"),
     path("imports/<int:pk>/rerun/", import_job_rerun, name="import_job_rerun"),
     path("imports/templates/<str:kind>.xlsx", import_template, name="import_template"),
 ]

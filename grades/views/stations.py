@@ -8,13 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from registrar.exceptions import ApplicationError
+from registrar.files import serve_file
 from students.models import Station
 
 from ..forms_stations import (
@@ -140,12 +141,8 @@ def submission_detail(request, pk):
 @login_required
 def submission_file(request, pk):
     submission = sel.submission_get_visible(request.user, pk)
-    try:
-        handle = submission.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404 from None
     name = f"station-{submission.station.code}-{submission.offering.code}-r{submission.round}.xlsx"
-    return FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
+    return serve_file(request, submission.file, filename=name, content_type=XLSX)
 
 
 @login_required

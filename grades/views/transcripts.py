@@ -10,13 +10,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registrar.exceptions import ApplicationError
+from registrar.files import serve_file
 from students.selectors import student_list
 
 from ..forms_transcripts import GraduateCopiesForm, SealForm, TranscriptBatchForm
@@ -139,11 +140,8 @@ def transcript_class_print_download(request, pk: int):
     cp = sel.class_print_get(request.user, pk)
     if cp.status != ClassPrint.Status.READY or not cp.file:
         return redirect(reverse("grades:transcript_batch_detail", args=[cp.batch_id]) + f"#class-{cp.klass_id}")
-    response = FileResponse(cp.file.open("rb"), content_type="application/pdf",
-                            as_attachment=request.GET.get("inline") != "1",
-                            filename=f"transcripts-batch{cp.batch_id}-{cp.klass.code}.pdf")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return serve_file(request, cp.file, content_type="application/pdf", as_attachment=request.GET.get("inline") != "1",
+                      filename=f"transcripts-batch{cp.batch_id}-{cp.klass.code}.pdf")
 
 
 @login_required

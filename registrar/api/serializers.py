@@ -69,9 +69,19 @@ class SignOffSerializer(serializers.ModelSerializer):
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField(
+        help_text="The attachment's download view (stored files have no public URL).")
+
     class Meta:
         model = Attachment
-        fields = ["id", "kind", "original_name", "mime_type", "size", "created_at"]
+        fields = ["id", "kind", "original_name", "mime_type", "size", "created_at", "download_url"]
+
+    def get_download_url(self, obj) -> str:
+        from django.contrib.contenttypes.models import ContentType
+        from django.urls import reverse
+
+        chain = ContentType.objects.get_for_id(obj.content_type_id).model_class().chain
+        return reverse("approvals:attachment", args=[chain.code, obj.object_id, obj.pk])
 
 
 class TransitionSerializer(serializers.Serializer):

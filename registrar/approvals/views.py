@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from registrar.exceptions import ApplicationError
+from registrar.files import serve_file
 from registrar.roles import Role
 
 from . import permissions as perms
@@ -171,12 +172,8 @@ def attachment_download(request, chain, pk, attachment_pk):
     attachment = next((a for a in selectors.request_attachments(req) if a.pk == attachment_pk), None)
     if attachment is None:
         raise Http404
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    return FileResponse(handle, content_type=attachment.mime_type, filename=attachment.original_name,
-                        as_attachment=request.GET.get("download") == "1")
+    return serve_file(request, attachment.file, filename=attachment.original_name, content_type=attachment.mime_type,
+                      as_attachment=request.GET.get("download") == "1")
 
 
 @login_required

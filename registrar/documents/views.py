@@ -6,12 +6,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registrar.exceptions import ApplicationError
+from registrar.files import serve_file
 
 from . import permissions as perms
 from .selectors import document_by_code, document_get_visible, document_public_facts, document_status
@@ -50,10 +51,9 @@ def document_download(request, pk: int):
         if _wants_json(request):
             return JsonResponse(document_status(document), status=409)
         return redirect(document.get_absolute_url())
-    response = FileResponse(document.file.open("rb"), content_type="application/pdf",
-                            as_attachment=request.GET.get("inline") != "1", filename=f"{document.serial}.pdf")
+    response = serve_file(request, document.file, content_type="application/pdf",
+                          as_attachment=request.GET.get("inline") != "1", filename=f"{document.serial}.pdf")
     response["X-Document-SHA256"] = document.sha256
-    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -117,10 +117,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Stored files have no public URL and MEDIA_URL is never served: each is downloaded through a view
+# that checks the permission of the object it belongs to (registrar/files.py, README "Stored files").
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "registrar.files.PrivateFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
@@ -208,6 +210,11 @@ REGISTRAR = {
         "MAX_CELLS": env.int("REGISTRAR_SPREADSHEET_MAX_CELLS", default=4_000_000),
         "MAX_PARTS": env.int("REGISTRAR_SPREADSHEET_MAX_PARTS", default=1000),
     },
+    # Who sends a stored file once its view has checked the permission: "django" (FileResponse),
+    # "nginx" (X-Accel-Redirect to the internal location FILE_INTERNAL_PREFIX aliasing MEDIA_ROOT)
+    # or "apache" (X-Sendfile, mod_xsendfile).
+    "FILE_SERVING": env.str("REGISTRAR_FILE_SERVING", default="django"),
+    "FILE_INTERNAL_PREFIX": env.str("REGISTRAR_FILE_INTERNAL_PREFIX", default="/protected-media/"),
     # The address users reach the app at (no trailing slash): verification links and QR codes
     # printed on documents, links in e-mails. bin/run sets it from the machine's address and port;
     # production refuses to start without it.

@@ -49,6 +49,14 @@ DECISION_ICONS = {
 
 
 @register.filter
+def file_name(fieldfile) -> str:
+    """A stored file's own name (no folders, no random directory): ``{{ job.file|file_name }}``."""
+    from registrar.files import display_name
+
+    return display_name(fieldfile)
+
+
+@register.filter
 def state_class(req) -> str:
     return STATE_CLASSES.get(req.state, "text-bg-primary")
 
