@@ -207,24 +207,20 @@ class GradesDemo:
 
     def _station_submission(self, offering: Offering, klass: Class) -> None:
         """The station uploads its students' results (one score column) for the college to review."""
-        import io
-
-        from openpyxl import Workbook
+        from registrar.spreadsheets import append_row, new_workbook, workbook_bytes
 
         from .services.stations import station_submission_create
 
         station_user = self.users.get("station")
         if station_user is None:
             return
-        book = Workbook()
+        book = new_workbook()
         sheet = book.active
-        sheet.append(["学号", "姓名", "成绩"])
+        append_row(sheet, ["学号", "姓名", "成绩"])
         for grade in offering.grades.select_related("student").order_by("student__student_number"):
-            sheet.append([grade.student.student_number, grade.student.name,
-                          max(0, min(100, round(self.rng.gauss(76, 10))))])
-        buf = io.BytesIO()
-        book.save(buf)
-        upload = SimpleUploadedFile(f"{offering.code}.xlsx", buf.getvalue(),
+            append_row(sheet, [grade.student.student_number, grade.student.name,
+                               max(0, min(100, round(self.rng.gauss(76, 10))))])
+        upload = SimpleUploadedFile(f"{offering.code}.xlsx", workbook_bytes(book),
                                     content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         station_submission_create(station=klass.station, offering=offering, upload=upload, actor=station_user)
 
