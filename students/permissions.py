@@ -11,9 +11,10 @@
   correction, a counsellor's automatic withdrawal, a station's status change, Student Affairs'
   transcript batches) finds the students it may open them for, within its scope;
 - everyone else (finance, library, dorm, apartment, canteen, textbook centre, president's office,
-  Youth League branch, thesis supervisors, instructors …) sees only the students of the
-  requests they may see (``approvals.permissions.can_view``): a clearance office knows a student
-  from the request it signs, and nothing more.
+  Youth League branch, thesis supervisors …, and anyone who signed a request without holding
+  a look-up role) sees only the students of the requests they may see
+  (``approvals.permissions.visible_q``): a clearance office knows a student from the request it
+  signs, and nothing more.
 
 Outside this rule a student does not exist for the user (404); ``students.selectors`` applies it.
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from registrar.approvals.permissions import grants
+from registrar.approvals.permissions import grants, is_student_user
 from registrar.roles import Role, Scope
 
 #: Roles that look students up within their scope (C3).
@@ -81,13 +82,27 @@ def student_lookup_q(user) -> Q | None:
     if scope is not None and not scope:  # university-wide look-up
         return Q()
     q = Q(user=user) if scope is None else Q(user=user) | scope
-    if mine:  # staff: also the students of the requests they may see
+    others = [g for g in mine if g.role not in roles]
+    if others or (scope is None and not is_student_user(user)):
+        # roles without look-up, or staff who signed requests without one: the students of the
+        # requests they may see, in the chains they take part in or signed (a look-up role's own
+        # chains are inside its scope already, and leaving them out keeps its queries short)
         from registrar.approvals.chains import all_chains
+        from registrar.approvals.models import SignOff
         from registrar.approvals.permissions import visible_q
 
+        signed = set(SignOff.objects.filter(actor=user).values_list("content_type_id", flat=True).distinct())
         for chain in all_chains():
-            q |= Q(pk__in=chain.model.objects.filter(visible_q(user, chain)).values("student_id"))
+            takes_part = any(g.role in chain.participant_roles() for g in others)
+            if takes_part or _content_type_id(chain) in signed:
+                q |= Q(pk__in=chain.model.objects.filter(visible_q(user, chain)).values("student_id"))
     return q
+
+
+def _content_type_id(chain) -> int:
+    from django.contrib.contenttypes.models import ContentType
+
+    return ContentType.objects.get_for_model(chain.model).pk
 
 
 def may_see_personal_data(user, student) -> bool:

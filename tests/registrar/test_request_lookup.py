@@ -117,6 +117,10 @@ def test_those_who_signed_keep_seeing_the_request(lookup_world, client):
     assert client.get(req.get_absolute_url()).status_code == 200
     ids = [r["id"] for r in client.get(reverse("api:requests", args=["U1"])).json()["results"]]
     assert ids == [req.pk]
+    # and may look its student up (the student of a request they see), masked
+    from students.selectors import student_list
+
+    assert list(student_list(user=fresh(mover))) == [req.student]
     # a user who never signed it and has no role still sees nothing
     client.force_login(w["nobody"])
     assert client.get(req.get_absolute_url()).status_code == 404
