@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from registrar.params import ModelIdMultipleChoiceField
 from students.models import College
 
 from .models import GradeComponent, Offering, Term
@@ -62,7 +63,7 @@ class WindowForm(forms.Form):
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.order_by("-start_date"))
     opens_at = forms.DateTimeField(label=_("Opens at"), widget=DateTimeInput())
     closes_at = forms.DateTimeField(label=_("Closes at"), widget=DateTimeInput())
-    colleges = forms.ModelMultipleChoiceField(
+    colleges = ModelIdMultipleChoiceField(
         label=_("Colleges"), required=False, queryset=College.objects.order_by("code"),
         help_text=_("Leave empty (and no offerings) for every college of the term."),
         widget=forms.SelectMultiple(attrs={"size": 6}))

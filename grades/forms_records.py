@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from registrar.params import ModelIdMultipleChoiceField
 from registrar.roles import Role
 
 from .models import Course, Grade, Offering, Term
@@ -57,7 +58,7 @@ class MakeupCreateForm(forms.Form):
     graduation_year = forms.IntegerField(label=_("Graduation year"), required=False, min_value=2000,
                                          max_value=2100, widget=forms.HiddenInput)
     exam_date = forms.DateField(label=_("Exam date"), widget=forms.DateInput(attrs={"type": "date"}))
-    instructors = forms.ModelMultipleChoiceField(label=_("Instructors"), queryset=None, required=False)
+    instructors = ModelIdMultipleChoiceField(label=_("Instructors"), queryset=None, required=False)
 
     def __init__(self, *args, **kwargs):
         from students.models import College

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from registrar.params import ModelIdMultipleChoiceField, id_or_none
+
 from .models import StationSubmission, Term
 from .selectors import stations as sel
 
@@ -20,7 +22,7 @@ class BlankSheetForm(forms.Form):
     station = forms.ModelChoiceField(label=_("Station"), queryset=None, required=False,
                                      empty_label=_("All students of the class"),
                                      help_text=_("Only this station's students are listed."))
-    classes = forms.ModelMultipleChoiceField(label=_("Classes"), queryset=None,
+    classes = ModelIdMultipleChoiceField(label=_("Classes"), queryset=None,
                                              widget=forms.SelectMultiple(attrs={"size": 10}))
     format = forms.ChoiceField(label=_("Format"), choices=FORMATS, initial="pdf", widget=forms.RadioSelect)
 
@@ -34,8 +36,8 @@ class BlankSheetForm(forms.Form):
             self.fields["station"].required = True
             self.fields["station"].empty_label = None
         classes = sel.printable_classes(user)
-        station_id = self.data.get("station") if self.is_bound else None
-        if station_id and str(station_id).isdigit():
+        station_id = id_or_none(self.data.get("station")) if self.is_bound else None
+        if station_id:
             from django.db.models import Q
 
             from students.models import Student

@@ -8,6 +8,7 @@ from typing import ClassVar
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from registrar.params import ModelIdMultipleChoiceField
 from students.models import Class, Student
 
 from .models import TranscriptBatch, TranscriptLanguage
@@ -24,7 +25,7 @@ NUMBER_SPLIT = re.compile(r"[\s,;，；、]+")
 class StudentPickForm(forms.Form):
     """Students by class(es) and/or pasted student numbers, within the user's scope."""
 
-    classes = forms.ModelMultipleChoiceField(
+    classes = ModelIdMultipleChoiceField(
         label=_("Classes"), queryset=Class.objects.none(), required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text=_("Every student of the chosen classes, except those who have withdrawn."),

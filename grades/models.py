@@ -640,6 +640,9 @@ BATCH_TRANSCRIPT = Chain(
                   "college seal; Academic Affairs applies its seal class by class. At most three times per student."),
     initiator_roles=("student_affairs",),
     validate=S + "transcripts.batch_transcript_validate",
+    opened_elsewhere=_("Route (1) transcripts are filed by Student Affairs as a batch of students on the "
+                       "transcript batches page (/grades/transcripts/batches/new/); a single request cannot be "
+                       "opened on its own."),
     stages=(
         Stage("college_seal", _("College teaching secretary prints with the college seal"), ("teaching_secretary",),
               deadline_days=5, seal="college"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
+from registrar import params
 from registrar.approvals import permissions as perms
 from registrar.approvals import selectors as approval_selectors
 from registrar.approvals.chains import all_chains
@@ -53,7 +53,8 @@ def home(request):
         context["inbox_rows"] = rows
         context["inbox_total"] = total
         context["inbox_counts"] = [(chain, counts[chain.code]) for chain in all_chains() if chain.code in counts]
-        context["staff_apply"] = [c for c in all_chains() if my_roles & (set(c.initiator_roles) - {Role.STUDENT})]
+        context["staff_apply"] = [c for c in all_chains() if my_roles & (set(c.initiator_roles) - {Role.STUDENT})
+                                  and not c.opened_elsewhere]
         context["my_roles"] = sorted({Role(r).label for r in my_roles}, key=str)
     return render(request, "registrar/home.html", context)
 
@@ -67,8 +68,8 @@ class LoginView(auth_views.LoginView):
 def notifications(request):
     from registrar.notifications.models import Notification
 
-    paginator = Paginator(Notification.objects.filter(user=request.user), 30)
-    return render(request, "registrar/notifications.html", {"page_obj": paginator.get_page(request.GET.get("page"))})
+    page_obj = params.page_of(request, Notification.objects.filter(user=request.user), 30)
+    return render(request, "registrar/notifications.html", {"page_obj": page_obj})
 
 
 @login_required

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
+from registrar import params
 from registrar.approvals import selectors as approval_selectors
 from registrar.approvals.chains import all_chains
 from registrar.files import serve_file
@@ -18,23 +19,19 @@ from .permissions import may_see_personal_data, personal_data
 PAGE_SIZE = 25
 
 
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 @login_required
 def student_list(request):
+    query = params.parse_query(request.GET, q=params.SearchField(), college=params.IdField(),
+                               klass=params.IdField(),
+                               status=forms.ChoiceField(required=False, choices=Student.Status.choices))
     filters = {
-        "search": (request.GET.get("q") or "").strip()[:64],
-        "college_id": _int_or_none(request.GET.get("college")),
-        "klass_id": _int_or_none(request.GET.get("klass")),
-        "status": request.GET.get("status") if request.GET.get("status") in Student.Status.values else None,
+        "search": query["q"] or "",
+        "college_id": query["college"],
+        "klass_id": query["klass"],
+        "status": query["status"] or None,
     }
     students = selectors.student_list(user=request.user, **filters)
-    page_obj = Paginator(students, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = params.page_of(request, students, PAGE_SIZE)
     in_scope = selectors.student_list(user=request.user)  # the filters offer only what the user can see
     classes = Class.objects.filter(pk__in=in_scope.values("klass_id")).only("id", "name", "college_id")
     if filters["college_id"]:

@@ -7,6 +7,7 @@ with one entry per bad cell. Session and token authentication come from REST_FRA
 
 from __future__ import annotations
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path
@@ -17,6 +18,7 @@ from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from registrar import params
 from registrar.exceptions import ApplicationError
 
 from .. import scoring
@@ -157,10 +159,6 @@ FILTERS = [
 ]
 
 
-def _int(value):
-    return int(value) if value and str(value).isdigit() else None
-
-
 def _sheet(request, pk) -> Offering:
     return _call(lambda: selectors.offering_for(request.user, pk))
 
@@ -177,11 +175,13 @@ class OfferingListView(generics.ListAPIView):
     def get_queryset(self):
         if not selectors.may_see_sheets(self.request.user):
             raise DRFPermissionDenied()
-        q = self.request.query_params
-        state = q.get("state") if q.get("state") in Offering.SheetState.values else None
+        q = params.parse_api_query(
+            self.request.query_params, term=params.IdField(), college=params.IdField(), search=params.SearchField(),
+            state=forms.ChoiceField(required=False, choices=Offering.SheetState.choices),
+            late=forms.BooleanField(required=False))
         return selectors.offering_list(
-            self.request.user, term_id=_int(q.get("term")), college_id=_int(q.get("college")), state=state,
-            late=q.get("late", "").lower() in ("1", "true", "yes"), search=q.get("search", "")[:64])
+            self.request.user, term_id=q["term"], college_id=q["college"], state=q["state"] or None,
+            late=bool(q["late"]), search=q["search"] or "")
 
 
 @extend_schema(summary="One grade sheet with its components and every student's grades")

@@ -193,12 +193,13 @@ def pick_college(raw, allowed: list[int] | None):
 
     from students.models import College
 
+    from registrar.params import id_or_none
+
     college_id = None
     if raw not in (None, ""):
-        try:
-            college_id = int(raw)
-        except (TypeError, ValueError):
-            raise Http404 from None
+        college_id = id_or_none(raw)
+        if college_id is None:  # not an id (junk, 0, negative, beyond bigint)
+            raise Http404
     if college_id is None:
         if allowed is None:
             return None
@@ -220,6 +221,7 @@ def default_term():
     today = timezone.localdate()
     return (Term.objects.filter(start_date__lte=today).order_by("-start_date").first()
             or Term.objects.order_by("start_date").first())
+
 
 def progression_xlsx(data: ProgressionData | None) -> bytes:
     """The progression dashboard as an Excel workbook (the shared writer): repeat-year

@@ -5,12 +5,12 @@ the Excel export. Read-only pages."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from registrar import params
 from registrar.roles import Role
 
 from ..forms_records import RecordsFilterForm
@@ -76,14 +76,14 @@ def progression(request):
     classification (毕业 / 结业 / 肄业) and pass rates per course."""
     form, term, college, year, data = _progression(request)
     flags = data.flags if data else []
-    search = (request.GET.get("q") or "").strip()
+    search = params.search_of(request)
     if search:
         flags = [f for f in flags if search in f.student.name or search in f.student.student_number]
     graduation = data.graduation if data else []
     return render(request, "grades/dashboard_progression.html", {
         "form": form, "term": term, "college": college, "year": year, "data": data,
-        "page_obj": Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page")),
-        "graduation_page": Paginator([g for g in graduation if g.failed], PAGE_SIZE).get_page(request.GET.get("gpage")),
+        "page_obj": params.page_of(request, flags, PAGE_SIZE),
+        "graduation_page": params.page_of(request, [g for g in graduation if g.failed], PAGE_SIZE, param="gpage"),
         "counts": data.graduation_counts if data else {}, "labels": CLASSIFICATION_LABELS,
         "chart": pass_rate_chart(data.pass_rates) if data else None,
         "repeat_share": round(conf()["REPEAT_YEAR_SHARE"] * 100), "incomplete_share": round(conf()["INCOMPLETE_SHARE"] * 100),

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -25,6 +24,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from registrar import params
 from registrar.exceptions import ApplicationError
 
 from .. import scoring
@@ -57,7 +57,7 @@ def offering_list(request):
         raise PermissionDenied
     form = OfferingFilterForm(request.GET or None)
     offerings = selectors.offering_list(request.user, **form.filters())
-    page_obj = Paginator(offerings, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = params.page_of(request, offerings, PAGE_SIZE)
     return render(request, "grades/entry_list.html", {
         "form": form,
         "page_obj": page_obj,
@@ -447,7 +447,7 @@ def windows(request):
             else:
                 messages.success(request, _("The entry window is published."))
                 return redirect("grades:windows")
-    page_obj = Paginator(selectors.window_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = params.page_of(request, selectors.window_list(), PAGE_SIZE)
     return render(request, "grades/entry_windows.html", {"form": form, "page_obj": page_obj,
                                                          "now": timezone.now()})
 
@@ -457,7 +457,7 @@ def confirm_queue(request):
     """Submitted sheets awaiting confirmation; bulk confirm of the selected ones."""
     _require_academic_affairs(request.user)
     if request.method == "POST":
-        ids = [i for i in request.POST.getlist("offerings") if i.isdigit()]
+        ids = [i for i in map(params.id_or_none, request.POST.getlist("offerings")) if i is not None]
         try:
             done = services.sheets_confirm(offering_ids=ids, actor=request.user)
         except ApplicationError as exc:
@@ -470,7 +470,7 @@ def confirm_queue(request):
     f = form.filters()
     queue = selectors.confirm_queue(search=f.get("search", ""), college_id=f.get("college_id"),
                                     term_id=f.get("term_id"))
-    page_obj = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = params.page_of(request, queue, PAGE_SIZE)
     return render(request, "grades/entry_confirm_queue.html", {"form": form, "page_obj": page_obj})
 
 
@@ -495,12 +495,10 @@ def late_dashboard(request):
     """Offerings past their entry due date and not yet submitted, by college, with a reopen
     action each. A constant number of queries whatever the number of offerings."""
     _require_academic_affairs(request.user)
-    college_id = request.GET.get("college")
-    college_id = int(college_id) if college_id and college_id.isdigit() else None
-    search = (request.GET.get("q") or "").strip()[:64]
+    college_id = params.id_or_none(request.GET.get("college"))
+    search = params.search_of(request)
     by_college = selectors.late_by_college()
-    page_obj = Paginator(selectors.late_offerings(college_id=college_id, search=search), 50).get_page(
-        request.GET.get("page"))
+    page_obj = params.page_of(request, selectors.late_offerings(college_id=college_id, search=search), 50)
     return render(request, "grades/entry_late.html", {
         "by_college": by_college,
         "chart": _late_chart(by_college),

@@ -13,13 +13,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from registrar import params
 from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 
@@ -69,7 +69,7 @@ def import_page(request):
             messages.success(request, JOB_QUEUED)
             return redirect("grades:import_job", pk=job.pk)
     jobs = services.visible_jobs(request.user)
-    search = (request.GET.get("q") or "").strip()[:64]
+    search = params.search_of(request)
     kind = request.GET.get("k") if request.GET.get("k") in ImportJob.Kind.values else ""
     status = request.GET.get("status") if request.GET.get("status") in ImportJob.Status.values else ""
     if search:
@@ -78,7 +78,7 @@ def import_page(request):
         jobs = jobs.filter(kind=kind)
     if status:
         jobs = jobs.filter(status=status)
-    page_obj = Paginator(jobs.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = params.page_of(request, jobs.order_by("-created_at", "-pk"), PAGE_SIZE)
     labels = dict(ImportJob.Kind.choices)
     return render(request, "grades/import_upload.html", {
         "form": form,
@@ -101,7 +101,7 @@ def import_job(request, pk):
     """The job's progress (polled), then the counts or every error (row, column, message)."""
     job = _job_or_404(request.user, pk)
     status = services.job_status(job)
-    page_obj = Paginator(job.errors, ERRORS_PAGE_SIZE).get_page(request.GET.get("page")) if job.errors else None
+    page_obj = params.page_of(request, job.errors, ERRORS_PAGE_SIZE) if job.errors else None
     return render(request, "grades/import_job.html", {"job": job, "status": status, "page_obj": page_obj})
 
 
@@ -109,6 +109,13 @@ def import_job(request, pk):
 def import_job_status(request, pk):
     """Small JSON for the progress bar."""
     return JsonResponse(services.job_status(_job_or_404(request.user, pk)))
+
+
+@login_required
+def import_job_file(request, pk):
+    """The workbook uploaded for a job the user may see (stored files have no public URL)."""
+    job = _job_or_404(request.user, pk)
+    return serve_file(request, job.file, content_type=XLSX if job.file.name.lower().endswith(".xlsx") else None)
 
 
 @login_required
@@ -123,13 +130,6 @@ def import_job_rerun(request, pk):
         return redirect("grades:import_job", pk=job.pk)
     messages.success(request, JOB_QUEUED)
     return redirect("grades:import_job", pk=new.pk)
-
-
-@login_required
-def import_job_file(request, pk):
-    """The workbook uploaded for a job the user may see (stored files have no public URL)."""
-    job = _job_or_404(request.user, pk)
-    return serve_file(request, job.file, content_type=XLSX if job.file.name.lower().endswith(".xlsx") else None)
 
 
 @login_required

@@ -8,7 +8,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -17,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from registrar import params
 from registrar.approvals.permissions import student_of
 from registrar.exceptions import ApplicationError
 from registrar.roles import Role
@@ -101,10 +101,10 @@ def makeups(request):
     if term is not None:
         groups = (clearing_candidates(year=year, college=college, term=term) if view == "clearing"
                   else makeup_candidates(term=term, college=college))
-    search = (request.GET.get("q") or "").strip().lower()
+    search = params.search_of(request).lower()
     if search:
         groups = [g for g in groups if search in g.course.code.lower() or search in g.course.name.lower()]
-    page_obj = Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = params.page_of(request, groups, PAGE_SIZE)
     sources = [g.source for g in page_obj if g.source is not None]
     prefetch_related_objects(sources, "instructors")
     return render(request, "grades/records_makeups.html", {

@@ -7,13 +7,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from registrar import params
 from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 from students.models import Station
@@ -66,7 +66,7 @@ def submission_list(request):
     _require_station_pages(request.user)
     form = SubmissionFilterForm(request.GET or None, user=request.user)
     qs = sel.submission_list(user=request.user, **form.filters())
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = params.page_of(request, qs, PAGE_SIZE)
     return render(request, "grades/station_submission_list.html", {
         "form": form, "page_obj": page, "may_submit": bool(sel.station_ids_of(request.user)),
     })

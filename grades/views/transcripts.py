@@ -9,13 +9,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from registrar import params
 from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 from students.selectors import student_list
@@ -47,8 +47,8 @@ COPIES_PRINTED = _("%(count)s transcripts issued for %(students)s graduates: one
 def transcript_batches(request):
     """Route (1) batches in the user's scope (searchable, paginated); Student Affairs files new ones."""
     sel.require_batch_viewer(request.user)
-    search = (request.GET.get("q") or "").strip()[:64]
-    page_obj = Paginator(sel.batch_list(request.user, search=search), PAGE_SIZE).get_page(request.GET.get("page"))
+    search = params.search_of(request)
+    page_obj = params.page_of(request, sel.batch_list(request.user, search=search), PAGE_SIZE)
     return render(request, "grades/transcript_batches.html", {
         "page_obj": page_obj,
         "search": search,
@@ -83,9 +83,9 @@ def transcript_batch_new(request):
 def transcript_batch_detail(request, pk: int):
     """A batch's classes in scope: counts per stage, seal buttons, class prints, each student's transcripts."""
     batch = sel.batch_get(request.user, pk)
-    search = (request.GET.get("q") or "").strip()[:64]
+    search = params.search_of(request)
     rows = sel.batch_class_rows(request.user, batch, search=search)
-    page_obj = Paginator(rows, CLASS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = params.page_of(request, rows, CLASS_PAGE_SIZE)
     sel.attach_class_details(batch, list(page_obj.object_list))
     return render(request, "grades/transcript_batch_detail.html", {
         "batch": batch,
@@ -181,9 +181,8 @@ def graduate_copies(request):
         else:
             messages.success(request, COPIES_PRINTED % {"count": len(copies), "students": len(students)})
             return redirect("grades:graduate_copies")
-    search = (request.GET.get("q") or "").strip()[:64]
-    page_obj = Paginator(sel.graduate_copy_list(request.user, search=search), PAGE_SIZE).get_page(
-        request.GET.get("page"))
+    search = params.search_of(request)
+    page_obj = params.page_of(request, sel.graduate_copy_list(request.user, search=search), PAGE_SIZE)
     return render(request, "grades/transcript_graduate_copies.html", {
         "form": form, "problems": problems, "page_obj": page_obj, "search": search,
     }, status=400 if request.method == "POST" else 200)

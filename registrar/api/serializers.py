@@ -1,4 +1,5 @@
 from django.utils.encoding import force_str
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registrar.approvals.models import Attachment, SignOff
@@ -61,10 +62,10 @@ class SignOffSerializer(serializers.ModelSerializer):
         fields = ["id", "stage", "stage_label", "round", "role", "role_label", "actor_label", "decision",
                   "opinion", "source_state", "target_state", "data", "created_at"]
 
-    def get_stage_label(self, obj):
+    def get_stage_label(self, obj) -> str:
         return force_str(obj.stage_label())
 
-    def get_role_label(self, obj):
+    def get_role_label(self, obj) -> str:
         return force_str(Role(obj.role).label) if obj.role in Role.values else obj.role
 
 
@@ -96,7 +97,27 @@ class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+class ActionSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The transition to POST to …/transitions/ as ``action``.")
+    label = serializers.CharField()
+    decision = serializers.CharField()
+
+
 _REQUEST_SERIALIZERS: dict = {}
+_DETAIL_SERIALIZERS: dict = {}
+
+
+def _get_chain(self, obj) -> str:
+    return obj.chain.code
+
+
+def _get_state_label(self, obj) -> str:
+    return force_str(obj.get_state_label())
+
+
+@extend_schema_field(serializers.ListField(child=serializers.CharField()))
+def _get_pending_roles(self, obj):
+    return obj.pending_roles() if obj.stage else []
 
 
 def request_serializer_for(chain):
@@ -121,10 +142,54 @@ def request_serializer_for(chain):
         "state_label": serializers.SerializerMethodField(),
         "is_overdue": serializers.BooleanField(read_only=True),
         "pending_roles": serializers.SerializerMethodField(),
-        "get_chain": lambda self, obj: obj.chain.code,
-        "get_state_label": lambda self, obj: force_str(obj.get_state_label()),
-        "get_pending_roles": lambda self, obj: obj.pending_roles() if obj.stage else [],
+        "get_chain": _get_chain,
+        "get_state_label": _get_state_label,
+        "get_pending_roles": _get_pending_roles,
     }
     cls = type(f"{chain.model.__name__}Serializer", (serializers.ModelSerializer,), attrs)
     _REQUEST_SERIALIZERS[chain.code] = cls
+    return cls
+
+
+@extend_schema_field(SignOffSerializer(many=True))
+def _get_signoffs(self, obj):
+    from registrar.approvals.selectors import request_timeline
+
+    return SignOffSerializer(request_timeline(obj), many=True).data
+
+
+@extend_schema_field(AttachmentSerializer(many=True))
+def _get_attachments(self, obj):
+    from registrar.approvals.selectors import request_attachments
+
+    return AttachmentSerializer(request_attachments(obj), many=True, context=self.context).data
+
+
+@extend_schema_field(ActionSerializer(many=True))
+def _get_available_actions(self, obj):
+    from registrar.approvals.selectors import available_actions
+
+    return available_actions(obj, self.context["request"].user)
+
+
+def request_detail_serializer_for(chain):
+    """The chain's request with its timeline (sign-offs), attachments and the caller's actions."""
+    if chain.code in _DETAIL_SERIALIZERS:
+        return _DETAIL_SERIALIZERS[chain.code]
+    base = request_serializer_for(chain)
+
+    class Meta(base.Meta):
+        fields = [*base.Meta.fields, "signoffs", "attachments", "available_actions"]
+
+    attrs = {
+        "Meta": Meta,
+        "signoffs": serializers.SerializerMethodField(),
+        "attachments": serializers.SerializerMethodField(),
+        "available_actions": serializers.SerializerMethodField(),
+        "get_signoffs": _get_signoffs,
+        "get_attachments": _get_attachments,
+        "get_available_actions": _get_available_actions,
+    }
+    cls = type(f"{chain.model.__name__}DetailSerializer", (base,), attrs)
+    _DETAIL_SERIALIZERS[chain.code] = cls
     return cls

@@ -1,12 +1,11 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from . import views
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", views.TokenView.as_view(), name="token"),
     path("workflows/", views.WorkflowListView.as_view(), name="workflows"),
     path("students/", views.StudentListView.as_view(), name="students"),
     path("students/<int:pk>/", views.StudentDetailView.as_view(), name="student"),

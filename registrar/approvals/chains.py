@@ -106,6 +106,9 @@ class Chain:
     allowed_statuses: tuple[str, ...] = ()
     #: dotted path of ``f(*, request)`` raising ApplicationError when the request may not be submitted
     validate: str | None = None
+    #: requests of this chain are opened by a service of their own (U5B: one per student of a route (1)
+    #: batch), not by the application form or the API's create, which refuse them with this message
+    opened_elsewhere: str | Promise = ""
     model: type[ApprovalRequest] | None = field(default=None, compare=False, repr=False)
 
     # --- structure -----------------------------------------------------------------

@@ -60,7 +60,7 @@ def inbox_page_rows(user, *, offset: int, limit: int, **filters):
     pairs = inbox_querysets(user, **filters)
     counts = {chain.code: qs.count() for chain, qs in pairs}
     total = sum(counts.values())
-    if not pairs:
+    if not pairs or offset >= total or limit <= 0:  # nothing, past the end, or counts only: no query
         return [], counts, total
     parts = [
         # order_by(): no Meta.ordering inside the UNION's parts (SQLite refuses ORDER BY there)

@@ -4,6 +4,7 @@ redirect. State changes only on POST (STYLE.md §3)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from registrar import params
 from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 from registrar.roles import Role
@@ -31,28 +33,22 @@ ALREADY_SIGNED = gettext_lazy("You have already signed this request; it is now a
 
 
 # --- inbox ------------------------------------------------------------------------------
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 @login_required
 def inbox(request):
     """Every request of every chain awaiting the user's sign-off, oldest first."""
     from students.models import College
     from students.selectors import student_list
 
-    chain_code = request.GET.get("type") or None
-    if chain_code and chain_code not in {c.code for c in all_chains()}:
-        chain_code = None
+    query = params.parse_query(
+        request.GET, type=forms.ChoiceField(required=False, choices=[(c.code, c.code) for c in all_chains()]),
+        q=params.SearchField(), overdue=forms.BooleanField(required=False), college=params.IdField())
+    chain_code = query["type"] or None
     filters = {
-        "search": (request.GET.get("q") or "").strip()[:64],
-        "overdue_only": request.GET.get("overdue") == "1",
-        "college_id": _int_or_none(request.GET.get("college")),
+        "search": query["q"] or "",
+        "overdue_only": bool(query["overdue"]),
+        "college_id": query["college"],
     }
-    page_number = max(_int_or_none(request.GET.get("page")) or 1, 1)
+    page_number = params.page_number(request.GET.get("page"))
     rows, counts, total = selectors.inbox_page_rows(
         request.user, offset=(page_number - 1) * INBOX_PAGE_SIZE, limit=INBOX_PAGE_SIZE,
         chain_code=chain_code, **filters)
@@ -294,6 +290,9 @@ def request_create(request, chain):
     """Open a request of ``chain``: the student for themself, or a staff initiator for a student."""
     chain = get_chain(chain)
     student, picks_student = _initiation(chain, request.user)
+    if chain.opened_elsewhere:  # e.g. U5B: one request per student of a batch, filed on its own page
+        messages.error(request, chain.opened_elsewhere)
+        return redirect("home")
     if student is not None and chain.allowed_statuses and student.status not in chain.allowed_statuses:
         messages.error(request, services.WRONG_STUDENT_STATUS % {
             "chain": chain.name, "status": student.get_status_display()})
@@ -305,7 +304,10 @@ def request_create(request, chain):
     if picks_student and request.GET.get("student"):
         from students.selectors import student_get_visible
 
-        preset = student_get_visible(request.user, request.GET["student"])
+        student_id = params.id_or_none(request.GET["student"])
+        if student_id is None:
+            raise Http404
+        preset = student_get_visible(request.user, student_id)
     if request.method == "POST":
         submit = "submit" in request.POST
         form = form_class(request.POST, request.FILES, user=request.user, submitting=submit,
