@@ -109,6 +109,15 @@ class UserAdmin(DjangoUserAdmin):
                 "fields": ("username", "full_name", "email", "usable_password", "password1", "password2")}),
     )
 
+    actions = ("unlock_login",)
+
+    @admin.action(description=_("Unlock login (forget the failed logins)"), permissions=("change",))
+    def unlock_login(self, request, queryset):
+        from registrar.lockout import UNLOCKED, login_unlock
+
+        login_unlock(usernames=[u.get_username() for u in queryset])
+        self.message_user(request, UNLOCKED % {"count": queryset.count()}, messages.SUCCESS)
+
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()  # roles are added once the user exists
 

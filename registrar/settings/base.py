@@ -6,9 +6,11 @@ filesystem transport, so a laptop needs no server. ``DATABASE_URL`` switches to
 PostgreSQL and ``REDIS_URL`` (or ``CELERY_BROKER_URL``) switches Celery to Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -34,6 +36,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served by the app (no CDN): /api/docs/ works offline
+    "axes",  # login throttling: the login page, the admin and the API token
+    "csp",
     "import_export",
     "registrar",
     "students",
@@ -45,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "registrar.middleware.ChosenLanguageMiddleware",
@@ -53,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "registrar.urls"
@@ -104,8 +111,31 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Login throttling (django-axes) ------------------------------------------------
+# Every login (the login page, the admin, POST /api/auth/token/) goes through django.contrib.auth's
+# authenticate() with the request; after AXES_FAILURE_LIMIT failures in a row the account is locked
+# for AXES_COOLOFF_TIME, the right password included (the lockout page, or 429 from the API). Staff
+# unlock it in the admin (Users → "Unlock login", or Axes → Access attempts). Failures count per
+# username (one account guessed at) and per client address (one address trying the sequential 学号
+# usernames in turn); an office behind one NAT address shares the address's count. Behind proxies
+# (production's TLS proxy) the client address is read from X-Forwarded-For (TRUSTED_PROXY_COUNT).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("DJANGO_AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("DJANGO_AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "registrar.lockout.client_ip"
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "registrar.lockout.locked_out_response"  # registration/locked_out.html, 429
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -190,6 +220,32 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Registrar API / 学籍管理系统 API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Enums stay inline where they are used: every chain's "state" (and "reason", "kind") has its own
+    # choices, which one named component per field name cannot describe.
+    "POSTPROCESSING_HOOKS": [],
+    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Content-Security-Policy (django-csp 4) -------------------------------------------
+# Everything from the app's own origin: no inline script or style (scripts and styles are static
+# files; sizes computed on the server arrive as data attributes that static/registrar/js/app.js
+# applies), images also as data: URIs (Bootstrap's icons, Swagger UI).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    },
 }
 
 # --- Registrar ------------------------------------------------------------------

@@ -12,3 +12,7 @@ DEBUG = False
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 LANGUAGE_CODE = env.str("DJANGO_TEST_LANGUAGE", default="zh-hans")
+# Login throttling off: the suite logs in thousands of times through Client.login(), which calls
+# authenticate() without a request (django-axes needs one). tests/registrar/test_login_throttling.py
+# turns it on.
+AXES_ENABLED = False
