@@ -34,6 +34,9 @@ print(json.dumps({
 }))
 """
 
+#: a secret key production accepts (long, varied, no placeholder words)
+SECRET_KEY = "k3Y-" + "9f2a7c41e8d05b6a" * 4
+
 needs_no_dotenv = pytest.mark.skipif((ROOT / ".env").exists(), reason="a local .env file overrides the environment")
 
 
@@ -96,7 +99,7 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     assert out.returncode != 0
     assert "DJANGO_SECRET_KEY" in out.stderr
 
-    s = read_settings(tmp_path, "registrar.settings.production", DJANGO_SECRET_KEY="x" * 50,
+    s = read_settings(tmp_path, "registrar.settings.production", DJANGO_SECRET_KEY=SECRET_KEY,
                       DATABASE_URL="postgres://u:p@postgres:5432/registrar", REDIS_URL="redis://redis:6379/0",
                       REGISTRAR_PUBLIC_URL="https://xj.example.edu.cn")
     assert s["debug"] is False
@@ -110,7 +113,7 @@ PRINT_PUBLIC_URL = "from django.conf import settings; print(settings.REGISTRAR['
 @needs_no_dotenv
 @pytest.mark.parametrize("value", ["", "localhost:8000", "not a url"])
 def test_production_settings_refuse_to_start_without_the_public_url(tmp_path, value):
-    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE="registrar.settings.production", DJANGO_SECRET_KEY="x" * 50,
+    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE="registrar.settings.production", DJANGO_SECRET_KEY=SECRET_KEY,
                     REGISTRAR_PUBLIC_URL=value)
     out = subprocess.run([sys.executable, "-c", PRINT_PUBLIC_URL], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=60)
@@ -121,7 +124,7 @@ def test_production_settings_refuse_to_start_without_the_public_url(tmp_path, va
 @needs_no_dotenv
 @pytest.mark.parametrize("module", ["registrar.settings.production", "registrar.settings.local"])
 def test_the_public_url_comes_from_the_environment(tmp_path, module):
-    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE=module, DJANGO_SECRET_KEY="x" * 50,
+    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE=module, DJANGO_SECRET_KEY=SECRET_KEY,
                     REGISTRAR_PUBLIC_URL="http://10.1.2.3:8123/")
     out = subprocess.run([sys.executable, "-c", PRINT_PUBLIC_URL], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=60)
@@ -202,14 +205,16 @@ def _compose_command():
 
 @pytest.mark.skipif(_compose_command() is None, reason="neither docker compose nor docker-compose is installed")
 def test_docker_compose_config_validates():
-    env = {**os.environ, "REGISTRAR_PUBLIC_URL": "https://xj.example.edu.cn"}
+    required = {"REGISTRAR_PUBLIC_URL": "https://xj.example.edu.cn", "DJANGO_SECRET_KEY": SECRET_KEY}
+    env = {**os.environ, **required}
     out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    env.pop("REGISTRAR_PUBLIC_URL")
-    out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert out.returncode != 0 and "REGISTRAR_PUBLIC_URL" in out.stderr
+    for name in required:  # compose refuses to start without either
+        out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+                             cwd=ROOT, env={k: v for k, v in env.items() if k != name}, capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode != 0 and name in out.stderr, name
 
 
 # --- a real worker over the embedded broker ---------------------------------------------------

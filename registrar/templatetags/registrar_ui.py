@@ -311,7 +311,7 @@ def workflow_svg(desc: dict):
     title = _("Flow of %(name)s") % {"name": desc["name"]}
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="workflow-svg" viewBox="0 0 {w} {h}" width="100%" '
-        'style="max-width: {w}px; min-width: {min_w}px" role="img" aria-labelledby="wf-title-{code}" '
+        'data-max-width="{w}" data-min-width="{min_w}" role="img" aria-labelledby="wf-title-{code}" '
         'font-family="system-ui, -apple-system, \'Noto Sans CJK SC\', \'Microsoft YaHei\', sans-serif">'
         '<title id="wf-title-{code}">{title}</title>{body}</svg>',
         w=round(width), h=round(height), min_w=round(width * 0.7), code=code, title=title,

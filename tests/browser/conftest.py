@@ -84,17 +84,29 @@ def shot(artifacts_dir):
 
 
 @pytest.fixture
-def open_page(browser, live_server, artifacts_dir, request):
+def csp_violations():
+    """What Chromium refused under the Content-Security-Policy in this test's pages ("url: message")."""
+    return []
+
+
+@pytest.fixture
+def open_page(browser, live_server, artifacts_dir, request, csp_violations):
     """``open_page()`` → a page in a new browser context (no cookies: nobody logged in).
 
     Contexts send ``Accept-Language: zh-CN`` like the office's browsers, so pages start in
-    the default Chinese UI; ``page.goto("/…")`` is relative to the live server."""
+    the default Chinese UI; ``page.goto("/…")`` is relative to the live server. Every page is
+    watched for Content-Security-Policy violations: a test whose pages had one fails at teardown."""
     contexts = []
+
+    def watch(message):
+        if "Content Security Policy" in message.text:
+            csp_violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def make(locale: str = "zh-CN"):
         context = browser.new_context(base_url=live_server.url, locale=locale,
                                       viewport={"width": 1280, "height": 900})
         context.set_default_timeout(TIMEOUT_MS)
+        context.on("console", watch)
         contexts.append(context)
         return context.new_page()
 
@@ -111,6 +123,7 @@ def open_page(browser, live_server, artifacts_dir, request):
                 except Exception:  # noqa: BLE001 - best effort: the page may have crashed
                     pass
         context.close()
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture
