@@ -146,6 +146,10 @@ def document_issue_for_request(*, doc_type: str | DocType, request, issued_by) -
     built from exactly the same snapshot — nothing signed or changed since — that document is
     returned instead of a new one, so printing twice gives the same serial; if it had failed, it is
     produced again (``document_retry``), still under its serial.
+
+    A request holds at most one valid certificate of each type: a new one (a stage passed again
+    after a send-back, with changed content) supersedes the older. Approval forms are the
+    exception — each print is a dated record of the sign-offs so far, and stays valid.
     """
     doc_type = get_doc_type(doc_type)
     doc_type.check(request.student)
@@ -170,8 +174,16 @@ def document_issue_for_request(*, doc_type: str | DocType, request, issued_by) -
             # Not rendered yet (or its job was lost): queue it again; rendering is idempotent.
             transaction.on_commit(lambda: _enqueue_render(latest.pk))
         return latest
-    return document_issue(doc_type=doc_type, student=request.student, title=title, context=context,
-                          issued_by=issued_by, chain=request.chain.code, request_id=request.pk)
+    document = document_issue(doc_type=doc_type, student=request.student, title=title, context=context,
+                              issued_by=issued_by, chain=request.chain.code, request_id=request.pk)
+    if doc_type.code != "approval_form":
+        with translation.override(document_language()):
+            reason = force_str(SUPERSEDED) % {"serial": document.serial}
+        (Document.objects.filter(doc_type=doc_type.code, chain=request.chain.code, request_id=request.pk,
+                                 revoked_at__isnull=True)
+         .exclude(pk=document.pk)
+         .update(revoked_at=timezone.now(), revoked_by=issued_by, revoke_reason=reason[:255]))
+    return document
 
 
 @transaction.atomic

@@ -138,3 +138,29 @@ def test_rejection_during_clearance_revokes_the_leave_notice(sc_world):
     req = _advance_to(w, req, "clearance")
     valid = Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice", revoked_at__isnull=True)
     assert valid.count() == 1 and valid.get().pk != notice.pk
+
+
+@freeze_time("2026-03-10 10:00")
+def test_a_notice_issued_again_after_a_send_back_supersedes_the_first(sc_world):
+    """U3: a clearance department sends the request back to the registrar's notice stage after finance
+    recorded its figures; passing that stage again issues a notice with the new content, which
+    supersedes the first, so the request never holds two valid notices (found by the R2 walks).
+    Passing it again with nothing changed keeps the same notice."""
+    w = sc_world
+    req = _advance_to(w, open_request(w, "U3"), "clearance")
+    first = Document.objects.get(chain="U3", request_id=req.pk, doc_type="leave_notice")
+    req = sign(w, req, "finance")
+    req = sign(w, req, "library", action="send_back", opinion="离校通知单信息有误")
+    assert req.state == "registrar_notice"
+    req = sign(w, req, "academic_affairs")
+    assert req.state == "clearance"
+    notices = list(Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice").order_by("id"))
+    assert [n.pk for n in notices][0] == first.pk and len(notices) == 2
+    old, new = notices
+    assert old.revoked_at is not None and old.revoked_by == w["academic_affairs"] and new.serial in old.revoke_reason
+    assert new.revoked_at is None
+    req = sign(w, req, "library", action="send_back", opinion="再核对一次")
+    req = sign(w, req, "academic_affairs")
+    valid = Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice", revoked_at__isnull=True)
+    assert list(valid.values_list("pk", flat=True)) == [new.pk]  # same content: the same notice
+    assert Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice").count() == 2
