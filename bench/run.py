@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["inbox.py", "late_entry.py", "student_grades.py", "grade_import.py", "transcripts.py",
+BENCHMARKS = ["inbox.py", "late_entry.py", "student_grades.py", "grade_import.py", "transcripts.py", "r2_walks.py",
               *sorted(p.name for p in HERE.glob("bench_*.py"))]
 
 
