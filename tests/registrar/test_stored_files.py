@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -233,7 +234,7 @@ def test_no_settings_module_serves_media(module, tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REGISTRAR_"))}
     env.update(DJANGO_SETTINGS_MODULE=module, REGISTRAR_VAR_DIR=str(tmp_path / "var"),
-               DJANGO_SECRET_KEY="x" * 60, DJANGO_ALLOWED_HOSTS="registrar.example.edu.cn",
+               DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="registrar.example.edu.cn",
                REGISTRAR_PUBLIC_URL="https://registrar.example.edu.cn")
     if module.endswith("local"):
         env.pop("DATABASE_URL", None)  # bin/run's embedded default
