@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts" / "r2"
+ARTIFACTS = Path(os.environ.get("R2_ARTIFACTS") or ROOT / "test-artifacts" / "r2")
 RESULTS = ROOT / "bench" / "results" / "r2_walks.json"
 DB_NAME = "bench_r2"
 
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT / "bench"))
     from common import pg_execute, pg_urls
 
-    env = {**os.environ, "R2_STEPS": str(args.steps), "R2_PENDING": args.pending,
+    env = {**os.environ, "R2_STEPS": str(args.steps), "R2_PENDING": args.pending, "R2_ARTIFACTS": str(ARTIFACTS),
            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "registrar.settings.test")}
     url = os.environ.get("DATABASE_URL", "")
     admin = None

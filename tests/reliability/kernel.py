@@ -47,7 +47,7 @@ from registrar.roles import Role
 from students.models import ScheduledChange, StatusHistory, Student
 
 from .specs import ChainSpec, effect_trigger
-from .walks import Walk, add_rule_copies, assert_documents_kept, assert_prefix, pending_enabled
+from .walks import Walk, add_rule_copies, assert_documents_kept, assert_prefix
 from .world import persona_keys, today
 
 PERSONAS = st.sampled_from(persona_keys())
@@ -268,7 +268,7 @@ class KernelWalk(Walk):
         self.logs = self.read_logs(after)
         # who may do what
         if "see" in info and not info["see"]:
-            if info["rule"] == "amend" and info["via"] == "service":  # the service takes the request object
+            if info["rule"] in ("amend", "attach") and info["via"] == "service":  # it takes the request object
                 assert outcome != "ok", f"{where}: a user who may not see the request amended it"
             else:
                 assert outcome == "404", f"{where}: a user who may not see the request got {outcome}, not 404"
@@ -292,8 +292,7 @@ class KernelWalk(Walk):
         self.check_effects(after, info)
         self.check_documents(before, after, info)
         self.check_views(info)
-        if pending_enabled("notify_once"):
-            self.check_notifications(before, info)
+        self.check_notifications(before, info)
 
     def check_effects(self, after: dict, info: dict) -> None:
         """The effect rows on record are exactly those of the requests whose effect stage the log
@@ -360,8 +359,8 @@ class KernelWalk(Walk):
             self.event("documents_revoked")
 
     def check_views(self, info: dict) -> None:
-        """The inbox lists a request exactly to those who may sign it now (and, pending defect 13,
-        the request list shows it exactly to those who may open it)."""
+        """The inbox lists a request exactly to those who may sign it now, and the request list (the
+        API's, visible_q) shows it exactly to those who may open it."""
         req = self.current()
         if req is None:
             return
@@ -371,25 +370,21 @@ class KernelWalk(Walk):
             assert inbox == bool(self.eligible(key, req)), (
                 f"after {info}: #{req.pk} at {req.state} is{'' if inbox else ' not'} in {key}'s inbox; "
                 f"the oracle says {key} may sign it as {self.eligible(key, req)}")
-            if pending_enabled("visible_q"):
-                listed = visible_requests(user, self.chain).filter(pk=req.pk).exists()
-                assert listed == self.may_see(key, req), (
-                    f"after {info}: #{req.pk} is{'' if listed else ' not'} listed for {key}, "
-                    f"who may{'' if self.may_see(key, req) else ' not'} open it (pending: visible_q)")
+            listed = visible_requests(user, self.chain).filter(pk=req.pk).exists()
+            assert listed == self.may_see(key, req), (
+                f"after {info}: #{req.pk} is{'' if listed else ' not'} listed for {key}, "
+                f"who may{'' if self.may_see(key, req) else ' not'} open it")
 
     def check_notifications(self, before: dict, info: dict) -> None:
-        """Pending defect 17: one notification per user per step, none to say nothing moved."""
+        """One notification per user per step (once per stage change), none when a sign-off leaves the
+        request where it was (one signer of a parallel stage)."""
         new = list(Notification.objects.filter(pk__gt=before["notifications"]).values_list("user_id", "message", "url"))
         dupes = [k for k, n in Counter(new).items() if n > 1]
-        assert not dupes, f"after {info}: duplicate notifications {dupes} (pending: notify_once)"
-        if info["outcome"] == "ok" and info["action"] == "approve" and info.get("state") == self.snap_state(info):
-            applicant = self.current().applicant_id
-            assert not [n for n in new if n[0] == applicant], (
-                f"after {info}: the applicant was told of a step that did not move the request (pending: notify_once)")
-
-    def snap_state(self, info) -> str | None:
-        req = self.current()
-        return req.state if req is not None else None
+        assert not dupes, f"after {info}: duplicate notifications {dupes}"
+        if info["outcome"] == "ok" and info["action"] == "approve":
+            now = next(r["state"] for r in self.snap["requests"] if r["id"] == info["pk"])
+            if now == info["state"]:
+                assert not new, f"after {info}: {len(new)} notifications although the request did not move"
 
     # --- actions -----------------------------------------------------------------------------------
     def act(self, rule_name: str, key: str, action: str, *, via: str, opinion: str = "", data: dict | None = None,
@@ -540,6 +535,36 @@ class KernelWalk(Walk):
         if outcome == "ok":
             assert w.users[key].pk == req.applicant_id, f"{key} amended someone else's request"
             assert req.state in (DRAFT, RETURNED), f"a request at {req.state} was amended"
+
+    @rule(who=st.one_of(st.just("applicant"), PERSONAS), pick=st.integers(0, 3),
+          fake=st.sampled_from((False, False, True)), via=st.sampled_from(("service", "api")))
+    def attach(self, who, pick, fake, via):
+        """The applicant (or anyone) adds a file to a draft or returned request: an image, or a text file
+        that only pretends to be one (refused)."""
+        from tests.factories import fake_png_upload, photo_upload
+
+        req = self.current()
+        if req is None or not self.chain.attachments:
+            return  # not a step: nothing to attach
+        key = self.world.key_of(req.applicant) if who == "applicant" else who
+        kind = self.chain.attachments[pick % len(self.chain.attachments)].kind
+        upload = fake_png_upload() if fake else photo_upload()
+        code, pk = self.code, req.pk
+
+        def run(user):
+            if via == "api":
+                return self.api(user).post(f"/api/requests/{code}/{pk}/attachments/", {"kind": kind, "file": upload},
+                                           format="multipart")
+            return request_update(request=self.chain.model.objects.get(pk=pk), actor=user, data={},
+                                  attachments={kind: upload})
+
+        count = self.snap["attachments"]
+        outcome = self.step("attach", key, "attach", run, via=via, req=req)
+        if outcome == "ok":
+            assert self.world.users[key].pk == req.applicant_id and req.state in (DRAFT, RETURNED) and not fake, (
+                f"{key} attached a {'fake ' if fake else ''}file to a request at {req.state}")
+            assert self.snap["attachments"] == count + 1
+            self.event("attached")
 
     @rule(who=st.one_of(st.just("applicant"), PERSONAS), via=st.sampled_from(("service", "service", "web")))
     def print_form(self, who, via):
