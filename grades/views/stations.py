@@ -132,6 +132,17 @@ def _detail_context(request, submission, **extra) -> dict:
     return context
 
 
+def _require_reviewer(user, submission) -> None:
+    """403 before the form is read: a wrong role gets no form errors and no re-rendered page."""
+    if not sel.may_review(user, submission.offering):
+        raise PermissionDenied
+
+
+def _require_station_staff(user, submission) -> None:
+    if not (user.is_superuser or submission.station_id in sel.station_ids_of(user)):
+        raise PermissionDenied
+
+
 @login_required
 def submission_detail(request, pk):
     submission = sel.submission_get_visible(request.user, pk)
@@ -149,6 +160,7 @@ def submission_file(request, pk):
 @require_POST
 def submission_return(request, pk):
     submission = sel.submission_get_visible(request.user, pk)
+    _require_reviewer(request.user, submission)
     form = ReturnForm(request.POST)
     if not form.is_valid():
         return render(request, "grades/station_submission_detail.html",
@@ -183,6 +195,7 @@ def submission_accept(request, pk):
 @require_POST
 def submission_resubmit(request, pk):
     submission = sel.submission_get_visible(request.user, pk)
+    _require_station_staff(request.user, submission)
     form = ResubmitForm(request.POST, request.FILES)
     if form.is_valid():
         try:

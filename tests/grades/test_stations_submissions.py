@@ -248,6 +248,22 @@ def test_detail_scope(client, sw, who, status):
     assert client.get(f"/grades/stations/submissions/{sub.pk}/file/").status_code == status
 
 
+@pytest.mark.parametrize(("who", "action"), [("station_staff", "return"), ("secretary", "resubmit"),
+                                             ("academic_affairs", "resubmit")])
+def test_a_wrong_role_is_refused_before_the_form_is_read(client, sw, who, action):
+    """Station staff may not return, reviewers may not resubmit: an empty POST answers 403 (not the
+    detail page re-rendered with the form's errors), and writes nothing (found by the R1 matrix)."""
+    w = sw
+    s1, s2, s3 = w["students"]
+    sub = station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
+                                    upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}))
+    client.force_login(w[who])
+    reviews = SubmissionReview.objects.count()
+    assert client.post(f"/grades/stations/submissions/{sub.pk}/{action}/", {}).status_code == 403
+    sub.refresh_from_db()
+    assert sub.state == StationSubmission.State.SUBMITTED and SubmissionReview.objects.count() == reviews
+
+
 def test_pages_submit_return_resubmit_accept(client, sw):
     w = sw
     s1, s2, s3 = w["students"]
