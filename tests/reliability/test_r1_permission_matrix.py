@@ -56,7 +56,7 @@ def _media():
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory):
+def world(django_db_setup, django_db_blocker, tmp_path_factory, pytestconfig):
     media = tmp_path_factory.mktemp("r1-media")
     # a local cache: the matrix asks ~15,000 pages, and the shared Redis cache adds a round trip per
     # stage-configuration read (the cache's behaviour is not what this suite tests)
@@ -67,7 +67,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         w.log_in_everyone()
         yield w
         transaction.set_rollback(True)
-    _report()
+    _report(pytestconfig)
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def cell(world, db):
     return world
 
 
-def _report():
+def _report(config):
     if not STATS["cells"]:
         return
     lines = [
@@ -87,7 +87,9 @@ def _report():
         "in scope, anonymous, the superuser and the right roles out of scope",
         f"schema operations covered: {STATS['schema_operations']}",
     ]
-    print("\n" + "\n".join(lines))
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # shown with -q too, not only when a test fails
+        print("\n" + "\n".join(lines))
     ARTIFACT.parent.mkdir(exist_ok=True)
     ARTIFACT.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
