@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         result = "FAILED: " + w["failure"].splitlines()[0][:120] if w.get("failure") else "ok"
         print(f"{w['machine']:<22}{w['steps']:>8}{w['examples']:>10}{w['seconds']:>9}  {result}")
     print(f"\n{len(walks)} walks, {sum(w['steps'] for w in walks)} steps in {report['seconds']} s; "
-          f"pytest exit {rc}; results in {args.output.relative_to(ROOT)}")
+          f"pytest exit {rc}; results in {args.output}")
     for w in walks:
         if w.get("failure"):
             print(f"\n--- {w['machine']} ---\n{w['failure']}")
