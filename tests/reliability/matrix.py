@@ -46,17 +46,10 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from registrar.roles import Role, Scope
+from tests.reliability.world import CLASS_ROLES, COLLEGE_ROLES, UNIVERSITY_ROLES
 
 # --- people ----------------------------------------------------------------------------------------
-UNIVERSITY_ROLES = (
-    Role.STUDENT_AFFAIRS, Role.ACADEMIC_AFFAIRS, Role.ACADEMIC_AFFAIRS_HEAD, Role.LEADERSHIP, Role.FINANCE,
-    Role.LIBRARY, Role.DORM, Role.APARTMENT, Role.CANTEEN, Role.TEXTBOOK, Role.PRESIDENT_OFFICE,
-)
-COLLEGE_ROLES = (
-    Role.COLLEGE_SECRETARY, Role.COLLEGE_DEAN, Role.TEACHING_SECRETARY, Role.INSTRUCTOR, Role.COLLEGE_OFFICE,
-    Role.YOUTH_LEAGUE, Role.SUPERVISOR,
-)
-CLASS_ROLES = (Role.ADVISOR, Role.COUNSELLOR)
+# the scope groups (university-, college-, class-wide) are the R2 world's: one list for both suites
 STATION_ROLES = (Role.STATION,)
 STAFF_ROLES = tuple(r.value for r in (*CLASS_ROLES, *COLLEGE_ROLES, *STATION_ROLES, *UNIVERSITY_ROLES))
 assert set(STAFF_ROLES) | {Role.STUDENT.value} == set(Role.values), "a role of registrar.roles is not in the matrix"
