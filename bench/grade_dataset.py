@@ -67,43 +67,82 @@ def build_world(*, offerings: int = 1000, per_offering: int = 100) -> list[list]
     classes_per_offering = max(1, per_offering // CLASS_SIZE)
     n_classes = max(classes_per_offering, offerings * classes_per_offering // 10)  # each class takes ~10 offerings
     with transaction.atomic():
-        term = Term.objects.create(code="2025-2026-1", name="2025-2026学年第一学期", start_date=dt.date(2025, 9, 1),
-                                   end_date=dt.date(2026, 1, 20))
-        colleges = College.objects.bulk_create(
-            [College(code=f"C{i:02d}", name=f"基准学院{i}") for i in range(5)])
+        term = Term.objects.create(
+            code="2025-2026-1",
+            name="2025-2026学年第一学期",
+            start_date=dt.date(2025, 9, 1),
+            end_date=dt.date(2026, 1, 20),
+        )
+        colleges = College.objects.bulk_create([College(code=f"C{i:02d}", name=f"基准学院{i}") for i in range(5)])
         majors = Major.objects.bulk_create(
-            [Major(code=f"M{i:03d}", name=f"基准专业{i}", college=colleges[i % 5]) for i in range(10)])
-        classes = Class.objects.bulk_create([
-            Class(code=f"B{i:04d}", name=f"基准{i}班", cohort=2024, major=majors[i % 10], college=majors[i % 10].college)
-            for i in range(n_classes)])
+            [Major(code=f"M{i:03d}", name=f"基准专业{i}", college=colleges[i % 5]) for i in range(10)]
+        )
+        classes = Class.objects.bulk_create(
+            [
+                Class(
+                    code=f"B{i:04d}",
+                    name=f"基准{i}班",
+                    cohort=2024,
+                    major=majors[i % 10],
+                    college=majors[i % 10].college,
+                )
+                for i in range(n_classes)
+            ]
+        )
         students, n = [], 0
         for klass in classes:
             for _ in range(CLASS_SIZE):
-                students.append(Student(
-                    student_number=f"2024{n:06d}", name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                    gender="F" if n % 2 else "M", id_number=_id_number(n), birth_date=dt.date(2005, 1, 1),
-                    level="bachelor", study_form="full_time", college=klass.college, major=klass.major, klass=klass,
-                    enrollment_date=dt.date(2024, 9, 1), expected_graduation=dt.date(2028, 6, 30)))
+                students.append(
+                    Student(
+                        student_number=f"2024{n:06d}",
+                        name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                        gender="F" if n % 2 else "M",
+                        id_number=_id_number(n),
+                        birth_date=dt.date(2005, 1, 1),
+                        level="bachelor",
+                        study_form="full_time",
+                        college=klass.college,
+                        major=klass.major,
+                        klass=klass,
+                        enrollment_date=dt.date(2024, 9, 1),
+                        expected_graduation=dt.date(2028, 6, 30),
+                    )
+                )
                 n += 1
         students = Student.objects.bulk_create(students, batch_size=2000)
         by_class: dict[int, list] = {}
         for s in students:
             by_class.setdefault(s.klass_id, []).append(s)
-        courses = Course.objects.bulk_create([
-            Course(code=f"BC{i:04d}", name=f"基准课程{i}", credits=3, hours=48, college=colleges[i % 5])
-            for i in range(max(1, offerings // 5))])
+        courses = Course.objects.bulk_create(
+            [
+                Course(code=f"BC{i:04d}", name=f"基准课程{i}", credits=3, hours=48, college=colleges[i % 5])
+                for i in range(max(1, offerings // 5))
+            ]
+        )
         specs = []
         for i in range(offerings):
             scale, rounding, weights = _composition(i)
             course = courses[i % len(courses)]
-            specs.append((Offering(code=f"{term.code}-{course.code}-{i:04d}", term=term, course=course,
-                                   college=course.college, scale=scale, rounding=rounding,
-                                   exam_date=dt.date(2026, 1, 10)), weights))
+            specs.append(
+                (
+                    Offering(
+                        code=f"{term.code}-{course.code}-{i:04d}",
+                        term=term,
+                        course=course,
+                        college=course.college,
+                        scale=scale,
+                        rounding=rounding,
+                        exam_date=dt.date(2026, 1, 10),
+                    ),
+                    weights,
+                )
+            )
         made = Offering.objects.bulk_create([o for o, _w in specs], batch_size=1000)
         components, grades, rows = [], [], []
         for i, (offering, (_o, weights)) in enumerate(zip(made, specs, strict=True)):
-            components.extend(GradeComponent(offering=offering, code=c, weight=w, position=p)
-                              for p, (c, w) in enumerate(weights))
+            components.extend(
+                GradeComponent(offering=offering, code=c, weight=w, position=p) for p, (c, w) in enumerate(weights)
+            )
             first = (i * classes_per_offering) % len(classes)
             mine = [classes[(first + k) % len(classes)] for k in range(classes_per_offering)]
             members = [s for k in mine for s in by_class[k.pk]][:per_offering]
@@ -112,9 +151,16 @@ def build_world(*, offerings: int = 1000, per_offering: int = 100) -> list[list]
                 rows.append(_row(rng, offering, s, weights))
         GradeComponent.objects.bulk_create(components, batch_size=2000)
         Grade.objects.bulk_create(grades, batch_size=5000)
-        Offering.classes.through.objects.bulk_create([
-            Offering.classes.through(offering_id=o.pk, class_id=classes[(i * classes_per_offering + k) % len(classes)].pk)
-            for i, o in enumerate(made) for k in range(classes_per_offering)], batch_size=5000)
+        Offering.classes.through.objects.bulk_create(
+            [
+                Offering.classes.through(
+                    offering_id=o.pk, class_id=classes[(i * classes_per_offering + k) % len(classes)].pk
+                )
+                for i, o in enumerate(made)
+                for k in range(classes_per_offering)
+            ],
+            batch_size=5000,
+        )
     rng.shuffle(rows)  # Academic Affairs' files are not sorted by offering
     return rows
 
@@ -133,10 +179,14 @@ def _score(rng: random.Random, scale: str):
 
 def _row(rng, offering, student, weights) -> list:
     codes = {c for c, _w in weights}
-    return [offering.code, student.student_number, student.name,
-            _score(rng, offering.scale) if "regular" in codes else None,
-            _score(rng, offering.scale) if "midterm" in codes else None,
-            _score(rng, offering.scale)]
+    return [
+        offering.code,
+        student.student_number,
+        student.name,
+        _score(rng, offering.scale) if "regular" in codes else None,
+        _score(rng, offering.scale) if "midterm" in codes else None,
+        _score(rng, offering.scale),
+    ]
 
 
 def write_xlsx(path: Path, rows: list[list], *, bad_row: int | None = None) -> Path:
@@ -158,8 +208,17 @@ def write_xlsx(path: Path, rows: list[list], *, bad_row: int | None = None) -> P
 def fake_rows(n: int) -> list[list]:
     """Rows without a database (codes and numbers that will not match anything)."""
     rng = random.Random(SEED)
-    return [[f"2025-2026-1-BC{i % 200:04d}-{i // 100:04d}", f"2024{i:06d}", "测试", rng.randint(40, 100), None,
-             rng.randint(40, 100)] for i in range(n)]
+    return [
+        [
+            f"2025-2026-1-BC{i % 200:04d}-{i // 100:04d}",
+            f"2024{i:06d}",
+            "测试",
+            rng.randint(40, 100),
+            None,
+            rng.randint(40, 100),
+        ]
+        for i in range(n)
+    ]
 
 
 if __name__ == "__main__":

@@ -121,8 +121,11 @@ class Clock:
         return False
 
     def as_dict(self) -> dict:
-        return {"seconds": round(self.seconds, 3), "python_cpu_s": round(self.python_cpu, 3),
-                "db_cpu_s": None if self.backend_cpu is None else round(self.backend_cpu, 3)}
+        return {
+            "seconds": round(self.seconds, 3),
+            "python_cpu_s": round(self.python_cpu, 3),
+            "db_cpu_s": None if self.backend_cpu is None else round(self.backend_cpu, 3),
+        }
 
 
 def measure_floor(path: Path, *, logged: bool) -> dict:
@@ -151,8 +154,10 @@ def measure_floor(path: Path, *, logged: bool) -> dict:
                     copy.write_row(row)
         else:
             cursor.execute(f"CREATE TABLE {table} ({cols})")
-            cursor.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * width)})",
-                               [[None if v == "" else str(v) for v in row] for row in data])
+            cursor.executemany(
+                f"INSERT INTO {table} VALUES ({', '.join(['%s'] * width)})",
+                [[None if v == "" else str(v) for v in row] for row in data],
+            )
     clock.__exit__(None, None, None)  # after the commit
     done = clock.wall0 + clock.seconds
     with connection.cursor() as cursor:
@@ -160,8 +165,14 @@ def measure_floor(path: Path, *, logged: bool) -> dict:
         copied = cursor.fetchone()[0]
         cursor.execute(f"DROP TABLE {table}")
     assert copied == len(data), (copied, len(data))
-    return {"rows": len(data), "logged": logged, "parse_s": round(parsed - started, 3),
-            "copy_s": round(done - parsed, 3), **clock.as_dict(), "rows_per_s": round(len(data) / clock.seconds)}
+    return {
+        "rows": len(data),
+        "logged": logged,
+        "parse_s": round(parsed - started, 3),
+        "copy_s": round(done - parsed, 3),
+        **clock.as_dict(),
+        "rows_per_s": round(len(data) / clock.seconds),
+    }
 
 
 def measure_write_floor(path: Path, actor) -> dict | None:
@@ -180,8 +191,10 @@ def measure_write_floor(path: Path, actor) -> dict | None:
     with Clock() as clock:
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("CREATE TEMPORARY TABLE bench_write (c0 text, c1 text, c2 text, c3 text, c4 text, c5 text)"
-                           " ON COMMIT DROP")
+            cursor.execute(
+                "CREATE TEMPORARY TABLE bench_write (c0 text, c1 text, c2 text, c3 text, c4 text, c5 text)"
+                " ON COMMIT DROP"
+            )
             with cursor.cursor.copy("COPY bench_write FROM STDIN") as copy:
                 for row in rows[1:]:
                     copy.write_row(row)
@@ -195,10 +208,16 @@ def measure_write_floor(path: Path, actor) -> dict | None:
                 "entered_by_id = %s, entered_at = now() "
                 f"FROM bench_write AS t JOIN {Offering._meta.db_table} AS o ON o.code = t.c0 "
                 f"JOIN {Student._meta.db_table} AS s ON s.student_number = t.c1 "
-                "WHERE g.offering_id = o.id AND g.student_id = s.id", [actor.pk])
+                "WHERE g.offering_id = o.id AND g.student_id = s.id",
+                [actor.pk],
+            )
             written = cursor.rowcount
-    return {"rows": len(rows) - 1, "written": written, **clock.as_dict(),
-            "rows_per_s": round((len(rows) - 1) / clock.seconds)}
+    return {
+        "rows": len(rows) - 1,
+        "written": written,
+        **clock.as_dict(),
+        "rows_per_s": round((len(rows) - 1) / clock.seconds),
+    }
 
 
 def reset_grades() -> None:
@@ -208,8 +227,9 @@ def reset_grades() -> None:
 
     from grades.models import Grade
 
-    Grade.objects.update(components={}, score=None, level="", mark="", passed=None, grade_point=None,
-                         entered_by=None, entered_at=None)
+    Grade.objects.update(
+        components={}, score=None, level="", mark="", passed=None, grade_point=None, entered_by=None, entered_at=None
+    )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM FULL ANALYZE {Grade._meta.db_table}")
@@ -227,8 +247,10 @@ def _update_counts() -> tuple[int, int] | None:
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_force_next_flush()")  # this backend's counts, flushed when idle
-        cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = %s::regclass",
-                       [Grade._meta.db_table])
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = %s::regclass",
+            [Grade._meta.db_table],
+        )
         return cursor.fetchone()
 
 
@@ -245,8 +267,14 @@ def measure_import(path: Path, actor) -> dict:
         summary = grades_import(file=str(path), actor=actor, progress=progress)
     after = _update_counts()
     hot = None if before is None else {"updated": after[0] - before[0], "heap_only": after[1] - before[1]}
-    return {"rows": summary.total_rows, "written": summary.written, **clock.as_dict(),
-            "rows_per_s": round(summary.total_rows / clock.seconds), "updates": hot, "progress_at_s": marks}
+    return {
+        "rows": summary.total_rows,
+        "written": summary.written,
+        **clock.as_dict(),
+        "rows_per_s": round(summary.total_rows / clock.seconds),
+        "updates": hot,
+        "progress_at_s": marks,
+    }
 
 
 def measure_bad(path: Path, actor) -> dict:
@@ -263,8 +291,14 @@ def measure_bad(path: Path, actor) -> dict:
         refused, errors = False, []
     seconds = time.perf_counter() - started
     after = Grade.objects.filter(entered_at__isnull=False).count()
-    return {"refused": refused, "errors": errors, "seconds": round(seconds, 3),
-            "entered_before": before, "entered_after": after, "nothing_written": refused and before == after}
+    return {
+        "refused": refused,
+        "errors": errors,
+        "seconds": round(seconds, 3),
+        "entered_before": before,
+        "entered_after": after,
+        "nothing_written": refused and before == after,
+    }
 
 
 def main(argv=None) -> int:
@@ -308,8 +342,11 @@ def main(argv=None) -> int:
         print(f"wrote two xlsx files of {size / 1e6:.1f} MB in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
         bad_run = measure_bad(bad, actor)
-        print(f"bad file: refused={bad_run['refused']} in {bad_run['seconds']}s, errors={bad_run['errors']}, "
-              f"nothing written={bad_run['nothing_written']}", file=sys.stderr)
+        print(
+            f"bad file: refused={bad_run['refused']} in {bad_run['seconds']}s, errors={bad_run['errors']}, "
+            f"nothing written={bad_run['nothing_written']}",
+            file=sys.stderr,
+        )
         logged, unlogged, imports, writes = [], [], [], []
         for i in range(args.repeat):
             logged.append(measure_floor(good, logged=True))
@@ -319,7 +356,7 @@ def main(argv=None) -> int:
             writes.append(measure_write_floor(good, actor))
             reset_grades()
             imports.append(measure_import(good, actor))
-            line = (f"run {i + 1}: floor (a) logged {logged[-1]['rows_per_s']:,} rows/s ({logged[-1]['seconds']}s)")
+            line = f"run {i + 1}: floor (a) logged {logged[-1]['rows_per_s']:,} rows/s ({logged[-1]['seconds']}s)"
             if unlogged:
                 line += f", floor (b) unlogged {unlogged[-1]['rows_per_s']:,} rows/s ({unlogged[-1]['seconds']}s)"
             line += f", import {imports[-1]['rows_per_s']:,} rows/s ({imports[-1]['seconds']}s)"
@@ -342,57 +379,78 @@ def main(argv=None) -> int:
     ratio_b = import_rate / floor_b if floor_b else None
     ok = bad_run["nothing_written"] and (ratio_a >= TARGET or vendor != "postgresql")
     print()
-    print(f"Grade import, {len(rows):,} rows ({args.offerings} offerings), {server} ({db.label}), "
-          f"median of {args.repeat}")
+    print(
+        f"Grade import, {len(rows):,} rows ({args.offerings} offerings), {server} ({db.label}), median of {args.repeat}"
+    )
     write = "COPY" if vendor == "postgresql" else "INSERT"
-    for label, runs, rate in ((f"floor (a): parse + {write}, logged table  ", logged, floor_a),
-                              (f"floor (b): parse + {write}, UNLOGGED table", unlogged, floor_b)):
+    for label, runs, rate in (
+        (f"floor (a): parse + {write}, logged table  ", logged, floor_a),
+        (f"floor (b): parse + {write}, UNLOGGED table", unlogged, floor_b),
+    ):
         if runs:
-            print(f"  {label}: {rate:>9,.0f} rows/s  ({median(runs, 'seconds'):.2f}s: parse "
-                  f"{median(runs, 'parse_s'):.2f}s, copy + commit {median(runs, 'copy_s'):.2f}s)")
+            print(
+                f"  {label}: {rate:>9,.0f} rows/s  ({median(runs, 'seconds'):.2f}s: parse "
+                f"{median(runs, 'parse_s'):.2f}s, copy + commit {median(runs, 'copy_s'):.2f}s)"
+            )
     db_cpu = [r["db_cpu_s"] for r in imports if r["db_cpu_s"] is not None]
-    print(f"  import (grades_import)                  : {import_rate:>9,.0f} rows/s  "
-          f"({median(imports, 'seconds'):.2f}s; CPU: python {median(imports, 'python_cpu_s'):.2f}s, database "
-          f"{f'{statistics.median(db_cpu):.2f}s' if db_cpu else 'n/a'})")
+    print(
+        f"  import (grades_import)                  : {import_rate:>9,.0f} rows/s  "
+        f"({median(imports, 'seconds'):.2f}s; CPU: python {median(imports, 'python_cpu_s'):.2f}s, database "
+        f"{f'{statistics.median(db_cpu):.2f}s' if db_cpu else 'n/a'})"
+    )
     hot = [r["updates"] for r in imports if r["updates"]]
     if hot:
-        print("  heap-only (HOT) updates of grades_grade : "
-              + ", ".join(f"{h['heap_only']:,} of {h['updated']:,}" for h in hot))
+        print(
+            "  heap-only (HOT) updates of grades_grade : "
+            + ", ".join(f"{h['heap_only']:,} of {h['updated']:,}" for h in hot)
+        )
     if writes:
         write_rate = median(writes, "rows_per_s")
-        print(f"  write-only SQL (no checking)            : {write_rate:>9,.0f} rows/s  "
-              f"({median(writes, 'seconds'):.2f}s; database CPU "
-              f"{statistics.median((w['db_cpu_s'] or 0) for w in writes):.2f}s) = {write_rate / floor_a:.2f} × floor (a)")
+        print(
+            f"  write-only SQL (no checking)            : {write_rate:>9,.0f} rows/s  "
+            f"({median(writes, 'seconds'):.2f}s; database CPU "
+            f"{statistics.median((w['db_cpu_s'] or 0) for w in writes):.2f}s) = {write_rate / floor_a:.2f} × floor (a)"
+        )
     print(f"  ratio to floor (a), logged              : {ratio_a:.2f}  (target ≥ {TARGET})")
     if ratio_b is not None:
         print(f"  ratio to floor (b), unlogged            : {ratio_b:.2f}  (stricter; not the target)")
-    print(f"  one bad row                             : refused in {bad_run['seconds']}s, "
-          f"{'nothing written' if bad_run['nothing_written'] else 'WROTE ROWS'}")
+    print(
+        f"  one bad row                             : refused in {bad_run['seconds']}s, "
+        f"{'nothing written' if bad_run['nothing_written'] else 'WROTE ROWS'}"
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "benchmark": "grade_import",
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "database": vendor,
-        "server": server,
-        "python": platform.python_version(),
-        "rows": len(rows),
-        "offerings": args.offerings,
-        "load_average": os.getloadavg(),
-        "file_bytes": size,
-        "floor_logged_rows_per_s": floor_a,
-        "floor_unlogged_rows_per_s": floor_b,
-        "import_rows_per_s": import_rate,
-        "ratio_logged": round(ratio_a, 3),
-        "ratio_unlogged": None if ratio_b is None else round(ratio_b, 3),
-        "target": TARGET,
-        "target_met": ratio_a >= TARGET,
-        "bad_row": bad_run,
-        "write_only_rows_per_s": median(writes, "rows_per_s") if writes else None,
-        "floor_logged_runs": logged,
-        "floor_unlogged_runs": unlogged,
-        "write_only_runs": writes,
-        "import_runs": imports,
-    }, indent=2, ensure_ascii=False, default=str) + "\n")
+    args.output.write_text(
+        json.dumps(
+            {
+                "benchmark": "grade_import",
+                "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "database": vendor,
+                "server": server,
+                "python": platform.python_version(),
+                "rows": len(rows),
+                "offerings": args.offerings,
+                "load_average": os.getloadavg(),
+                "file_bytes": size,
+                "floor_logged_rows_per_s": floor_a,
+                "floor_unlogged_rows_per_s": floor_b,
+                "import_rows_per_s": import_rate,
+                "ratio_logged": round(ratio_a, 3),
+                "ratio_unlogged": None if ratio_b is None else round(ratio_b, 3),
+                "target": TARGET,
+                "target_met": ratio_a >= TARGET,
+                "bad_row": bad_run,
+                "write_only_rows_per_s": median(writes, "rows_per_s") if writes else None,
+                "floor_logged_runs": logged,
+                "floor_unlogged_runs": unlogged,
+                "write_only_runs": writes,
+                "import_runs": imports,
+            },
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        )
+        + "\n"
+    )
     print(f"written to {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
     return 0 if ok else 1
 

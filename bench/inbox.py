@@ -68,13 +68,24 @@ class World:
         self.dean = User.objects.create(username="dean", full_name="张志远", password=self.password)
         self.other = User.objects.create(username="secretary", full_name="王国强", password=self.password)
         RoleAssignment.objects.create(user=self.dean, role=Role.COLLEGE_DEAN, scope=Scope.COLLEGE, college=home)
-        RoleAssignment.objects.create(user=self.other, role=Role.COLLEGE_SECRETARY, scope=Scope.COLLEGE,
-                                      college=home)
+        RoleAssignment.objects.create(user=self.other, role=Role.COLLEGE_SECRETARY, scope=Scope.COLLEGE, college=home)
         self.classes = [
-            Class.objects.create(code="CS2401", name="计算机科学与技术2024级1班", cohort=2024, major=cs, college=home,
-                                 counsellor=self.counsellor),
-            Class.objects.create(code="CS2402", name="计算机科学与技术2024级2班", cohort=2024, major=cs, college=home,
-                                 counsellor=self.counsellor),
+            Class.objects.create(
+                code="CS2401",
+                name="计算机科学与技术2024级1班",
+                cohort=2024,
+                major=cs,
+                college=home,
+                counsellor=self.counsellor,
+            ),
+            Class.objects.create(
+                code="CS2402",
+                name="计算机科学与技术2024级2班",
+                cohort=2024,
+                major=cs,
+                college=home,
+                counsellor=self.counsellor,
+            ),
             Class.objects.create(code="AC2401", name="会计学2024级1班", cohort=2024, major=ac, college=away),
         ]
         self.count = 0
@@ -108,7 +119,8 @@ class World:
                 students.append(s)
             users = User.objects.bulk_create(
                 [User(username=s.student_number, full_name=s.name, password=self.password) for s in students],
-                batch_size=1000)
+                batch_size=1000,
+            )
             for s, u in zip(students, users, strict=True):
                 s.user = u
             students = Student.objects.bulk_create(students, batch_size=1000)
@@ -127,9 +139,16 @@ class World:
                     entered = now - dt.timedelta(minutes=7 * i + 3)
                     deadline = chain.deadline(stage)
                     # state given to the constructor: the protected FSM field refuses later assignment
-                    req = model(student=student, applicant=self.counsellor if code == "U4" else student.user,
-                                state=stage, round=1, submitted_at=entered - dt.timedelta(days=1), stage_entered_at=entered,
-                                stage_due_at=entered + deadline if deadline else None, **_fields(code, i))
+                    req = model(
+                        student=student,
+                        applicant=self.counsellor if code == "U4" else student.user,
+                        state=stage,
+                        round=1,
+                        submitted_at=entered - dt.timedelta(days=1),
+                        stage_entered_at=entered,
+                        stage_due_at=entered + deadline if deadline else None,
+                        **_fields(code, i),
+                    )
                     objs.append(req)
                 objs = model.objects.bulk_create(objs, batch_size=1000)
                 ct = ContentType.objects.get_for_model(model)
@@ -137,23 +156,46 @@ class World:
                 for (i, student), req in zip(items, objs, strict=True):
                     _c, stage, signed = SCENARIOS[i % len(SCENARIOS)]
                     base = {"content_type": ct, "object_id": req.pk, "chain": code, "round": 1}
-                    signoffs.append(SignOff(**base, stage="draft", role="counsellor" if code == "U4" else "student",
-                                            actor=req.applicant, actor_label="applicant", decision="submit",
-                                            source_state="draft", target_state=first,
-                                            created_at=req.submitted_at))
+                    signoffs.append(
+                        SignOff(
+                            **base,
+                            stage="draft",
+                            role="counsellor" if code == "U4" else "student",
+                            actor=req.applicant,
+                            actor_label="applicant",
+                            decision="submit",
+                            source_state="draft",
+                            target_state=first,
+                            created_at=req.submitted_at,
+                        )
+                    )
                     for role in signed:
                         actor = self.counsellor if role == "counsellor" else self.other
-                        signoffs.append(SignOff(**base, stage=stage, role=role, actor=actor, actor_label=role,
-                                                decision="approve", source_state=stage, target_state=stage,
-                                                created_at=req.stage_entered_at + dt.timedelta(hours=1)))
+                        signoffs.append(
+                            SignOff(
+                                **base,
+                                stage=stage,
+                                role=role,
+                                actor=actor,
+                                actor_label=role,
+                                decision="approve",
+                                source_state=stage,
+                                target_state=stage,
+                                created_at=req.stage_entered_at + dt.timedelta(hours=1),
+                            )
+                        )
             SignOff.objects.bulk_create(signoffs, batch_size=1000)
 
 
 def _fields(code: str, i: int) -> dict:
     today = dt.date(2026, 3, 1)
     return {
-        "U1": {"reason": "personal", "reason_detail": "家庭原因", "period_start": today,
-               "period_end": today + dt.timedelta(days=180)},
+        "U1": {
+            "reason": "personal",
+            "reason_detail": "家庭原因",
+            "period_start": today,
+            "period_end": today + dt.timedelta(days=180),
+        },
         "U2": {"reason_detail": "休学期满，申请复学"},
         "U3": {"reason_detail": "出国留学"},
         "U4": {"absent_since": today - dt.timedelta(days=60), "evidence": "连续两月未到校，联系不上。"},
@@ -169,6 +211,7 @@ def measure(user, repeat: int) -> dict:
     context = row.pop("response").context
     row.pop("bytes")
     return {"inbox_total": context["all_count"], "rows_on_page": len(context["rows"]), **row}
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -206,28 +249,36 @@ def main(argv=None) -> int:
                 print(f"  {label:<10} {row['median_ms']:>8.1f} ms  {row['queries']} queries", file=sys.stderr)
         vendor = connection.vendor
 
-    constant = all(
-        len({r["queries"] for r in results if r["user"] == who}) == 1 for who in ("counsellor", "dean"))
+    constant = all(len({r["queries"] for r in results if r["user"] == who}) == 1 for who in ("counsellor", "dean"))
     print()
     print(f"Inbox GET /requests/ on {db.label}, median of {args.repeat} renders")
     header = f"{'pending':>8}  {'user':<10}  {'in inbox':>8}  {'queries':>7}  {'median ms':>9}  {'min ms':>7}"
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r['size']:>8}  {r['user']:<10}  {r['inbox_total']:>8}  {r['queries']:>7}  {r['median_ms']:>9.1f}"
-              f"  {r['min_ms']:>7.1f}")
+        print(
+            f"{r['size']:>8}  {r['user']:<10}  {r['inbox_total']:>8}  {r['queries']:>7}  {r['median_ms']:>9.1f}"
+            f"  {r['min_ms']:>7.1f}"
+        )
     print(f"query count constant across sizes: {'yes' if constant else 'NO'}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "benchmark": "inbox",
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "database": vendor,
-        "python": platform.python_version(),
-        "repeat": args.repeat,
-        "query_count_constant": constant,
-        "results": results,
-    }, indent=2, ensure_ascii=False) + "\n")
+    args.output.write_text(
+        json.dumps(
+            {
+                "benchmark": "inbox",
+                "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "database": vendor,
+                "python": platform.python_version(),
+                "repeat": args.repeat,
+                "query_count_constant": constant,
+                "results": results,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     print(f"written to {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
     return 0 if constant else 1
 

@@ -36,8 +36,16 @@ from common import ThrowawayDatabase, measure_get  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "late_entry.json"
 BENCH_DB = "bench_late_entry"
 STUDENTS_PER_OFFERING = 30
-COLLEGES = (("CIE", "计算机与信息工程学院"), ("EM", "经济管理学院"), ("FL", "外国语学院"), ("ME", "机电工程学院"),
-            ("AR", "艺术设计学院"), ("ED", "教育学院"), ("MA", "数学与统计学院"), ("CE", "化学与材料工程学院"))
+COLLEGES = (
+    ("CIE", "计算机与信息工程学院"),
+    ("EM", "经济管理学院"),
+    ("FL", "外国语学院"),
+    ("ME", "机电工程学院"),
+    ("AR", "艺术设计学院"),
+    ("ED", "教育学院"),
+    ("MA", "数学与统计学院"),
+    ("CE", "化学与材料工程学院"),
+)
 
 
 # --- throwaway database ------------------------------------------------------------------------
@@ -56,25 +64,35 @@ class World:
         password = make_password("bench")
         self.aa = User.objects.create(username="aa", full_name="教务处", password=password)
         RoleAssignment.objects.create(user=self.aa, role=Role.ACADEMIC_AFFAIRS, scope=Scope.UNIVERSITY)
-        self.term = Term.objects.create(code="2025-2026-1", name="2025-2026学年第一学期",
-                                        start_date=dt.date(2025, 9, 1), end_date=dt.date(2026, 1, 20))
+        self.term = Term.objects.create(
+            code="2025-2026-1",
+            name="2025-2026学年第一学期",
+            start_date=dt.date(2025, 9, 1),
+            end_date=dt.date(2026, 1, 20),
+        )
         spec = next(c for c in CLASSES if c[0] == "CS2401")
         taken: set[str] = set()
         self.colleges, self.students, self.courses, self.instructors = [], {}, {}, {}
         for i, (code, name) in enumerate(COLLEGES):
             college = College.objects.create(code=code, name=name)
             major = Major.objects.create(code=f"M{i:03d}", name=f"{name}专业", college=college)
-            klass = Class.objects.create(code=f"{code}2401", name=f"{name}2024级1班", cohort=2024, major=major,
-                                         college=college)
-            built = [build_student(klass=klass, spec=spec, college_code="CIE", number=f"24{i:02d}{n:06d}",
-                                   taken=taken) for n in range(STUDENTS_PER_OFFERING)]
+            klass = Class.objects.create(
+                code=f"{code}2401", name=f"{name}2024级1班", cohort=2024, major=major, college=college
+            )
+            built = [
+                build_student(klass=klass, spec=spec, college_code="CIE", number=f"24{i:02d}{n:06d}", taken=taken)
+                for n in range(STUDENTS_PER_OFFERING)
+            ]
             self.students[college.pk] = Student.objects.bulk_create(built)
-            self.courses[college.pk] = Course.objects.bulk_create([
-                Course(code=f"{code}{n:03d}", name=f"{name}课程{n}", credits=3, hours=48, college=college)
-                for n in range(20)])
-            self.instructors[college.pk] = User.objects.bulk_create([
-                User(username=f"t{code.lower()}{n}", full_name=f"教师{code}{n}", password=password)
-                for n in range(10)])
+            self.courses[college.pk] = Course.objects.bulk_create(
+                [
+                    Course(code=f"{code}{n:03d}", name=f"{name}课程{n}", credits=3, hours=48, college=college)
+                    for n in range(20)
+                ]
+            )
+            self.instructors[college.pk] = User.objects.bulk_create(
+                [User(username=f"t{code.lower()}{n}", full_name=f"教师{code}{n}", password=password) for n in range(10)]
+            )
             self.colleges.append(college)
         self.count = 0
 
@@ -94,13 +112,27 @@ class World:
             for i in range(start, n):
                 college = self.colleges[i % len(self.colleges)]
                 course = self.courses[college.pk][i % 20]
-                offerings.append(Offering(code=f"L{i:06d}", term=self.term, course=course, college=college,
-                                          exam_date=today - dt.timedelta(days=10 + i % 40)))
+                offerings.append(
+                    Offering(
+                        code=f"L{i:06d}",
+                        term=self.term,
+                        course=course,
+                        college=college,
+                        exam_date=today - dt.timedelta(days=10 + i % 40),
+                    )
+                )
                 # not late: a recent exam, or already submitted
                 recent = i % 2 == 0
-                offerings.append(Offering(code=f"N{i:06d}", term=self.term, course=course, college=college,
-                                          exam_date=today - dt.timedelta(days=2 if recent else 30),
-                                          sheet_state="entering" if recent else "submitted"))
+                offerings.append(
+                    Offering(
+                        code=f"N{i:06d}",
+                        term=self.term,
+                        course=course,
+                        college=college,
+                        exam_date=today - dt.timedelta(days=2 if recent else 30),
+                        sheet_state="entering" if recent else "submitted",
+                    )
+                )
             offerings = Offering.objects.bulk_create(offerings, batch_size=1000)
             through = Offering.instructors.through
             links, grades = [], []
@@ -111,9 +143,17 @@ class World:
                     links.append(through(offering_id=o.pk, user_id=teachers[(o.pk + 1) % 10].pk))
                 for j, s in enumerate(self.students[o.college_id]):
                     entered = j % 3 == 0
-                    grades.append(Grade(offering_id=o.pk, student_id=s.pk, course_id=o.course_id, term_id=o.term_id,
-                                        components={"final": "75"} if entered else {},
-                                        score=75 if entered else None, passed=True if entered else None))
+                    grades.append(
+                        Grade(
+                            offering_id=o.pk,
+                            student_id=s.pk,
+                            course_id=o.course_id,
+                            term_id=o.term_id,
+                            components={"final": "75"} if entered else {},
+                            score=75 if entered else None,
+                            passed=True if entered else None,
+                        )
+                    )
             through.objects.bulk_create(links, batch_size=5000)
             Grade.objects.bulk_create(grades, batch_size=5000)
 
@@ -124,6 +164,7 @@ def measure(user, url: str, repeat: int, params: dict | None = None) -> dict:
     row.pop("bytes")
     row["context"] = row.pop("response").context
     return row
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -149,16 +190,21 @@ def main(argv=None) -> int:
         print(f"{db.label}: migrated in {time.perf_counter() - started:.1f}s", file=sys.stderr)
         world = World()
         results = []
-        pages = (("late_dashboard", reverse("grades:late_dashboard"), None),
-                 ("sheet_list_late", reverse("grades:offering_list"), {"late": "on"}))
+        pages = (
+            ("late_dashboard", reverse("grades:late_dashboard"), None),
+            ("sheet_list_late", reverse("grades:offering_list"), {"late": "on"}),
+        )
         for size in sorted(set(args.sizes)):
             started = time.perf_counter()
             world.grow(size)
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
-            print(f"seeded {size} late offerings ({2 * size} in all, {2 * size * STUDENTS_PER_OFFERING} grade rows) "
-                  f"in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+            print(
+                f"seeded {size} late offerings ({2 * size} in all, {2 * size * STUDENTS_PER_OFFERING} grade rows) "
+                f"in {time.perf_counter() - started:.1f}s",
+                file=sys.stderr,
+            )
             for label, url, params in pages:
                 row = measure(world.aa, url, args.repeat, params)
                 ctx = row.pop("context")
@@ -176,21 +222,30 @@ def main(argv=None) -> int:
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r['size']:>6}  {r['page']:<16}  {r['queries']:>7}  {r['median_ms']:>9.1f}  {r['min_ms']:>7.1f}"
-              f"  {r['slowest_query_ms']:>12.1f}")
+        print(
+            f"{r['size']:>6}  {r['page']:<16}  {r['queries']:>7}  {r['median_ms']:>9.1f}  {r['min_ms']:>7.1f}"
+            f"  {r['slowest_query_ms']:>12.1f}"
+        )
     print(f"query count constant across sizes: {'yes' if constant else 'NO'}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "benchmark": "late_entry",
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "database": vendor,
-        "python": platform.python_version(),
-        "repeat": args.repeat,
-        "students_per_offering": STUDENTS_PER_OFFERING,
-        "query_count_constant": constant,
-        "results": results,
-    }, indent=2, ensure_ascii=False) + "\n")
+    args.output.write_text(
+        json.dumps(
+            {
+                "benchmark": "late_entry",
+                "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "database": vendor,
+                "python": platform.python_version(),
+                "repeat": args.repeat,
+                "students_per_offering": STUDENTS_PER_OFFERING,
+                "query_count_constant": constant,
+                "results": results,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     print(f"written to {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
     return 0 if constant else 1
 

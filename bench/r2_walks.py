@@ -32,16 +32,24 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=10_000, help="steps per walk (R2_STEPS)")
     parser.add_argument("--only", nargs="+", default=[], help="walks to run (chain codes, grade_sheet, station)")
-    parser.add_argument("--pending", default=os.environ.get("R2_PENDING", ""),
-                        help="invariants waiting for another fix to enable (R2_PENDING: names or 'all')")
+    parser.add_argument(
+        "--pending",
+        default=os.environ.get("R2_PENDING", ""),
+        help="invariants waiting for another fix to enable (R2_PENDING: names or 'all')",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT / "bench"))
     from common import pg_execute, pg_urls
 
-    env = {**os.environ, "R2_STEPS": str(args.steps), "R2_PENDING": args.pending, "R2_ARTIFACTS": str(ARTIFACTS),
-           "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "registrar.settings.test")}
+    env = {
+        **os.environ,
+        "R2_STEPS": str(args.steps),
+        "R2_PENDING": args.pending,
+        "R2_ARTIFACTS": str(ARTIFACTS),
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "registrar.settings.test"),
+    }
     url = os.environ.get("DATABASE_URL", "")
     admin = None
     if url.startswith(("postgres://", "postgresql://", "pgsql://")):
@@ -51,8 +59,19 @@ def main(argv=None) -> int:
         env["DATABASE_URL"] = ""
         database = "SQLite (in memory)"
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    command = [sys.executable, "-m", "pytest", "tests/reliability/test_r2_walks.py", "-p", "no:cacheprovider",
-               "-q", "-s", "--create-db", "-o", "addopts="]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/reliability/test_r2_walks.py",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-s",
+        "--create-db",
+        "-o",
+        "addopts=",
+    ]
     if args.only:
         command += ["-k", " or ".join(args.only)]
     print(f"R2 walks, {args.steps} steps each, on {database}", file=sys.stderr, flush=True)
@@ -63,8 +82,14 @@ def main(argv=None) -> int:
         if admin:
             pg_execute(admin, f"DROP DATABASE IF EXISTS test_{DB_NAME} WITH (FORCE)")
     walks = [json.loads(p.read_text()) for p in sorted(ARTIFACTS.glob("*.json"))]
-    report = {"steps_per_walk": args.steps, "database": database, "pending": args.pending,
-              "seconds": round(time.monotonic() - started, 1), "pytest_exit": rc, "walks": walks}
+    report = {
+        "steps_per_walk": args.steps,
+        "database": database,
+        "pending": args.pending,
+        "seconds": round(time.monotonic() - started, 1),
+        "pytest_exit": rc,
+        "walks": walks,
+    }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, ensure_ascii=False, indent=2))
 
@@ -72,8 +97,10 @@ def main(argv=None) -> int:
     for w in walks:
         result = "FAILED: " + w["failure"].splitlines()[0][:120] if w.get("failure") else "ok"
         print(f"{w['machine']:<22}{w['steps']:>8}{w['examples']:>10}{w['seconds']:>9}  {result}")
-    print(f"\n{len(walks)} walks, {sum(w['steps'] for w in walks)} steps in {report['seconds']} s; "
-          f"pytest exit {rc}; results in {args.output}")
+    print(
+        f"\n{len(walks)} walks, {sum(w['steps'] for w in walks)} steps in {report['seconds']} s; "
+        f"pytest exit {rc}; results in {args.output}"
+    )
     for w in walks:
         if w.get("failure"):
             print(f"\n--- {w['machine']} ---\n{w['failure']}")

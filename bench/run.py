@@ -16,8 +16,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["inbox.py", "late_entry.py", "student_grades.py", "grade_import.py", "transcripts.py", "r2_walks.py",
-              *sorted(p.name for p in HERE.glob("bench_*.py"))]
+BENCHMARKS = [
+    "inbox.py",
+    "late_entry.py",
+    "student_grades.py",
+    "grade_import.py",
+    "transcripts.py",
+    "r2_walks.py",
+    *sorted(p.name for p in HERE.glob("bench_*.py")),
+]
 
 
 def main(argv: list[str]) -> int:
@@ -30,8 +37,7 @@ def main(argv: list[str]) -> int:
             print(f"no benchmark {names[0]}; there are: {', '.join(BENCHMARKS)}", file=sys.stderr)
             return 2
     elif argv:
-        print("give the benchmark's name before its arguments, e.g. bash bin/bench inbox --sizes 500",
-              file=sys.stderr)
+        print("give the benchmark's name before its arguments, e.g. bash bin/bench inbox --sizes 500", file=sys.stderr)
         return 2
     for name in names:
         print(f"==> bench/{name}", file=sys.stderr, flush=True)

@@ -51,8 +51,9 @@ def _score(i: int, j: int) -> Decimal:
 def _result(score: Decimal, kind: str = "regular"):
     from grades.scoring import Entry, compute
 
-    return compute(scale="hundred", rounding="integer", weights=[("final", 100)],
-                   entries={"final": Entry(number=score)}, kind=kind)
+    return compute(
+        scale="hundred", rounding="integer", weights=[("final", 100)], entries={"final": Entry(number=score)}, kind=kind
+    )
 
 
 class World:
@@ -69,10 +70,14 @@ class World:
         for n in range(1, TERMS + 1):
             year = 2022 + (n - 1) // 2
             first = n % 2 == 1
-            self.terms.append(Term.objects.create(
-                code=f"{year}-{year + 1}-{1 if first else 2}", name=f"{year}-{year + 1}学年第{'一' if first else '二'}学期",
-                start_date=dt.date(year, 9, 1) if first else dt.date(year + 1, 2, 20),
-                end_date=dt.date(year + 1, 1, 20) if first else dt.date(year + 1, 7, 10)))
+            self.terms.append(
+                Term.objects.create(
+                    code=f"{year}-{year + 1}-{1 if first else 2}",
+                    name=f"{year}-{year + 1}学年第{'一' if first else '二'}学期",
+                    start_date=dt.date(year, 9, 1) if first else dt.date(year + 1, 2, 20),
+                    end_date=dt.date(year + 1, 1, 20) if first else dt.date(year + 1, 7, 10),
+                )
+            )
         self.academic_affairs = User.objects.create(username="aa", full_name="教务处", password=self.password)
         RoleAssignment.objects.create(user=self.academic_affairs, role=Role.ACADEMIC_AFFAIRS, scope=Scope.UNIVERSITY)
         self.n = 0
@@ -89,21 +94,41 @@ class World:
         from students.models import Class, Student
 
         per_class = 50
-        classes = Class.objects.bulk_create([
-            Class(code=f"{college.code}-{self.n}-{k:03d}", name=f"{major.name}2022级{k + 1}班", cohort=2022, major=major,
-                  college=college) for k in range(-(-count // per_class))])
+        classes = Class.objects.bulk_create(
+            [
+                Class(
+                    code=f"{college.code}-{self.n}-{k:03d}",
+                    name=f"{major.name}2022级{k + 1}班",
+                    cohort=2022,
+                    major=major,
+                    college=college,
+                )
+                for k in range(-(-count // per_class))
+            ]
+        )
         rows = []
         for i in range(count):
             self.n += 1
-            rows.append(Student(
-                student_number=f"22{self.n:08d}", name=f"学生{self.n}", gender="F", id_number=f"{self.n:017d}X",
-                birth_date=dt.date(2004, 5, 17), level=Student.Level.BACHELOR,
-                study_form=Student.StudyForm.FULL_TIME, college=college, major=major, klass=classes[i // per_class],
-                enrollment_date=dt.date(2022, 9, 1),
-                expected_graduation=dt.date(2026 if i % 2 else 2027, 6, 30)))
+            rows.append(
+                Student(
+                    student_number=f"22{self.n:08d}",
+                    name=f"学生{self.n}",
+                    gender="F",
+                    id_number=f"{self.n:017d}X",
+                    birth_date=dt.date(2004, 5, 17),
+                    level=Student.Level.BACHELOR,
+                    study_form=Student.StudyForm.FULL_TIME,
+                    college=college,
+                    major=major,
+                    klass=classes[i // per_class],
+                    enrollment_date=dt.date(2022, 9, 1),
+                    expected_graduation=dt.date(2026 if i % 2 else 2027, 6, 30),
+                )
+            )
         if with_users:
-            users = User.objects.bulk_create([User(username=s.student_number, full_name=s.name,
-                                                   password=self.password) for s in rows])
+            users = User.objects.bulk_create(
+                [User(username=s.student_number, full_name=s.name, password=self.password) for s in rows]
+            )
             for s, u in zip(rows, users, strict=True):
                 s.user = u
         return Student.objects.bulk_create(rows, batch_size=2000)
@@ -112,14 +137,32 @@ class World:
         from grades.models import Course, GradeComponent, Offering
 
         if courses is None:
-            courses = Course.objects.bulk_create([
-                Course(code=f"{prefix}{t:02d}{c:02d}", name=f"课程{prefix}{t}-{c}", credits=Decimal("2.5"), hours=40,
-                       college=college)
-                for t in range(len(terms)) for c in range(per_term)])
-        offerings = Offering.objects.bulk_create([
-            Offering(code=f"{prefix}-{kind}-{course.code}", term=terms[k // per_term], course=course, college=college,
-                     kind=kind, exam_date=terms[k // per_term].end_date - dt.timedelta(days=10))
-            for k, course in enumerate(courses)])
+            courses = Course.objects.bulk_create(
+                [
+                    Course(
+                        code=f"{prefix}{t:02d}{c:02d}",
+                        name=f"课程{prefix}{t}-{c}",
+                        credits=Decimal("2.5"),
+                        hours=40,
+                        college=college,
+                    )
+                    for t in range(len(terms))
+                    for c in range(per_term)
+                ]
+            )
+        offerings = Offering.objects.bulk_create(
+            [
+                Offering(
+                    code=f"{prefix}-{kind}-{course.code}",
+                    term=terms[k // per_term],
+                    course=course,
+                    college=college,
+                    kind=kind,
+                    exam_date=terms[k // per_term].end_date - dt.timedelta(days=10),
+                )
+                for k, course in enumerate(courses)
+            ]
+        )
         GradeComponent.objects.bulk_create([GradeComponent(offering=o, code="final", weight=100) for o in offerings])
         Offering.objects.filter(pk__in=[o.pk for o in offerings]).update(sheet_state=Offering.SheetState.CONFIRMED)
         return courses, offerings
@@ -131,9 +174,22 @@ class World:
         rows = []
         for student, o, score in pairs:
             r = _result(score, kind)
-            rows.append(Grade(offering=o, student=student, course_id=o.course_id, term_id=o.term_id, kind=kind,
-                              enrolled_via=via, components={"final": str(score)}, score=r.score, passed=r.passed,
-                              grade_point=r.grade_point, level=r.level, mark=r.mark))
+            rows.append(
+                Grade(
+                    offering=o,
+                    student=student,
+                    course_id=o.course_id,
+                    term_id=o.term_id,
+                    kind=kind,
+                    enrolled_via=via,
+                    components={"final": str(score)},
+                    score=r.score,
+                    passed=r.passed,
+                    grade_point=r.grade_point,
+                    level=r.level,
+                    mark=r.mark,
+                )
+            )
         Grade.objects.bulk_create(rows, batch_size=5000)
 
     def record_students(self, sizes):
@@ -149,10 +205,20 @@ class World:
             makeups = size - regular_n
             failed = set(range(0, regular_n, max(1, regular_n // max(makeups, 1))))
             failed = set(sorted(failed)[:makeups])
-            self.grades([(student, o, Decimal(45) if k in failed else Decimal(60 + (k * 7) % 40))
-                         for k, o in enumerate(offerings)])
-            _c, mk = self.offerings(college, f"R{size}", [offerings[k].term for k in sorted(failed)], 1,
-                                    kind="makeup", courses=[courses[k] for k in sorted(failed)])
+            self.grades(
+                [
+                    (student, o, Decimal(45) if k in failed else Decimal(60 + (k * 7) % 40))
+                    for k, o in enumerate(offerings)
+                ]
+            )
+            _c, mk = self.offerings(
+                college,
+                f"R{size}",
+                [offerings[k].term for k in sorted(failed)],
+                1,
+                kind="makeup",
+                courses=[courses[k] for k in sorted(failed)],
+            )
             self.grades([(student, o, Decimal(70)) for o in mk], kind="makeup", via="makeup")
             out[size] = student
         return out
@@ -167,9 +233,15 @@ class World:
         failed = {(s.pk, o.course_id) for s, o, score in pairs if score < 60}
         _c, makeups = self.offerings(college, f"D{count}-", terms, COURSES_PER_TERM, kind="makeup", courses=courses)
         by_course = {o.course_id: o for o in makeups}
-        self.grades([(s, by_course[o.course_id], Decimal(55 + (i % 2) * 20))
-                     for i, (s, o, _score_) in enumerate(pairs) if (s.pk, o.course_id) in failed],
-                    kind="makeup", via="makeup")
+        self.grades(
+            [
+                (s, by_course[o.course_id], Decimal(55 + (i % 2) * 20))
+                for i, (s, o, _score_) in enumerate(pairs)
+                if (s.pk, o.course_id) in failed
+            ],
+            kind="makeup",
+            via="makeup",
+        )
         return college, len(pairs) + len(failed)
 
 
@@ -179,6 +251,7 @@ def measure(user, url: str, repeat: int) -> dict:
     row.pop("response")
     row.pop("slowest_query_ms")
     return row
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -221,20 +294,31 @@ def main(argv=None) -> int:
             for view, url in (("page", reverse("grades:my_grades")), ("api", reverse("grades-api:me"))):
                 row = {"grades": confirmed, "view": view, **measure(student.user, url, args.repeat)}
                 page_rows.append(row)
-                print(f"  {confirmed:>4} grades {view:<5} {row['median_ms']:>8.1f} ms  {row['queries']} queries",
-                      file=sys.stderr)
+                print(
+                    f"  {confirmed:>4} grades {view:<5} {row['median_ms']:>8.1f} ms  {row['queries']} queries",
+                    file=sys.stderr,
+                )
         for size, (college, n_grades) in colleges.items():
             query = f"?college={college.pk}&term={world.terms[DASHBOARD_TERMS - 1].pk}&year=2026"
             for view, name in (("dashboard", "grades:progression"), ("xlsx", "grades:progression_export")):
-                row = {"students": size, "grades": n_grades, "view": view,
-                       **measure(world.academic_affairs, reverse(name) + query, args.repeat)}
+                row = {
+                    "students": size,
+                    "grades": n_grades,
+                    "view": view,
+                    **measure(world.academic_affairs, reverse(name) + query, args.repeat),
+                }
                 dash_rows.append(row)
-                print(f"  {size:>5} students {view:<9} {row['median_ms']:>8.1f} ms  {row['queries']} queries",
-                      file=sys.stderr)
+                print(
+                    f"  {size:>5} students {view:<9} {row['median_ms']:>8.1f} ms  {row['queries']} queries",
+                    file=sys.stderr,
+                )
         vendor = connection.vendor
 
-    constant = all(len({r["queries"] for r in rows if r["view"] == view}) == 1
-                   for rows in (page_rows, dash_rows) for view in {r["view"] for r in rows})
+    constant = all(
+        len({r["queries"] for r in rows if r["view"] == view}) == 1
+        for rows in (page_rows, dash_rows)
+        for view in {r["view"] for r in rows}
+    )
     print()
     print(f"Student grade page on {db.label}, median of {args.repeat} renders")
     print(f"{'grades':>7}  {'view':<5}  {'queries':>7}  {'median ms':>9}  {'min ms':>7}")
@@ -244,21 +328,30 @@ def main(argv=None) -> int:
     print("Progression dashboard (Academic Affairs, one college)")
     print(f"{'students':>8}  {'grades':>7}  {'view':<9}  {'queries':>7}  {'median ms':>9}  {'min ms':>7}")
     for r in dash_rows:
-        print(f"{r['students']:>8}  {r['grades']:>7}  {r['view']:<9}  {r['queries']:>7}  {r['median_ms']:>9.1f}"
-              f"  {r['min_ms']:>7.1f}")
+        print(
+            f"{r['students']:>8}  {r['grades']:>7}  {r['view']:<9}  {r['queries']:>7}  {r['median_ms']:>9.1f}"
+            f"  {r['min_ms']:>7.1f}"
+        )
     print(f"query count constant across sizes: {'yes' if constant else 'NO'}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "benchmark": "student_grades",
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "database": vendor,
-        "python": platform.python_version(),
-        "repeat": args.repeat,
-        "query_count_constant": constant,
-        "student_page": page_rows,
-        "progression_dashboard": dash_rows,
-    }, indent=2, ensure_ascii=False) + "\n")
+    args.output.write_text(
+        json.dumps(
+            {
+                "benchmark": "student_grades",
+                "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "database": vendor,
+                "python": platform.python_version(),
+                "repeat": args.repeat,
+                "query_count_constant": constant,
+                "student_page": page_rows,
+                "progression_dashboard": dash_rows,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     print(f"written to {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
     return 0 if constant else 1
 

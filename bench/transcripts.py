@@ -69,22 +69,37 @@ class Environment:
         self.url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
         self.redis_url = redis_url
         self.queue = f"bench-transcripts-{uuid.uuid4().hex[:8]}"
-        self.saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REGISTRAR_VAR_DIR", "CELERY_BROKER_URL",
-                                                       "CELERY_TASK_ALWAYS_EAGER")}
+        self.saved = {
+            k: os.environ.get(k)
+            for k in ("DATABASE_URL", "REGISTRAR_VAR_DIR", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER")
+        }
 
     def __enter__(self):
         _pg(self.admin_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         _pg(self.admin_url, f"CREATE DATABASE {BENCH_DB}")
         self.vardir = tempfile.TemporaryDirectory(prefix="bench-transcripts-var-")
         Path(self.vardir.name, "staticfiles").mkdir()
-        os.environ.update({"DATABASE_URL": self.url, "REGISTRAR_VAR_DIR": self.vardir.name,
-                           "CELERY_BROKER_URL": self.redis_url, "CELERY_TASK_ALWAYS_EAGER": "false"})
+        os.environ.update(
+            {
+                "DATABASE_URL": self.url,
+                "REGISTRAR_VAR_DIR": self.vardir.name,
+                "CELERY_BROKER_URL": self.redis_url,
+                "CELERY_TASK_ALWAYS_EAGER": "false",
+            }
+        )
         return self
 
     def worker_env(self) -> dict:
-        return {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"], "DATABASE_URL": self.url,
-                "REGISTRAR_VAR_DIR": self.vardir.name, "CELERY_BROKER_URL": self.redis_url,
-                "REDIS_URL": self.redis_url, "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1"}
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],
+            "DATABASE_URL": self.url,
+            "REGISTRAR_VAR_DIR": self.vardir.name,
+            "CELERY_BROKER_URL": self.redis_url,
+            "REDIS_URL": self.redis_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def __exit__(self, *exc):
         from django.db import connections
@@ -128,17 +143,22 @@ class World:
         with transaction.atomic():
             college = College.objects.create(code="CIE", name="计算机与信息工程学院")
             major = Major.objects.create(code="080901", name="计算机科学与技术", college=college)
-            self.classes = [Class.objects.create(code=f"CS22{i:02d}", name=f"计算机科学与技术2022级{i}班", cohort=2022,
-                                                 major=major, college=college)
-                            for i in range(1, (students + 39) // 40 + 1)]
+            self.classes = [
+                Class.objects.create(
+                    code=f"CS22{i:02d}", name=f"计算机科学与技术2022级{i}班", cohort=2022, major=major, college=college
+                )
+                for i in range(1, (students + 39) // 40 + 1)
+            ]
             self.student_affairs = User.objects.create(username="sa", full_name="学生处", password=password)
             self.secretary = User.objects.create(username="ts", full_name="教学秘书", password=password)
             self.academic_affairs = User.objects.create(username="aa", full_name="教务处", password=password)
             RoleAssignment.objects.create(user=self.student_affairs, role=Role.STUDENT_AFFAIRS, scope=Scope.UNIVERSITY)
-            RoleAssignment.objects.create(user=self.secretary, role=Role.TEACHING_SECRETARY, scope=Scope.COLLEGE,
-                                          college=college)
-            RoleAssignment.objects.create(user=self.academic_affairs, role=Role.ACADEMIC_AFFAIRS,
-                                          scope=Scope.UNIVERSITY)
+            RoleAssignment.objects.create(
+                user=self.secretary, role=Role.TEACHING_SECRETARY, scope=Scope.COLLEGE, college=college
+            )
+            RoleAssignment.objects.create(
+                user=self.academic_affairs, role=Role.ACADEMIC_AFFAIRS, scope=Scope.UNIVERSITY
+            )
             spec = next(c for c in CLASSES if c[0] == "CS2401")
             taken: set[str] = set()
             built = []
@@ -152,26 +172,64 @@ class World:
             for t in range(8):
                 year = 2022 + t // 2
                 start = dt.date(year, 9, 1) if t % 2 == 0 else dt.date(year + 1, 2, 20)
-                terms.append(Term.objects.create(code=f"{year}-{year + 1}-{t % 2 + 1}",
-                                                 name=f"{year}-{year + 1}学年第{'一二'[t % 2]}学期",
-                                                 start_date=start, end_date=start + dt.timedelta(days=140)))
-            course_names = ["高等数学", "线性代数", "大学英语", "数据结构", "操作系统", "计算机网络", "数据库原理",
-                            "软件工程", "编译原理", "离散数学", "概率论与数理统计", "大学物理"]
+                terms.append(
+                    Term.objects.create(
+                        code=f"{year}-{year + 1}-{t % 2 + 1}",
+                        name=f"{year}-{year + 1}学年第{'一二'[t % 2]}学期",
+                        start_date=start,
+                        end_date=start + dt.timedelta(days=140),
+                    )
+                )
+            course_names = [
+                "高等数学",
+                "线性代数",
+                "大学英语",
+                "数据结构",
+                "操作系统",
+                "计算机网络",
+                "数据库原理",
+                "软件工程",
+                "编译原理",
+                "离散数学",
+                "概率论与数理统计",
+                "大学物理",
+            ]
             offerings = []
             for c in range(courses):
                 course = Course.objects.create(
-                    code=f"CS{c:04d}", name=f"{course_names[c % len(course_names)]}{'' if c < 12 else c // 12 + 1}",
-                    name_en=f"Course {c:02d}", credits=Decimal("2.5") if c % 3 else Decimal("3.0"), hours=48,
-                    kind=Course.Kind.ELECTIVE if c % 5 == 4 else Course.Kind.REQUIRED, college=college)
-                offerings.append(Offering(code=f"O{c:04d}", term=terms[c % 8], course=course, college=college,
-                                          sheet_state=Offering.SheetState.CONFIRMED))
+                    code=f"CS{c:04d}",
+                    name=f"{course_names[c % len(course_names)]}{'' if c < 12 else c // 12 + 1}",
+                    name_en=f"Course {c:02d}",
+                    credits=Decimal("2.5") if c % 3 else Decimal("3.0"),
+                    hours=48,
+                    kind=Course.Kind.ELECTIVE if c % 5 == 4 else Course.Kind.REQUIRED,
+                    college=college,
+                )
+                offerings.append(
+                    Offering(
+                        code=f"O{c:04d}",
+                        term=terms[c % 8],
+                        course=course,
+                        college=college,
+                        sheet_state=Offering.SheetState.CONFIRMED,
+                    )
+                )
             offerings = Offering.objects.bulk_create(offerings)
             grades = []
             for n, student in enumerate(self.students):
                 for c, off in enumerate(offerings):
                     score = Decimal(55 + (n * 7 + c * 13) % 45)
-                    grades.append(Grade(offering=off, student=student, course_id=off.course_id, term_id=off.term_id,
-                                        score=score, passed=score >= 60, grade_point=grade_point_for(score)))
+                    grades.append(
+                        Grade(
+                            offering=off,
+                            student=student,
+                            course_id=off.course_id,
+                            term_id=off.term_id,
+                            score=score,
+                            passed=score >= 60,
+                            grade_point=grade_point_for(score),
+                        )
+                    )
             Grade.objects.bulk_create(grades, batch_size=5000)
 
 
@@ -218,14 +276,16 @@ def bench_pipeline(world: World, repeat: int) -> list[dict]:
     student = world.students[0]
     results = []
     for code, language in (("transcript", "zh"), ("transcript_en", "en")):
-        context = transcript_snapshot(student, language=language, seals=("college", "academic_affairs"),
-                                      route="batch", purpose="Graduates")
+        context = transcript_snapshot(
+            student, language=language, seals=("college", "academic_affairs"), route="batch", purpose="Graduates"
+        )
         pipeline, bare, pairs, pages = [], [], [], set()
         # issuing queues a render on commit; here the benchmark calls the task's function itself
         with mock.patch.object(docs, "_enqueue_render", lambda _pk: None):
             for i in range(repeat + 2):  # two warm-up rounds (fonts, templates)
-                doc = docs.document_issue(doc_type=code, student=student, context=context,
-                                          issued_by=world.academic_affairs)
+                doc = docs.document_issue(
+                    doc_type=code, student=student, context=context, issued_by=world.academic_affairs
+                )
                 html = build_html(doc)
                 runs = [("pipeline", _time_pipeline, doc.pk), ("bare", _time_bare, html)]
                 if i % 2:
@@ -251,8 +311,11 @@ def bench_pipeline(world: World, repeat: int) -> list[dict]:
         row["ratio_of_medians"] = round(statistics.median(pipeline) / statistics.median(bare), 3)
         row["ratio"] = round(statistics.median(pairs), 3)
         results.append(row)
-        print(f"  {code:<14} {n_pages} page(s): pipeline {row['pipeline_ms_per_page']:.1f} ms/page, "
-              f"bare WeasyPrint {row['bare_ms_per_page']:.1f} ms/page → {row['ratio']:.3f}× (pairs)", file=sys.stderr)
+        print(
+            f"  {code:<14} {n_pages} page(s): pipeline {row['pipeline_ms_per_page']:.1f} ms/page, "
+            f"bare WeasyPrint {row['bare_ms_per_page']:.1f} ms/page → {row['ratio']:.3f}× (pairs)",
+            file=sys.stderr,
+        )
     return results
 
 
@@ -260,9 +323,24 @@ def bench_pipeline(world: World, repeat: int) -> list[dict]:
 class Worker:
     def __init__(self, env: Environment, concurrency: int, log: Path):
         self.log = log
-        cmd = [str(CELERY) if CELERY.exists() else "celery", "-A", "registrar", "worker", "-P", "prefork",
-               f"--concurrency={concurrency}", "-Q", env.queue, "--loglevel", "INFO", "--without-gossip",
-               "--without-mingle", "--without-heartbeat", "-n", f"bench{concurrency}-{uuid.uuid4().hex[:6]}@%h"]
+        cmd = [
+            str(CELERY) if CELERY.exists() else "celery",
+            "-A",
+            "registrar",
+            "worker",
+            "-P",
+            "prefork",
+            f"--concurrency={concurrency}",
+            "-Q",
+            env.queue,
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"bench{concurrency}-{uuid.uuid4().hex[:6]}@%h",
+        ]
         with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env.worker_env(), stdout=out, stderr=subprocess.STDOUT)
 
@@ -318,19 +396,29 @@ def bench_workers(world: World, env: Environment, concurrency: int, logdir: Path
         from grades.documents import transcript_snapshot
 
         context = transcript_snapshot(world.students[0], language="zh", seals=("college",), route="personal")
-        warm = [document_issue(doc_type="transcript", student=world.students[0], context=context,
-                               issued_by=world.academic_affairs).pk for _ in range(2 * concurrency)]
+        warm = [
+            document_issue(
+                doc_type="transcript", student=world.students[0], context=context, issued_by=world.academic_affairs
+            ).pk
+            for _ in range(2 * concurrency)
+        ]
         _wait(lambda: Document.objects.filter(pk__in=warm, status="ready").count() == len(warm), 120, "warm-up")
 
-        batch = transcript_batch_file(actor=world.student_affairs, purpose=TranscriptBatch.Purpose.GRADUATES,
-                                      language="zh", note=f"bench {concurrency}", students=world.students)
+        batch = transcript_batch_file(
+            actor=world.student_affairs,
+            purpose=TranscriptBatch.Purpose.GRADUATES,
+            language="zh",
+            note=f"bench {concurrency}",
+            students=world.students,
+        )
         for klass in world.classes:
             transcript_batch_seal_class(batch=batch, klass=klass, actor=world.secretary, stage="college_seal")
         started_sealing = time.perf_counter()
         with transaction.atomic():
             for klass in world.classes:
-                transcript_batch_seal_class(batch=batch, klass=klass, actor=world.academic_affairs,
-                                            stage="academic_affairs_seal")
+                transcript_batch_seal_class(
+                    batch=batch, klass=klass, actor=world.academic_affairs, stage="academic_affairs_seal"
+                )
             sealed = time.perf_counter()
         enqueued = time.perf_counter()  # on_commit has queued every render and class print
         docs = Document.objects.filter(chain="U5B", request_id__in=batch.requests.values("pk"))
@@ -351,8 +439,11 @@ def bench_workers(world: World, env: Environment, concurrency: int, logdir: Path
         "class_prints_s": round(prints_at - enqueued, 2),
         "per_transcript_ms": round((ready_at - enqueued) * 1000 / max(total, 1), 1),
     }
-    print(f"  concurrency {concurrency}: {total} transcripts ready in {row['all_ready_s']:.1f} s "
-          f"({row['per_transcript_ms']:.0f} ms each), class prints at {row['class_prints_s']:.1f} s", file=sys.stderr)
+    print(
+        f"  concurrency {concurrency}: {total} transcripts ready in {row['all_ready_s']:.1f} s "
+        f"({row['per_transcript_ms']:.0f} ms each), class prints at {row['class_prints_s']:.1f} s",
+        file=sys.stderr,
+    )
     return row
 
 
@@ -361,8 +452,11 @@ def main(argv=None) -> int:
     parser.add_argument("--students", type=int, default=200, help="students in the route (1) batch")
     parser.add_argument("--courses", type=int, default=60, help="confirmed courses per student")
     parser.add_argument("--repeat", type=int, default=15, help="timed renders per type in (a)")
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
-                        help="Redis URL with a private database number")
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+        help="Redis URL with a private database number",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="runs of (b) per concurrency, alternating 1 and 2")
     parser.add_argument("--skip-workers", action="store_true", help="only (a)")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -386,8 +480,10 @@ def main(argv=None) -> int:
         world = World(args.students, args.courses)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-        print(f"seeded {args.students} students × {args.courses} grades in {time.perf_counter() - started:.1f}s",
-              file=sys.stderr)
+        print(
+            f"seeded {args.students} students × {args.courses} grades in {time.perf_counter() - started:.1f}s",
+            file=sys.stderr,
+        )
 
         print("(a) pipeline vs bare WeasyPrint, per page", file=sys.stderr)
         pipeline = bench_pipeline(world, args.repeat)
@@ -410,31 +506,43 @@ def main(argv=None) -> int:
     print()
     print("(a) per-page time, median of", args.repeat)
     for r in pipeline:
-        print(f"  {r['doc_type']:<14} {r['courses']} courses, {r['pages']} page(s): pipeline "
-              f"{r['pipeline_ms_per_page']:.1f} ms/page vs bare {r['bare_ms_per_page']:.1f} ms/page; median pair "
-              f"ratio {r['ratio']:.3f}× (target ≤ 1.1), ratio of medians {r['ratio_of_medians']:.3f}×")
+        print(
+            f"  {r['doc_type']:<14} {r['courses']} courses, {r['pages']} page(s): pipeline "
+            f"{r['pipeline_ms_per_page']:.1f} ms/page vs bare {r['bare_ms_per_page']:.1f} ms/page; median pair "
+            f"ratio {r['ratio']:.3f}× (target ≤ 1.1), ratio of medians {r['ratio_of_medians']:.3f}×"
+        )
     if workers:
         print(f"(b) {workers[0]['transcripts']} transcripts, enqueue → all ready")
         for r in workers:
-            print(f"  --concurrency={r['concurrency']}: {r['all_ready_s']:.1f} s (class prints {r['class_prints_s']:.1f} s)")
-        print(f"  speed-up (best of {args.rounds} each): {speedup}× (target ≥ 1.8); load average at the end "
-              f"{load[0]:.1f}")
+            print(
+                f"  --concurrency={r['concurrency']}: {r['all_ready_s']:.1f} s (class prints {r['class_prints_s']:.1f} s)"
+            )
+        print(
+            f"  speed-up (best of {args.rounds} each): {speedup}× (target ≥ 1.8); load average at the end {load[0]:.1f}"
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "benchmark": "transcripts",
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average": [round(x, 2) for x in load],
-        "students": args.students,
-        "courses": args.courses,
-        "repeat": args.repeat,
-        "pipeline_vs_bare": pipeline,
-        "rounds": args.rounds,
-        "workers": workers,
-        "best_all_ready_s": best,
-        "speedup": speedup,
-    }, indent=2, ensure_ascii=False) + "\n")
+    args.output.write_text(
+        json.dumps(
+            {
+                "benchmark": "transcripts",
+                "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "load_average": [round(x, 2) for x in load],
+                "students": args.students,
+                "courses": args.courses,
+                "repeat": args.repeat,
+                "pipeline_vs_bare": pipeline,
+                "rounds": args.rounds,
+                "workers": workers,
+                "best_all_ready_s": best,
+                "speedup": speedup,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     print(f"written to {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
     ok = all(r["ratio"] <= 1.1 for r in pipeline) and (speedup is None or speedup >= 1.8)
     return 0 if ok else 1

@@ -119,8 +119,11 @@ class ComponentFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors):
             return
-        pairs = [(f.cleaned_data["code"], f.cleaned_data["weight"]) for f in self.forms
-                 if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        pairs = [
+            (f.cleaned_data["code"], f.cleaned_data["weight"])
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
         try:
             check_weights(pairs)
         except ScoreError as exc:
@@ -160,20 +163,66 @@ class OfferingAdmin(admin.ModelAdmin):
     """Offerings are created by the import or the teaching data service (which enrols the
     classes' students); here the exam date and instructors can be corrected."""
 
-    list_display = ("code", "course", "term", "college", "kind", "scale", "exam_date", "sheet_state",
-                    "submitted_at", "confirmed_at")
+    list_display = (
+        "code",
+        "course",
+        "term",
+        "college",
+        "kind",
+        "scale",
+        "exam_date",
+        "sheet_state",
+        "submitted_at",
+        "confirmed_at",
+    )
     list_filter = ("sheet_state", "kind", "scale", "term", "college")
     search_fields = ("=code", "code", "course__code", "course__name")
     list_select_related = ("course", "term", "college")
     autocomplete_fields = ("instructors",)
     date_hierarchy = "exam_date"
     inlines = (GradeComponentInline, SheetEventInline)
-    fields = ("code", "term", "course", "college", "kind", "classes", "instructors", "exam_date", "scale", "rounding",
-              "sheet_state", "composition_set_by", "composition_set_at", "submitted_by", "submitted_at",
-              "confirmed_by", "confirmed_at", "reopened_until", "created_at", "updated_at")
-    readonly_fields = ("code", "term", "course", "college", "kind", "classes", "scale", "rounding", "sheet_state",
-                       "composition_set_by", "composition_set_at", "submitted_by", "submitted_at", "confirmed_by",
-                       "confirmed_at", "reopened_until", "created_at", "updated_at")
+    fields = (
+        "code",
+        "term",
+        "course",
+        "college",
+        "kind",
+        "classes",
+        "instructors",
+        "exam_date",
+        "scale",
+        "rounding",
+        "sheet_state",
+        "composition_set_by",
+        "composition_set_at",
+        "submitted_by",
+        "submitted_at",
+        "confirmed_by",
+        "confirmed_at",
+        "reopened_until",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = (
+        "code",
+        "term",
+        "course",
+        "college",
+        "kind",
+        "classes",
+        "scale",
+        "rounding",
+        "sheet_state",
+        "composition_set_by",
+        "composition_set_at",
+        "submitted_by",
+        "submitted_at",
+        "confirmed_by",
+        "confirmed_at",
+        "reopened_until",
+        "created_at",
+        "updated_at",
+    )
     show_full_result_count = False
 
     def has_add_permission(self, request):
@@ -252,8 +301,20 @@ class GradeAdmin(admin.ModelAdmin):
     autocomplete_fields = ("offering", "student")
     inlines = (GradeChangeInline,)
     show_full_result_count = False
-    result_fields = ("course", "term", "kind", "enrolled_via", "components", "score", "level", "mark", "passed",
-                     "grade_point", "entered_by", "entered_at")
+    result_fields = (
+        "course",
+        "term",
+        "kind",
+        "enrolled_via",
+        "components",
+        "score",
+        "level",
+        "mark",
+        "passed",
+        "grade_point",
+        "entered_by",
+        "entered_at",
+    )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -400,8 +461,17 @@ class SubmissionReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- imports ------------------------------------------------------------------------------------------
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "kind", "status", "progress", "total_rows", "written", "created_by", "created_at",
-                    "finished_at")
+    list_display = (
+        "id",
+        "kind",
+        "status",
+        "progress",
+        "total_rows",
+        "written",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("kind", "status")
     search_fields = ("=id", "file", "created_by__username", "created_by__full_name")
     list_select_related = ("created_by",)

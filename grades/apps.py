@@ -17,10 +17,22 @@ class GradesConfig(AppConfig):
         from registrar import background
 
         # imports and class prints whose worker died end as failed, never stuck (registrar/background.py)
-        background.watch("grades.ImportJob", in_progress=["pending", "running"], heartbeat="updated_at",
-                         failed=lambda message, now: {
-                             "status": "failed", "progress": 100, "written": 0, "finished_at": now, "updated_at": now,
-                             "errors": [{"row": None, "column": "", "message": message}]})
-        background.watch("grades.ClassPrint", in_progress=["pending"], heartbeat="updated_at",
-                         failed=lambda message, now: {"status": "failed", "progress": 100, "error": message,
-                                                      "updated_at": now})
+        background.watch(
+            "grades.ImportJob",
+            in_progress=["pending", "running"],
+            heartbeat="updated_at",
+            failed=lambda message, now: {
+                "status": "failed",
+                "progress": 100,
+                "written": 0,
+                "finished_at": now,
+                "updated_at": now,
+                "errors": [{"row": None, "column": "", "message": message}],
+            },
+        )
+        background.watch(
+            "grades.ClassPrint",
+            in_progress=["pending"],
+            heartbeat="updated_at",
+            failed=lambda message, now: {"status": "failed", "progress": 100, "error": message, "updated_at": now},
+        )

@@ -75,8 +75,9 @@ def _terms() -> list[Term]:
             end = dt.date(year + 1, 1, 20) if half == 1 else dt.date(year + 1, 7, 10)
             code = f"{year}-{year + 1}-{half}"
             name = f"{year}-{year + 1}学年第{'一' if half == 1 else '二'}学期"
-            term, _ = Term.objects.get_or_create(code=code, defaults={"name": name, "start_date": start,
-                                                                      "end_date": end})
+            term, _ = Term.objects.get_or_create(
+                code=code, defaults={"name": name, "start_date": start, "end_date": end}
+            )
             terms.append(term)
     return terms
 
@@ -91,8 +92,12 @@ class GradesDemo:
     def __init__(self, *, today: dt.date | None = None):
         self.today = today or timezone.localdate()
         self.rng = random.Random(20261123)
-        self.users = {u.username: u for u in User.objects.filter(username__in=[
-            "instructor", "teaching_secretary", "registrar", "dean", "student_affairs", "station"])}
+        self.users = {
+            u.username: u
+            for u in User.objects.filter(
+                username__in=["instructor", "teaching_secretary", "registrar", "dean", "student_affairs", "station"]
+            )
+        }
 
     def run(self) -> None:
         if Offering.objects.exists() or not {"instructor", "registrar", "teaching_secretary"} <= set(self.users):
@@ -117,18 +122,29 @@ class GradesDemo:
     def _courses(self) -> dict[str, Course]:
         out = {}
         for code, name, name_en, credits, hours, kind, assessment, college in COURSES:
-            out[code], _ = Course.objects.get_or_create(code=code, defaults={
-                "name": name, "name_en": name_en, "credits": Decimal(credits), "hours": hours, "kind": kind,
-                "assessment": assessment, "college": self.colleges.get(college)})
+            out[code], _ = Course.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "name_en": name_en,
+                    "credits": Decimal(credits),
+                    "hours": hours,
+                    "kind": kind,
+                    "assessment": assessment,
+                    "college": self.colleges.get(college),
+                },
+            )
         return out
 
     def _plan(self, klass: Class, plan: dict, required: Decimal) -> None:
         level = Student.objects.filter(klass=klass).values_list("level", flat=True).first() or "bachelor"
-        tp, _ = TeachingPlan.objects.get_or_create(major=klass.major, level=level, cohort=klass.cohort,
-                                                   defaults={"required_credits": required})
+        tp, _ = TeachingPlan.objects.get_or_create(
+            major=klass.major, level=level, cohort=klass.cohort, defaults={"required_credits": required}
+        )
         PlanCourse.objects.bulk_create(
             [PlanCourse(plan=tp, course=self.courses[c], term_number=n) for n, codes in plan.items() for c in codes],
-            ignore_conflicts=True)
+            ignore_conflicts=True,
+        )
 
     # --- sheets through the real services ---------------------------------------------------
     def _class_history(self, klass: Class, plan: dict, *, college) -> None:
@@ -145,20 +161,35 @@ class GradesDemo:
                 continue
             is_current = term.pk == current.pk
             exam = min(term.end_date - dt.timedelta(days=10), self.today - dt.timedelta(days=14))
-            window = window_publish(term=term, opens_at=_aware(exam - dt.timedelta(days=3)),
-                                    closes_at=_aware(exam + dt.timedelta(days=30 if is_current else 21)), actor=aa,
-                                    note="期末成绩录入")
+            window = window_publish(
+                term=term,
+                opens_at=_aware(exam - dt.timedelta(days=3)),
+                closes_at=_aware(exam + dt.timedelta(days=30 if is_current else 21)),
+                actor=aa,
+                note="期末成绩录入",
+            )
             for i, code in enumerate(codes):
                 course = self.courses[code]
                 offering = offering_create(
-                    code=f"{term.code}-{code}-{klass.code}", term=term, course=course, college=college,
-                    instructors=[instructor], classes=[klass], exam_date=exam + dt.timedelta(days=i))
+                    code=f"{term.code}-{code}-{klass.code}",
+                    term=term,
+                    course=course,
+                    college=college,
+                    instructors=[instructor],
+                    classes=[klass],
+                    exam_date=exam + dt.timedelta(days=i),
+                )
                 scale = Offering.Scale.FIVE_LEVEL if course.assessment == "check" and i % 2 else Offering.Scale.HUNDRED
                 if is_current and klass.station_id:
                     self._station_submission(offering, klass)  # the station reports; the college reviews
                     continue
-                composition_set(offering=offering, actor=composer, components=COMPOSITIONS[i % len(COMPOSITIONS)],
-                                 scale=scale, now=window.opens_at)
+                composition_set(
+                    offering=offering,
+                    actor=composer,
+                    components=COMPOSITIONS[i % len(COMPOSITIONS)],
+                    scale=scale,
+                    now=window.opens_at,
+                )
                 if not is_current:
                     self._fill(offering, when=window.opens_at + dt.timedelta(days=5), submit=True, confirm=True)
                 elif i == 0:
@@ -175,19 +206,31 @@ class GradesDemo:
         following = next((t for t in self.terms if t.start_date > last.start_date), last)
         for code in plan[max(n for n in plan if term_of_study(self.terms, klass.cohort, n) == last)]:
             try:
-                makeup = makeup_offering_create(term=last, course=self.courses[code], college=college,
-                                                exam_date=following.start_date + dt.timedelta(days=7),
-                                                instructors=[instructor], actor=aa)
+                makeup = makeup_offering_create(
+                    term=last,
+                    course=self.courses[code],
+                    college=college,
+                    exam_date=following.start_date + dt.timedelta(days=7),
+                    instructors=[instructor],
+                    actor=aa,
+                )
             except Exception:  # noqa: BLE001 - nobody failed that course: no make-up needed
                 continue
-            window = window_publish(term=last, offerings=[makeup], actor=aa, note="补考成绩录入",
-                                    opens_at=_aware(following.start_date),
-                                    closes_at=_aware(following.start_date + dt.timedelta(days=30)))
-            self._fill(makeup, when=window.opens_at + dt.timedelta(days=10), submit=True, confirm=True,
-                       mean=68, spread=9)
+            window = window_publish(
+                term=last,
+                offerings=[makeup],
+                actor=aa,
+                note="补考成绩录入",
+                opens_at=_aware(following.start_date),
+                closes_at=_aware(following.start_date + dt.timedelta(days=30)),
+            )
+            self._fill(
+                makeup, when=window.opens_at + dt.timedelta(days=10), submit=True, confirm=True, mean=68, spread=9
+            )
 
-    def _fill(self, offering: Offering, *, when, submit: bool, confirm: bool, share: float = 1.0, mean=79,
-              spread=11) -> None:
+    def _fill(
+        self, offering: Offering, *, when, submit: bool, confirm: bool, share: float = 1.0, mean=79, spread=11
+    ) -> None:
         from .services.entry import grades_enter, sheet_confirm, sheet_submit
 
         instructor, aa = self.users["instructor"], self.users["registrar"]
@@ -218,10 +261,15 @@ class GradesDemo:
         sheet = book.active
         append_row(sheet, ["学号", "姓名", "成绩"])
         for grade in offering.grades.select_related("student").order_by("student__student_number"):
-            append_row(sheet, [grade.student.student_number, grade.student.name,
-                               max(0, min(100, round(self.rng.gauss(76, 10))))])
-        upload = SimpleUploadedFile(f"{offering.code}.xlsx", workbook_bytes(book),
-                                    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            append_row(
+                sheet,
+                [grade.student.student_number, grade.student.name, max(0, min(100, round(self.rng.gauss(76, 10))))],
+            )
+        upload = SimpleUploadedFile(
+            f"{offering.code}.xlsx",
+            workbook_bytes(book),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
         station_submission_create(station=klass.station, offering=offering, upload=upload, actor=station_user)
 
     def _cells(self, offering: Offering, components: list[GradeComponent], mean: float, spread: float) -> dict:
@@ -247,33 +295,68 @@ class GradesDemo:
             return
         me = students[0]
         # personal transcript (route 2), waiting for the teaching secretary
-        request_create(chain=PERSONAL_TRANSCRIPT, student=me, applicant=me.user, submit=True,
-                       data={"purpose_kind": "study_abroad", "purpose": "申请出国交流", "language": "both",
-                             "copies": 2})
+        request_create(
+            chain=PERSONAL_TRANSCRIPT,
+            student=me,
+            applicant=me.user,
+            submit=True,
+            data={"purpose_kind": "study_abroad", "purpose": "申请出国交流", "language": "both", "copies": 2},
+        )
         # exemption from the current term's sheet that is being entered
-        open_offering = (Offering.objects.filter(classes=demo, sheet_state=Offering.SheetState.ENTERING,
-                                                 kind=Offering.Kind.REGULAR).order_by("-term__start_date", "code")
-                         .first())
+        open_offering = (
+            Offering.objects.filter(classes=demo, sheet_state=Offering.SheetState.ENTERING, kind=Offering.Kind.REGULAR)
+            .order_by("-term__start_date", "code")
+            .first()
+        )
         if open_offering is not None:
-            request_create(chain=EXEMPTION, student=students[1], applicant=students[1].user, submit=True,
-                           data={"offering": open_offering, "kind": "exam",
-                                 "reason": "已通过全国大学英语六级考试，申请免试"},
-                           attachments={"evidence": _pdf("六级成绩单.pdf")})
+            request_create(
+                chain=EXEMPTION,
+                student=students[1],
+                applicant=students[1].user,
+                submit=True,
+                data={"offering": open_offering, "kind": "exam", "reason": "已通过全国大学英语六级考试，申请免试"},
+                attachments={"evidence": _pdf("六级成绩单.pdf")},
+            )
         # a correction of a confirmed grade, at the college
-        grade = (Grade.objects.filter(student=students[2], offering__sheet_state=Offering.SheetState.CONFIRMED,
-                                      offering__kind=Offering.Kind.REGULAR, score__isnull=False)
-                 .order_by("offering__code").first())
+        grade = (
+            Grade.objects.filter(
+                student=students[2],
+                offering__sheet_state=Offering.SheetState.CONFIRMED,
+                offering__kind=Offering.Kind.REGULAR,
+                score__isnull=False,
+            )
+            .order_by("offering__code")
+            .first()
+        )
         if grade is not None:
-            request_create(chain=CORRECTION, student=students[2], applicant=self.users["instructor"], submit=True,
-                           data={"grade": grade, "new_score": min(Decimal(100), (grade.score or 0) + 5),
-                                 "reason": "期末试卷第三题漏记5分，复核后更正"})
+            request_create(
+                chain=CORRECTION,
+                student=students[2],
+                applicant=self.users["instructor"],
+                submit=True,
+                data={
+                    "grade": grade,
+                    "new_score": min(Decimal(100), (grade.score or 0) + 5),
+                    "reason": "期末试卷第三题漏记5分，复核后更正",
+                },
+            )
         # route (1): a job-fair batch for the demo class, sealed by the college, waiting for Academic Affairs
         if "student_affairs" in self.users:
-            batch = transcript_batch_file(actor=self.users["student_affairs"], purpose="job_fair", language="zh",
-                                          note="2026届秋季校园招聘会", students=students[:12])
+            batch = transcript_batch_file(
+                actor=self.users["student_affairs"],
+                purpose="job_fair",
+                language="zh",
+                note="2026届秋季校园招聘会",
+                students=students[:12],
+            )
             for req in BATCH_TRANSCRIPT.model.objects.filter(batch=batch).order_by("pk")[:6]:
-                request_act(chain=BATCH_TRANSCRIPT, request_id=req.pk, actor=self.users["teaching_secretary"],
-                            action="approve", opinion="成绩属实，已加盖学院公章")
+                request_act(
+                    chain=BATCH_TRANSCRIPT,
+                    request_id=req.pk,
+                    actor=self.users["teaching_secretary"],
+                    action="approve",
+                    opinion="成绩属实，已加盖学院公章",
+                )
 
 
 def _aware(day: dt.date) -> dt.datetime:

@@ -42,8 +42,15 @@ GENDER_EN = {"M": "Male", "F": "Female"}
 STUDY_FORM_EN = {"full_time": "Full-time", "correspondence": "Correspondence (part-time)"}
 KIND_EN = {"required": "Required", "elective": "Elective"}
 ASSESSMENT_EN = {"exam": "Exam", "check": "Test"}
-LEVEL_RESULT_EN = {"优": "Excellent", "良": "Good", "中": "Fair", "及格": "Pass", "不及格": "Fail",
-                   "合格": "Pass", "不合格": "Fail"}
+LEVEL_RESULT_EN = {
+    "优": "Excellent",
+    "良": "Good",
+    "中": "Fair",
+    "及格": "Pass",
+    "不及格": "Fail",
+    "合格": "Pass",
+    "不合格": "Fail",
+}
 MARK_EN = {"absent": "Absent", "deferred": "Deferred", "cheating": "Misconduct", "exempt": "Exempted"}
 
 
@@ -66,16 +73,29 @@ def seal_geometry(name: str, *, size: int = 100) -> dict:
     for i, ch in enumerate(chars):
         angle = start + i * step
         rad = math.radians(angle)
-        out.append({"ch": ch, "x": round(centre + radius * math.sin(rad), 2),
-                    "y": round(centre - radius * math.cos(rad), 2), "rot": round(angle, 2)})
+        out.append(
+            {
+                "ch": ch,
+                "x": round(centre + radius * math.sin(rad), 2),
+                "y": round(centre - radius * math.cos(rad), 2),
+                "rot": round(angle, 2),
+            }
+        )
     star_r, inner_r = size * 0.15, size * 0.06
     points = []
     for k in range(10):
         r = star_r if k % 2 == 0 else inner_r
         a = math.radians(-90 + 36 * k)
         points.append(f"{centre + r * math.cos(a):.2f},{centre + 2 + r * math.sin(a):.2f}")
-    return {"size": size, "chars": out, "font": font, "star": " ".join(points), "centre": centre,
-            "ring": round(size * 0.47, 2), "inner_ring": round(size * 0.44, 2)}
+    return {
+        "size": size,
+        "chars": out,
+        "font": font,
+        "star": " ".join(points),
+        "centre": centre,
+        "ring": round(size * 0.47, 2),
+        "inner_ring": round(size * 0.44, 2),
+    }
 
 
 def seal(code: str, student) -> dict:
@@ -126,22 +146,25 @@ def record_snapshot(student) -> dict:
         if r.counted is None:  # nothing decided yet (缓考, not entered): not on a transcript
             continue
         term = r.term
-        block = terms.setdefault(term.pk, {"code": term.code, "name": term.name, "start": term.start_date.isoformat(),
-                                            "courses": []})
+        block = terms.setdefault(
+            term.pk, {"code": term.code, "name": term.name, "start": term.start_date.isoformat(), "courses": []}
+        )
         zh, en = _result(r.counted)
         course = r.course
-        block["courses"].append({
-            "code": course.code,
-            "name": course.name,
-            "name_en": course.name_en or course.name,
-            "credits": _num(course.credits),
-            "kind": course.kind,
-            "assessment": course.assessment,
-            "result": zh,
-            "result_en": en,
-            "attempt": r.counted.kind if r.counted.kind != "regular" else "",
-            "passed": bool(r.counted.passed),
-        })
+        block["courses"].append(
+            {
+                "code": course.code,
+                "name": course.name,
+                "name_en": course.name_en or course.name,
+                "credits": _num(course.credits),
+                "kind": course.kind,
+                "assessment": course.assessment,
+                "result": zh,
+                "result_en": en,
+                "attempt": r.counted.kind if r.counted.kind != "regular" else "",
+                "passed": bool(r.counted.passed),
+            }
+        )
     ordered = sorted(terms.values(), key=lambda t: t["start"])
     courses = [c for t in ordered for c in t["courses"]]
     return {
@@ -182,8 +205,17 @@ def student_snapshot(student) -> dict:
     }
 
 
-def transcript_snapshot(student, *, language: str, seals: tuple[str, ...], route: str, purpose: str = "",
-                        reference: str = "", copy: str = "", copy_label: str = "") -> dict:
+def transcript_snapshot(
+    student,
+    *,
+    language: str,
+    seals: tuple[str, ...],
+    route: str,
+    purpose: str = "",
+    reference: str = "",
+    copy: str = "",
+    copy_label: str = "",
+) -> dict:
     """Everything a transcript prints (JSON; strings already in the document language)."""
     return {
         "language": language,
@@ -232,8 +264,14 @@ def _request_context(request, language: str) -> dict:
             route, purpose = ROUTE_BATCH, force_str(request.batch.get_purpose_display())
     else:
         route, purpose = ROUTE_PERSONAL, personal_purpose(request, language)
-    return transcript_snapshot(request.student, language=language, seals=_request_seals(request), route=route,
-                               purpose=purpose, reference=f"{request.chain.code}-{request.pk}")
+    return transcript_snapshot(
+        request.student,
+        language=language,
+        seals=_request_seals(request),
+        route=route,
+        purpose=purpose,
+        reference=f"{request.chain.code}-{request.pk}",
+    )
 
 
 def transcript_request_context(request) -> dict:
@@ -255,25 +293,31 @@ def transcript_en_request_context(request) -> dict:
     return _request_context(request, "en")
 
 
-register(DocType(
-    code=TRANSCRIPT,
-    label=_("Transcript"),
-    template="grades/transcript_pdf.html",
-    serial_prefix="CJ",
-    context_builder="grades.documents.transcript_request_context",
-    viewers="grades.documents.transcript_viewers",
-    description=_("成绩证明: every course by term with credits, type, assessment and the counted result, "
-                  "totals, and the college (and Academic Affairs) seal."),
-))
-register(DocType(
-    code=TRANSCRIPT_EN,
-    label=_("Transcript (English)"),
-    template="grades/transcript_en_pdf.html",
-    serial_prefix="CJE",
-    context_builder="grades.documents.transcript_en_request_context",
-    language="en",
-    viewers="grades.documents.transcript_viewers",
-    description=_("The English transcript: course names in English, English labels."),
-))
+register(
+    DocType(
+        code=TRANSCRIPT,
+        label=_("Transcript"),
+        template="grades/transcript_pdf.html",
+        serial_prefix="CJ",
+        context_builder="grades.documents.transcript_request_context",
+        viewers="grades.documents.transcript_viewers",
+        description=_(
+            "成绩证明: every course by term with credits, type, assessment and the counted result, "
+            "totals, and the college (and Academic Affairs) seal."
+        ),
+    )
+)
+register(
+    DocType(
+        code=TRANSCRIPT_EN,
+        label=_("Transcript (English)"),
+        template="grades/transcript_en_pdf.html",
+        serial_prefix="CJE",
+        context_builder="grades.documents.transcript_en_request_context",
+        language="en",
+        viewers="grades.documents.transcript_viewers",
+        description=_("The English transcript: course names in English, English labels."),
+    )
+)
 
-from grades import transcript_tasks  # noqa: F401  (the worker finds the class-print task here)
+from grades import transcript_tasks  # noqa: E402, F401  (the worker finds the class-print task here)

@@ -43,10 +43,15 @@ class CompositionForm(forms.Form):
         self.rows = []
         for code, label in GradeComponent.Code.choices:
             self.fields[f"weight_{code}"] = forms.IntegerField(
-                label=_("Weight of %(component)s (%%)") % {"component": label}, required=False, min_value=0,
-                max_value=100, widget=forms.NumberInput(attrs={"data-component": code, "class": "weight-input"}))
+                label=_("Weight of %(component)s (%%)") % {"component": label},
+                required=False,
+                min_value=0,
+                max_value=100,
+                widget=forms.NumberInput(attrs={"data-component": code, "class": "weight-input"}),
+            )
             self.fields[f"label_{code}"] = forms.CharField(
-                label=_("Label of %(component)s") % {"component": label}, required=False, max_length=32)
+                label=_("Label of %(component)s") % {"component": label}, required=False, max_length=32
+            )
             self.rows.append((code, label))
 
     def bound_rows(self):
@@ -55,8 +60,11 @@ class CompositionForm(forms.Form):
     def components(self) -> list[dict]:
         """The components given a weight, in the order of GradeComponent.Code."""
         data = self.cleaned_data
-        return [{"code": code, "weight": data[f"weight_{code}"], "label": data.get(f"label_{code}") or ""}
-                for code, _label in self.rows if data.get(f"weight_{code}") not in (None, "")]
+        return [
+            {"code": code, "weight": data[f"weight_{code}"], "label": data.get(f"label_{code}") or ""}
+            for code, _label in self.rows
+            if data.get(f"weight_{code}") not in (None, "")
+        ]
 
 
 class WindowForm(forms.Form):
@@ -64,12 +72,18 @@ class WindowForm(forms.Form):
     opens_at = forms.DateTimeField(label=_("Opens at"), widget=DateTimeInput())
     closes_at = forms.DateTimeField(label=_("Closes at"), widget=DateTimeInput())
     colleges = ModelIdMultipleChoiceField(
-        label=_("Colleges"), required=False, queryset=College.objects.order_by("code"),
+        label=_("Colleges"),
+        required=False,
+        queryset=College.objects.order_by("code"),
         help_text=_("Leave empty (and no offerings) for every college of the term."),
-        widget=forms.SelectMultiple(attrs={"size": 6}))
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
     offering_codes = forms.CharField(
-        label=_("Offerings (codes)"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Optional: offering codes separated by spaces, commas or new lines."))
+        label=_("Offerings (codes)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Optional: offering codes separated by spaces, commas or new lines."),
+    )
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
     def clean(self):
@@ -91,13 +105,13 @@ class ReopenForm(forms.Form):
 
 
 class ReturnForm(forms.Form):
-    reason = forms.CharField(label=_("Reason for returning"), max_length=1000,
-                             widget=forms.Textarea(attrs={"rows": 4}))
+    reason = forms.CharField(label=_("Reason for returning"), max_length=1000, widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("Filled-in workbook (.xlsx)"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+    file = forms.FileField(
+        label=_("Filled-in workbook (.xlsx)"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"})
+    )
 
     def clean_file(self):
         f = self.cleaned_data["file"]
@@ -110,18 +124,25 @@ class UploadForm(forms.Form):
 
 class OfferingFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=64)
-    term = forms.ModelChoiceField(label=_("Term"), required=False, queryset=Term.objects.order_by("-start_date"),
-                                  empty_label=_("All terms"))
-    college = forms.ModelChoiceField(label=_("College"), required=False, queryset=College.objects.order_by("code"),
-                                     empty_label=_("All colleges"))
-    state = forms.ChoiceField(label=_("State"), required=False,
-                              choices=[("", _("Any state")), *Offering.SheetState.choices])
+    term = forms.ModelChoiceField(
+        label=_("Term"), required=False, queryset=Term.objects.order_by("-start_date"), empty_label=_("All terms")
+    )
+    college = forms.ModelChoiceField(
+        label=_("College"), required=False, queryset=College.objects.order_by("code"), empty_label=_("All colleges")
+    )
+    state = forms.ChoiceField(
+        label=_("State"), required=False, choices=[("", _("Any state")), *Offering.SheetState.choices]
+    )
     late = forms.BooleanField(label=_("Late only"), required=False)
 
     def filters(self) -> dict:
         if not self.is_valid():
             return {}
         d = self.cleaned_data
-        return {"search": d.get("q") or "", "term_id": d["term"].pk if d.get("term") else None,
-                "college_id": d["college"].pk if d.get("college") else None, "state": d.get("state") or None,
-                "late": bool(d.get("late"))}
+        return {
+            "search": d.get("q") or "",
+            "term_id": d["term"].pk if d.get("term") else None,
+            "college_id": d["college"].pk if d.get("college") else None,
+            "state": d.get("state") or None,
+            "late": bool(d.get("late")),
+        }

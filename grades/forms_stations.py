@@ -19,11 +19,16 @@ class BlankSheetForm(forms.Form):
     FORMATS = (("pdf", _("PDF")), ("xlsx", _("Excel")))
 
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.order_by("-start_date"))
-    station = forms.ModelChoiceField(label=_("Station"), queryset=None, required=False,
-                                     empty_label=_("All students of the class"),
-                                     help_text=_("Only this station's students are listed."))
-    classes = ModelIdMultipleChoiceField(label=_("Classes"), queryset=None,
-                                             widget=forms.SelectMultiple(attrs={"size": 10}))
+    station = forms.ModelChoiceField(
+        label=_("Station"),
+        queryset=None,
+        required=False,
+        empty_label=_("All students of the class"),
+        help_text=_("Only this station's students are listed."),
+    )
+    classes = ModelIdMultipleChoiceField(
+        label=_("Classes"), queryset=None, widget=forms.SelectMultiple(attrs={"size": 10})
+    )
     format = forms.ChoiceField(label=_("Format"), choices=FORMATS, initial="pdf", widget=forms.RadioSelect)
 
     def __init__(self, *args, user, **kwargs):
@@ -42,19 +47,26 @@ class BlankSheetForm(forms.Form):
 
             from students.models import Student
 
-            classes = classes.filter(Q(station_id=station_id)
-                                     | Q(pk__in=Student.objects.filter(station_id=station_id).values("klass_id")))
+            classes = classes.filter(
+                Q(station_id=station_id) | Q(pk__in=Student.objects.filter(station_id=station_id).values("klass_id"))
+            )
         self.fields["classes"].queryset = classes
-        self.fields["classes"].label_from_instance = lambda k: f"{k.code} {k.name}" + (
-            f" · {k.station.name}" if k.station_id else "")
+        self.fields["classes"].label_from_instance = lambda k: (
+            f"{k.code} {k.name}" + (f" · {k.station.name}" if k.station_id else "")
+        )
 
 
 class SubmissionCreateForm(forms.Form):
     station = forms.ModelChoiceField(label=_("Station"), queryset=None, empty_label=None)
     offering = forms.ModelChoiceField(label=_("Course offering"), queryset=None)
-    file = forms.FileField(label=_("Results file (.xlsx)"), widget=forms.ClearableFileInput(attrs={"accept": XLSX_ACCEPT}),
-                           help_text=_("The filled blank sheet's Excel, or a sheet with the student number and the "
-                                       "component columns (or one score column)."))
+    file = forms.FileField(
+        label=_("Results file (.xlsx)"),
+        widget=forms.ClearableFileInput(attrs={"accept": XLSX_ACCEPT}),
+        help_text=_(
+            "The filled blank sheet's Excel, or a sheet with the student number and the "
+            "component columns (or one score column)."
+        ),
+    )
 
     def __init__(self, *args, stations, **kwargs):
         from .models import Grade, Offering
@@ -65,9 +77,12 @@ class SubmissionCreateForm(forms.Form):
             self.fields["station"].widget = forms.HiddenInput()
             self.fields["station"].initial = stations[0].pk
         self.fields["offering"].queryset = (
-            Offering.objects.filter(sheet_state=Offering.SheetState.ENTERING,
-                                    pk__in=Grade.objects.filter(student__station__in=stations).values("offering_id"))
-            .select_related("course", "term").order_by("-term__start_date", "course__code", "code")
+            Offering.objects.filter(
+                sheet_state=Offering.SheetState.ENTERING,
+                pk__in=Grade.objects.filter(student__station__in=stations).values("offering_id"),
+            )
+            .select_related("course", "term")
+            .order_by("-term__start_date", "course__code", "code")
         )
         self.fields["offering"].label_from_instance = lambda o: f"{o.term} · {o.code} {o.course.name}"
 
@@ -80,31 +95,38 @@ class SubmissionCreateForm(forms.Form):
 
 
 class ResubmitForm(forms.Form):
-    file = forms.FileField(label=_("Corrected results file (.xlsx)"),
-                           widget=forms.ClearableFileInput(attrs={"accept": XLSX_ACCEPT}))
-    opinion = forms.CharField(label=_("Remark"), required=False, max_length=1000,
-                              widget=forms.Textarea(attrs={"rows": 2}))
+    file = forms.FileField(
+        label=_("Corrected results file (.xlsx)"), widget=forms.ClearableFileInput(attrs={"accept": XLSX_ACCEPT})
+    )
+    opinion = forms.CharField(
+        label=_("Remark"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ReturnForm(forms.Form):
-    reason = forms.CharField(label=_("Reasons for returning"), max_length=1000,
-                             widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text=_("Required: the station will see them."))
+    reason = forms.CharField(
+        label=_("Reasons for returning"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required: the station will see them."),
+    )
 
 
 class AcceptForm(forms.Form):
-    opinion = forms.CharField(label=_("Opinion"), required=False, max_length=1000,
-                              widget=forms.Textarea(attrs={"rows": 2}))
+    opinion = forms.CharField(
+        label=_("Opinion"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class SubmissionFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=64)
-    state = forms.ChoiceField(label=_("State"), required=False,
-                              choices=[("", _("Any state")), *StationSubmission.State.choices])
-    station = forms.ModelChoiceField(label=_("Station"), required=False, queryset=None,
-                                     empty_label=_("All stations"))
-    term = forms.ModelChoiceField(label=_("Term"), required=False, queryset=Term.objects.order_by("-start_date"),
-                                  empty_label=_("All terms"))
+    state = forms.ChoiceField(
+        label=_("State"), required=False, choices=[("", _("Any state")), *StationSubmission.State.choices]
+    )
+    station = forms.ModelChoiceField(label=_("Station"), required=False, queryset=None, empty_label=_("All stations"))
+    term = forms.ModelChoiceField(
+        label=_("Term"), required=False, queryset=Term.objects.order_by("-start_date"), empty_label=_("All terms")
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,6 +136,9 @@ class SubmissionFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         d = self.cleaned_data
-        return {"search": d.get("q") or "", "state": d.get("state") or "",
-                "station_id": d["station"].pk if d.get("station") else None,
-                "term_id": d["term"].pk if d.get("term") else None}
+        return {
+            "search": d.get("q") or "",
+            "state": d.get("state") or "",
+            "station_id": d["station"].pk if d.get("station") else None,
+            "term_id": d["term"].pk if d.get("term") else None,
+        }

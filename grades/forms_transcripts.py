@@ -26,12 +26,16 @@ class StudentPickForm(forms.Form):
     """Students by class(es) and/or pasted student numbers, within the user's scope."""
 
     classes = ModelIdMultipleChoiceField(
-        label=_("Classes"), queryset=Class.objects.none(), required=False,
+        label=_("Classes"),
+        queryset=Class.objects.none(),
+        required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text=_("Every student of the chosen classes, except those who have withdrawn."),
     )
     student_numbers = forms.CharField(
-        label=_("Student numbers"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Student numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One per line, or separated by spaces or commas."),
     )
     class_statuses: ClassVar[tuple | None] = None
@@ -78,27 +82,36 @@ class StudentPickForm(forms.Form):
 
 class TranscriptBatchForm(StudentPickForm):
     purpose = forms.ChoiceField(label=_("Purpose"), choices=TranscriptBatch.Purpose.choices)
-    language = forms.ChoiceField(label=_("Language"), choices=TranscriptLanguage.choices,
-                                 initial=TranscriptLanguage.ZH)
+    language = forms.ChoiceField(label=_("Language"), choices=TranscriptLanguage.choices, initial=TranscriptLanguage.ZH)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
     field_order = ("purpose", "language", "note", "classes", "student_numbers")
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
-        return {"purpose": data["purpose"], "language": data["language"], "note": data.get("note") or "",
-                "students": data["students"]}
+        return {
+            "purpose": data["purpose"],
+            "language": data["language"],
+            "note": data.get("note") or "",
+            "students": data["students"],
+        }
 
 
 class GraduateCopiesForm(StudentPickForm):
-    class_statuses: ClassVar[tuple | None] = (Student.Status.ENROLLED, Student.Status.GRADUATED, Student.Status.COMPLETED)
+    class_statuses: ClassVar[tuple | None] = (
+        Student.Status.ENROLLED,
+        Student.Status.GRADUATED,
+        Student.Status.COMPLETED,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["classes"].help_text = _("Every student of the chosen classes who is studying, has graduated "
-                                             "or has completed (结业).")
+        self.fields["classes"].help_text = _(
+            "Every student of the chosen classes who is studying, has graduated or has completed (结业)."
+        )
 
 
 class SealForm(forms.Form):
-    opinion = forms.CharField(label=_("Opinion"), max_length=500, required=False,
-                              widget=forms.Textarea(attrs={"rows": 2}))
+    opinion = forms.CharField(
+        label=_("Opinion"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -48,7 +48,6 @@ S = "grades.services."
 F = "grades.forms."
 
 
-
 def grade_settings() -> dict:
     return settings.REGISTRAR["GRADES"]
 
@@ -66,8 +65,9 @@ class Term(TimeStampedModel):
         ordering = ["start_date"]
         verbose_name = _("term")
         verbose_name_plural = _("terms")
-        constraints = [models.CheckConstraint(condition=models.Q(end_date__gt=models.F("start_date")),
-                                              name="term_dates_ordered")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gt=models.F("start_date")), name="term_dates_ordered")
+        ]
 
     def __str__(self):
         return self.name or self.code
@@ -87,14 +87,20 @@ class Course(TimeStampedModel):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=64)
     name_en = models.CharField(_("English name"), max_length=128, blank=True)
-    credits = models.DecimalField(_("credits"), max_digits=4, decimal_places=1,
-                                  validators=[MinValueValidator(0), MaxValueValidator(30)])
+    credits = models.DecimalField(
+        _("credits"), max_digits=4, decimal_places=1, validators=[MinValueValidator(0), MaxValueValidator(30)]
+    )
     hours = models.PositiveSmallIntegerField(_("hours"))
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices, default=Kind.REQUIRED)
-    assessment = models.CharField(_("assessment"), max_length=16, choices=Assessment.choices,
-                                  default=Assessment.EXAM)
-    college = models.ForeignKey("students.College", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="courses", verbose_name=_("offered by"))
+    assessment = models.CharField(_("assessment"), max_length=16, choices=Assessment.choices, default=Assessment.EXAM)
+    college = models.ForeignKey(
+        "students.College",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="courses",
+        verbose_name=_("offered by"),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -108,8 +114,9 @@ class Course(TimeStampedModel):
 class TeachingPlan(TimeStampedModel):
     """教学计划 — the courses a major's cohort at one level takes, term by term."""
 
-    major = models.ForeignKey("students.Major", on_delete=models.PROTECT, related_name="teaching_plans",
-                              verbose_name=_("major"))
+    major = models.ForeignKey(
+        "students.Major", on_delete=models.PROTECT, related_name="teaching_plans", verbose_name=_("major")
+    )
     level = models.CharField(_("level"), max_length=16, choices=Student.Level.choices)
     cohort = models.PositiveSmallIntegerField(_("cohort year"))
     required_credits = models.DecimalField(_("credits required to graduate"), max_digits=5, decimal_places=1)
@@ -125,11 +132,13 @@ class TeachingPlan(TimeStampedModel):
 
 
 class PlanCourse(models.Model):
-    plan = models.ForeignKey(TeachingPlan, on_delete=models.CASCADE, related_name="plan_courses",
-                             verbose_name=_("teaching plan"))
+    plan = models.ForeignKey(
+        TeachingPlan, on_delete=models.CASCADE, related_name="plan_courses", verbose_name=_("teaching plan")
+    )
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+", verbose_name=_("course"))
-    term_number = models.PositiveSmallIntegerField(_("term of study"),
-                                                   validators=[MinValueValidator(1), MaxValueValidator(12)])
+    term_number = models.PositiveSmallIntegerField(
+        _("term of study"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
     sample_exam = models.BooleanField(_("examined by the college by sample (抽考)"), default=False)
 
     class Meta:
@@ -172,27 +181,52 @@ class Offering(FSMModelMixin, TimeStampedModel):
     code = models.CharField(_("code"), max_length=48, unique=True)
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="offerings", verbose_name=_("term"))
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="offerings", verbose_name=_("course"))
-    college = models.ForeignKey("students.College", on_delete=models.PROTECT, related_name="offerings",
-                                verbose_name=_("college"))
+    college = models.ForeignKey(
+        "students.College", on_delete=models.PROTECT, related_name="offerings", verbose_name=_("college")
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.REGULAR, db_index=True)
-    instructors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="taught_offerings", blank=True,
-                                         verbose_name=_("instructors"))
-    classes = models.ManyToManyField("students.Class", related_name="offerings", blank=True,
-                                     verbose_name=_("classes"))
+    instructors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="taught_offerings", blank=True, verbose_name=_("instructors")
+    )
+    classes = models.ManyToManyField("students.Class", related_name="offerings", blank=True, verbose_name=_("classes"))
     exam_date = models.DateField(_("exam date"), null=True, blank=True, db_index=True)
     scale = models.CharField(_("grading scale"), max_length=16, choices=Scale.choices, default=Scale.HUNDRED)
     rounding = models.CharField(_("rounding"), max_length=16, choices=Rounding.choices, default=Rounding.INTEGER)
-    composition_set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                           blank=True, related_name="+", verbose_name=_("composition set by"))
+    composition_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("composition set by"),
+    )
     composition_set_at = models.DateTimeField(_("composition set at"), null=True, blank=True)
-    sheet_state = FSMField(_("grade sheet"), max_length=16, choices=SheetState.choices,
-                           default=SheetState.ENTERING, protected=True, db_index=True)
+    sheet_state = FSMField(
+        _("grade sheet"),
+        max_length=16,
+        choices=SheetState.choices,
+        default=SheetState.ENTERING,
+        protected=True,
+        db_index=True,
+    )
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="+", verbose_name=_("submitted by"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="+", verbose_name=_("confirmed by"))
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
     reopened_until = models.DateTimeField(_("entry reopened until"), null=True, blank=True)
 
     class Meta:
@@ -258,13 +292,15 @@ class SheetEvent(AppendOnlyModel):
         RETURN = "return", _("Returned to the instructor")
         REOPEN = "reopen", _("Entry reopened")
 
-    offering = models.ForeignKey("Offering", on_delete=models.PROTECT, related_name="events",
-                                 verbose_name=_("offering"))
+    offering = models.ForeignKey(
+        "Offering", on_delete=models.PROTECT, related_name="events", verbose_name=_("offering")
+    )
     decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
     opinion = models.TextField(_("opinion"), blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("by"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
     actor_label = models.CharField(_("name"), max_length=64)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
@@ -287,12 +323,14 @@ class GradeComponent(models.Model):
         FINAL = "final", _("Final exam (期末)")
         OTHER = "other", _("Other (其他)")
 
-    offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="components",
-                                 verbose_name=_("offering"))
+    offering = models.ForeignKey(
+        Offering, on_delete=models.CASCADE, related_name="components", verbose_name=_("offering")
+    )
     code = models.CharField(_("component"), max_length=16, choices=Code.choices)
     label = models.CharField(_("label"), max_length=32, blank=True)
-    weight = models.PositiveSmallIntegerField(_("weight (%)"), validators=[MinValueValidator(1),
-                                                                          MaxValueValidator(100)])
+    weight = models.PositiveSmallIntegerField(
+        _("weight (%)"), validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
@@ -317,18 +355,19 @@ class GradeEntryWindow(TimeStampedModel):
     opens_at = models.DateTimeField(_("opens at"))
     closes_at = models.DateTimeField(_("closes at"))
     colleges = models.ManyToManyField("students.College", blank=True, related_name="+", verbose_name=_("colleges"))
-    offerings = models.ManyToManyField(Offering, blank=True, related_name="entry_windows",
-                                       verbose_name=_("offerings"))
+    offerings = models.ManyToManyField(Offering, blank=True, related_name="entry_windows", verbose_name=_("offerings"))
     note = models.CharField(_("note"), max_length=200, blank=True)
-    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                     verbose_name=_("published by"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("published by")
+    )
 
     class Meta:
         ordering = ["-opens_at"]
         verbose_name = _("grade entry window")
         verbose_name_plural = _("grade entry windows")
-        constraints = [models.CheckConstraint(condition=models.Q(closes_at__gt=models.F("opens_at")),
-                                              name="entrywindow_ordered")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(closes_at__gt=models.F("opens_at")), name="entrywindow_ordered")
+        ]
 
     def __str__(self):
         return f"{self.term} {self.opens_at:%Y-%m-%d} – {self.closes_at:%Y-%m-%d}"
@@ -337,12 +376,14 @@ class GradeEntryWindow(TimeStampedModel):
 class OfferingReopening(models.Model):
     """Academic Affairs reopens entry for one offering after its window (append-only record)."""
 
-    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="reopenings",
-                                 verbose_name=_("offering"))
+    offering = models.ForeignKey(
+        Offering, on_delete=models.PROTECT, related_name="reopenings", verbose_name=_("offering")
+    )
     until = models.DateTimeField(_("open until"))
     reason = models.CharField(_("reason"), max_length=255)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("reopened by"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reopened by")
+    )
     created_at = models.DateTimeField(_("reopened at"), auto_now_add=True)
 
     class Meta:
@@ -379,30 +420,45 @@ class Grade(models.Model):
     # lookups by offering and by student. No result column is indexed, so PostgreSQL rewrites a
     # row in place when its result is entered (a HOT update: no index is touched) — what makes
     # entering 100,000 results fast (bench/grade_import.py). See migration 0003 for the fill factor.
-    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="grades",
-                                 verbose_name=_("offering"), db_index=False)
-    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="grades", verbose_name=_("student"),
-                                db_index=False)
+    offering = models.ForeignKey(
+        Offering, on_delete=models.PROTECT, related_name="grades", verbose_name=_("offering"), db_index=False
+    )
+    student = models.ForeignKey(
+        Student, on_delete=models.PROTECT, related_name="grades", verbose_name=_("student"), db_index=False
+    )
     # denormalised from the offering for the student's record (one query per student)
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+", verbose_name=_("course"),
-                               db_index=False)
-    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="+", verbose_name=_("term"),
-                             db_index=False)
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, related_name="+", verbose_name=_("course"), db_index=False
+    )
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="+", verbose_name=_("term"), db_index=False)
     kind = models.CharField(_("attempt"), max_length=16, choices=Offering.Kind.choices, default=Offering.Kind.REGULAR)
     enrolled_via = models.CharField(_("enrolled via"), max_length=16, choices=Source.choices, default=Source.CLASS)
     components = models.JSONField(_("component scores"), default=dict, blank=True)
-    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1, null=True, blank=True,
-                                validators=[MinValueValidator(0), MaxValueValidator(100)])
+    score = models.DecimalField(
+        _("score"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
     level = models.CharField(_("level"), max_length=8, blank=True)
     mark = models.CharField(_("special mark"), max_length=16, choices=Mark.choices, default=Mark.NONE, blank=True)
     passed = models.BooleanField(_("passed"), null=True, blank=True)
     grade_point = models.DecimalField(_("grade point"), max_digits=3, decimal_places=2, null=True, blank=True)
-    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+", verbose_name=_("entered by"), db_index=False,
-                                   # no database FK (its check at commit is one trigger call per imported row,
-                                   # ~0.35 s per 100,000): Django's PROTECT still refuses deleting such a user,
-                                   # and the importer is always the authenticated user (bench/README.md)
-                                   db_constraint=False)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+        db_index=False,
+        # no database FK (its check at commit is one trigger call per imported row,
+        # ~0.35 s per 100,000): Django's PROTECT still refuses deleting such a user,
+        # and the importer is always the authenticated user (bench/README.md)
+        db_constraint=False,
+    )
     entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
 
     class Meta:
@@ -439,8 +495,9 @@ class GradeChange(AppendOnlyModel):
     reason = models.TextField(_("reason"))
     request_type = models.CharField(_("request type"), max_length=32, blank=True)
     request_id = models.PositiveBigIntegerField(_("request id"), null=True, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("recorded by"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
@@ -457,14 +514,21 @@ CORRECTION = Chain(
     code="U5C",
     open_per=("grade",),
     name=_("Grade correction"),
-    description=_("成绩更正: after confirmation a grade changes only this way — the instructor applies with the "
-                  "reason, the college and then Academic Affairs approve; old and new values are recorded."),
+    description=_(
+        "成绩更正: after confirmation a grade changes only this way — the instructor applies with the "
+        "reason, the college and then Academic Affairs approve; old and new values are recorded."
+    ),
     initiator_roles=("instructor",),
     validate=S + "corrections.correction_validate",
     stages=(
         Stage("college_review", _("College reviews"), ("college_dean",), deadline_days=5),
-        Stage("academic_affairs_review", _("Academic Affairs approves"), ("academic_affairs",), deadline_days=5,
-              on_pass=S + "corrections.correction_apply"),
+        Stage(
+            "academic_affairs_review",
+            _("Academic Affairs approves"),
+            ("academic_affairs",),
+            deadline_days=5,
+            on_pass=S + "corrections.correction_apply",
+        ),
     ),
     attachments=(AttachmentRule("evidence", _("Evidence (marked paper, record)"), max_bytes=5 * MB),),
     documents=("approval_form",),
@@ -481,8 +545,14 @@ class GradeCorrectionRequest(ApprovalRequest):
     state = CORRECTION.state_field()
     grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="corrections", verbose_name=_("grade"))
     old_value = models.CharField(_("old value"), max_length=64, blank=True, editable=False)
-    new_score = models.DecimalField(_("new score"), max_digits=5, decimal_places=1, null=True, blank=True,
-                                    validators=[MinValueValidator(0), MaxValueValidator(100)])
+    new_score = models.DecimalField(
+        _("new score"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
     new_level = models.CharField(_("new level"), max_length=8, blank=True)
     new_mark = models.CharField(_("new special mark"), max_length=16, choices=Grade.Mark.choices, blank=True)
     reason = models.TextField(_("reason"), max_length=1000)
@@ -509,16 +579,19 @@ EXEMPTION = Chain(
     code="C8X",
     open_per=("offering",),
     name=_("Course exemption"),
-    description=_("免修 / 免试: the student (or their station) applies with evidence; the college teaching "
-                  "secretary reviews and the dean approves; the course is marked exempt."),
+    description=_(
+        "免修 / 免试: the student (or their station) applies with evidence; the college teaching "
+        "secretary reviews and the dean approves; the course is marked exempt."
+    ),
     initiator_roles=("student", "station"),
     validate=S + "exemptions.exemption_validate",
     stages=(
         Stage("secretary_review", _("College teaching secretary reviews"), ("teaching_secretary",), deadline_days=5),
         Stage("college_approval", _("College approves"), ("college_dean",), deadline_days=5),
     ),
-    attachments=(AttachmentRule("evidence", _("Evidence (certificate, prior transcript)"), required=True,
-                                max_bytes=5 * MB),),
+    attachments=(
+        AttachmentRule("evidence", _("Evidence (certificate, prior transcript)"), required=True, max_bytes=5 * MB),
+    ),
     on_complete=S + "exemptions.exemption_apply",
     documents=("approval_form",),
 )
@@ -569,14 +642,22 @@ class TranscriptLanguage(models.TextChoices):
 PERSONAL_TRANSCRIPT = Chain(
     code="U5T",
     name=_("Transcript (personal)"),
-    description=_("成绩证明 (2): the student applies to the college; the teaching secretary prints the transcript "
-                  "with the college seal and hands it over."),
+    description=_(
+        "成绩证明 (2): the student applies to the college; the teaching secretary prints the transcript "
+        "with the college seal and hands it over."
+    ),
     initiator_roles=("student",),
     validate=S + "transcripts.personal_transcript_validate",
     stages=(
         # on_pass issues the language(s) asked for: transcript and/or transcript_en
-        Stage("college_print", _("Teaching secretary prints with the college seal"), ("teaching_secretary",),
-              deadline_days=3, on_pass=S + "transcripts.personal_transcript_issue", seal="college"),
+        Stage(
+            "college_print",
+            _("Teaching secretary prints with the college seal"),
+            ("teaching_secretary",),
+            deadline_days=3,
+            on_pass=S + "transcripts.personal_transcript_issue",
+            seal="college",
+        ),
         Stage("handover", _("Handed to the student"), ("teaching_secretary",), deadline_days=7),
     ),
     documents=("approval_form", "transcript", "transcript_en"),
@@ -598,10 +679,12 @@ class TranscriptRequest(ApprovalRequest):
     state = PERSONAL_TRANSCRIPT.state_field()
     purpose_kind = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.OTHER)
     purpose = models.CharField(_("purpose in detail"), max_length=200)
-    language = models.CharField(_("language"), max_length=8, choices=TranscriptLanguage.choices,
-                                default=TranscriptLanguage.ZH)
-    copies = models.PositiveSmallIntegerField(_("copies"), default=1,
-                                              validators=[MinValueValidator(1), MaxValueValidator(10)])
+    language = models.CharField(
+        _("language"), max_length=8, choices=TranscriptLanguage.choices, default=TranscriptLanguage.ZH
+    )
+    copies = models.PositiveSmallIntegerField(
+        _("copies"), default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
 
     class Meta(ApprovalRequest.Meta):
         verbose_name = _("transcript request")
@@ -617,11 +700,13 @@ class TranscriptBatch(TimeStampedModel):
         JOB_FAIR = "job_fair", _("University-wide job fair")
 
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
-    language = models.CharField(_("language"), max_length=8, choices=TranscriptLanguage.choices,
-                                default=TranscriptLanguage.ZH)
+    language = models.CharField(
+        _("language"), max_length=8, choices=TranscriptLanguage.choices, default=TranscriptLanguage.ZH
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
-    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                 verbose_name=_("filed by"))
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("filed by")
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -636,19 +721,34 @@ BATCH_TRANSCRIPT = Chain(
     code="U5B",
     open_per=("batch",),
     name=_("Transcript (batch, route 1)"),
-    description=_("成绩证明 (1): Student Affairs files the list; the college teaching secretary prints with the "
-                  "college seal; Academic Affairs applies its seal class by class. At most three times per student."),
+    description=_(
+        "成绩证明 (1): Student Affairs files the list; the college teaching secretary prints with the "
+        "college seal; Academic Affairs applies its seal class by class. At most three times per student."
+    ),
     initiator_roles=("student_affairs",),
     validate=S + "transcripts.batch_transcript_validate",
-    opened_elsewhere=_("Route (1) transcripts are filed by Student Affairs as a batch of students on the "
-                       "transcript batches page (/grades/transcripts/batches/new/); a single request cannot be "
-                       "opened on its own."),
+    opened_elsewhere=_(
+        "Route (1) transcripts are filed by Student Affairs as a batch of students on the "
+        "transcript batches page (/grades/transcripts/batches/new/); a single request cannot be "
+        "opened on its own."
+    ),
     stages=(
-        Stage("college_seal", _("College teaching secretary prints with the college seal"), ("teaching_secretary",),
-              deadline_days=5, seal="college"),
+        Stage(
+            "college_seal",
+            _("College teaching secretary prints with the college seal"),
+            ("teaching_secretary",),
+            deadline_days=5,
+            seal="college",
+        ),
         # on_pass issues the batch's language(s), bearing both seals
-        Stage("academic_affairs_seal", _("Academic Affairs applies its seal"), ("academic_affairs",),
-              deadline_days=5, on_pass=S + "transcripts.batch_transcript_issue", seal="academic_affairs"),
+        Stage(
+            "academic_affairs_seal",
+            _("Academic Affairs applies its seal"),
+            ("academic_affairs",),
+            deadline_days=5,
+            on_pass=S + "transcripts.batch_transcript_issue",
+            seal="academic_affairs",
+        ),
     ),
     documents=("transcript", "transcript_en"),
 )
@@ -660,8 +760,9 @@ class BatchTranscriptRequest(ApprovalRequest):
 
     chain = BATCH_TRANSCRIPT
     state = BATCH_TRANSCRIPT.state_field()
-    batch = models.ForeignKey(TranscriptBatch, on_delete=models.PROTECT, related_name="requests",
-                              verbose_name=_("batch"), editable=False)
+    batch = models.ForeignKey(
+        TranscriptBatch, on_delete=models.PROTECT, related_name="requests", verbose_name=_("batch"), editable=False
+    )
 
     class Meta(ApprovalRequest.Meta):
         verbose_name = _("batch transcript request")
@@ -677,8 +778,9 @@ class ClassPrint(TimeStampedModel):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
-    batch = models.ForeignKey(TranscriptBatch, on_delete=models.PROTECT, related_name="class_prints",
-                              verbose_name=_("batch"))
+    batch = models.ForeignKey(
+        TranscriptBatch, on_delete=models.PROTECT, related_name="class_prints", verbose_name=_("batch")
+    )
     klass = models.ForeignKey("students.Class", on_delete=models.PROTECT, related_name="+", verbose_name=_("class"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(_("progress"), default=0)
@@ -703,11 +805,13 @@ class GraduateTranscriptCopy(AppendOnlyModel):
         STUDENT_WORK_OFFICE = "student_work_office", _("Handed to the student work office")
 
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="+", verbose_name=_("student"))
-    document = models.ForeignKey("registrar.Document", on_delete=models.PROTECT, related_name="+",
-                                 verbose_name=_("document"))
+    document = models.ForeignKey(
+        "registrar.Document", on_delete=models.PROTECT, related_name="+", verbose_name=_("document")
+    )
     destination = models.CharField(_("destination"), max_length=24, choices=Destination.choices)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                    verbose_name=_("recorded by"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
@@ -732,17 +836,21 @@ class StationSubmission(FSMModelMixin, TimeStampedModel):
         RETURNED = "returned", _("Returned to the station")
         ACCEPTED = "accepted", _("Accepted into the records")
 
-    station = models.ForeignKey("students.Station", on_delete=models.PROTECT, related_name="grade_submissions",
-                                verbose_name=_("station"))
-    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="station_submissions",
-                                 verbose_name=_("offering"))
+    station = models.ForeignKey(
+        "students.Station", on_delete=models.PROTECT, related_name="grade_submissions", verbose_name=_("station")
+    )
+    offering = models.ForeignKey(
+        Offering, on_delete=models.PROTECT, related_name="station_submissions", verbose_name=_("offering")
+    )
     file = models.FileField(_("results file"), upload_to="grades/station-submissions/%Y/")
     rows = models.JSONField(_("parsed rows"), default=list, blank=True)
-    state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.SUBMITTED, protected=True,
-                     db_index=True)
+    state = FSMField(
+        _("state"), max_length=16, choices=State.choices, default=State.SUBMITTED, protected=True, db_index=True
+    )
     round = models.PositiveSmallIntegerField(_("submission round"), default=1)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                     verbose_name=_("submitted by"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("submitted by")
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -784,13 +892,15 @@ class SubmissionReview(AppendOnlyModel):
         RETURN = "return", _("Returned")
         ACCEPT = "accept", _("Accepted")
 
-    submission = models.ForeignKey(StationSubmission, on_delete=models.PROTECT, related_name="reviews",
-                                   verbose_name=_("submission"))
+    submission = models.ForeignKey(
+        StationSubmission, on_delete=models.PROTECT, related_name="reviews", verbose_name=_("submission")
+    )
     decision = models.CharField(_("decision"), max_length=8, choices=Decision.choices)
     opinion = models.TextField(_("opinion"), blank=True)
     round = models.PositiveSmallIntegerField(_("round"))
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("by"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
     actor_label = models.CharField(_("name"), max_length=64)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
@@ -831,8 +941,9 @@ class ImportJob(TimeStampedModel):
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     written = models.PositiveIntegerField(_("rows written"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("by"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:

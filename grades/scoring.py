@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 WEIGHTS_NOT_100 = _("The weights add up to %(total)s %%; they must add up to exactly 100 %%.")
 NO_COMPONENTS = _("Give at least one component.")
 DUPLICATE_COMPONENT = _("The component “%(component)s” is listed twice.")
-NOT_A_SCORE = _("“%(value)s” is not a score: give a number from 0 to 100, a level (%(levels)s) or a mark "
-                "(缺考, 缓考, 作弊, 免修).")
+NOT_A_SCORE = _(
+    "“%(value)s” is not a score: give a number from 0 to 100, a level (%(levels)s) or a mark (缺考, 缓考, 作弊, 免修)."
+)
 SCORE_OUT_OF_RANGE = _("%(value)s is outside 0–100.")
 TOO_MANY_DECIMALS = _("%(value)s has more than one decimal place.")
 LEVEL_NOT_ON_SCALE = _("“%(value)s” is not a grade on this sheet's scale (%(levels)s).")
@@ -25,10 +26,15 @@ NUMBER_ON_PASS_FAIL = _("This sheet is graded pass/fail: give 合格 or 不合�
 
 #: Special marks as typed (Chinese, English codes, as printed) → Grade.Mark value
 MARKS = {
-    "缺考": "absent", "absent": "absent",
-    "缓考": "deferred", "deferred": "deferred",
-    "作弊": "cheating", "cheating": "cheating",
-    "免修": "exempt", "免试": "exempt", "exempt": "exempt",
+    "缺考": "absent",
+    "absent": "absent",
+    "缓考": "deferred",
+    "deferred": "deferred",
+    "作弊": "cheating",
+    "cheating": "cheating",
+    "免修": "exempt",
+    "免试": "exempt",
+    "exempt": "exempt",
 }
 FAILING_MARKS = {"absent", "cheating"}
 #: How a mark is printed on sheets and transcripts
@@ -172,8 +178,9 @@ def _value(entry: Entry) -> Decimal:
     return five_levels()[entry.level]
 
 
-def compute(*, scale: str, rounding: str, weights: list[tuple[str, int]], entries: dict[str, Entry],
-            kind: str = "regular") -> Result:
+def compute(
+    *, scale: str, rounding: str, weights: list[tuple[str, int]], entries: dict[str, Entry], kind: str = "regular"
+) -> Result:
     """The composite result of one student's component entries on one sheet.
 
     * A special mark in any component decides the result: 缺考/作弊 fail (score 0), 缓考 is

@@ -22,9 +22,14 @@ def sheets_todo(user) -> list[TodoItem]:
     for offering in sheets_to_enter(user, timezone.localdate()):
         due = offering.entry_due
         detail = SHEET_LATE if offering.is_late else SHEET_OPEN
-        items.append(TodoItem(
-            title=f"{offering.course.name} · {offering.code}",
-            detail=str(detail) % {"due": due.isoformat() if due else "—", "entered": offering.entered,
-                                  "total": offering.total},
-            url=reverse("grades:offering_detail", args=[offering.pk]), due=due, overdue=offering.is_late))
+        items.append(
+            TodoItem(
+                title=f"{offering.course.name} · {offering.code}",
+                detail=str(detail)
+                % {"due": due.isoformat() if due else "—", "entered": offering.entered, "total": offering.total},
+                url=reverse("grades:offering_detail", args=[offering.pk]),
+                due=due,
+                overdue=offering.is_late,
+            )
+        )
     return items

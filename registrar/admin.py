@@ -99,14 +99,21 @@ class UserAdmin(DjangoUserAdmin):
         (_("Personal info"), {"fields": ("full_name", "first_name", "last_name", "email", "student_link")}),
         (
             _("Permissions"),
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
-             "classes": ("collapse",)},
+            {
+                "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
+                "classes": ("collapse",),
+            },
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",),
-                "fields": ("username", "full_name", "email", "usable_password", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "full_name", "email", "usable_password", "password1", "password2"),
+            },
+        ),
     )
 
     actions = ("unlock_login",)
@@ -135,8 +142,9 @@ class UserAdmin(DjangoUserAdmin):
             return "—"
         from django.urls import reverse
 
-        return format_html('<a href="{}">{}</a>', reverse("admin:students_student_change", args=[student.pk]),
-                           str(student))
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:students_student_change", args=[student.pk]), str(student)
+        )
 
 
 # --- the approval kernel --------------------------------------------------------------------
@@ -148,8 +156,18 @@ class SignOffInline(GenericTabularInline):
     ct_fk_field = "object_id"
     extra = 0
     can_delete = False
-    fields = ("created_at", "round", "stage_display", "role", "actor_label", "decision", "opinion",
-              "source_state", "target_state", "data")
+    fields = (
+        "created_at",
+        "round",
+        "stage_display",
+        "role",
+        "actor_label",
+        "decision",
+        "opinion",
+        "source_state",
+        "target_state",
+        "data",
+    )
     readonly_fields = fields
     ordering = ("created_at", "id")
     verbose_name_plural = _("sign-offs (append-only)")
@@ -226,18 +244,39 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     extra_list_display: tuple[str, ...] = ()
     list_filter = ("state", OverdueFilter, "student__college", "student__study_form", "created_at")
-    search_fields = ("=id", "student__name", "student__student_number", "applicant__username",
-                     "applicant__full_name")
+    search_fields = ("=id", "student__name", "student__student_number", "applicant__username", "applicant__full_name")
     list_select_related = ("student", "student__college", "student__klass", "applicant")
     date_hierarchy = "created_at"
     inlines = (SignOffInline, AttachmentInline)
-    base_fields = ("student", "applicant", "state_display", "round", "submitted_at", "stage_entered_at",
-                   "stage_due_at", "overdue", "reminded_at", "completed_at", "return_reason", "created_at",
-                   "updated_at")
+    base_fields = (
+        "student",
+        "applicant",
+        "state_display",
+        "round",
+        "submitted_at",
+        "stage_entered_at",
+        "stage_due_at",
+        "overdue",
+        "reminded_at",
+        "completed_at",
+        "return_reason",
+        "created_at",
+        "updated_at",
+    )
 
     def get_list_display(self, request):
-        return ("id", "student", "student_number", "state_display", *self.extra_list_display, "round",
-                "submitted_at", "stage_due_at", "overdue", "updated_at")
+        return (
+            "id",
+            "student",
+            "student_number",
+            "state_display",
+            *self.extra_list_display,
+            "round",
+            "submitted_at",
+            "stage_due_at",
+            "overdue",
+            "updated_at",
+        )
 
     def _own_fields(self) -> list[str]:
         from registrar.approvals.models import ApprovalRequest
@@ -275,28 +314,68 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not docs:
             return "—"
         return format_html_join(
-            mark_safe("<br>"), '<a href="{}">{} {}</a>{}',
-            ((reverse("admin:registrar_document_change", args=[d.pk]), d.serial, d.title,
-              format_html(" ({})", _("revoked")) if d.is_revoked else "") for d in docs),
+            mark_safe("<br>"),
+            '<a href="{}">{} {}</a>{}',
+            (
+                (
+                    reverse("admin:registrar_document_change", args=[d.pk]),
+                    d.serial,
+                    d.title,
+                    format_html(" ({})", _("revoked")) if d.is_revoked else "",
+                )
+                for d in docs
+            ),
         )
 
 
 @admin.register(SignOff)
 class SignOffAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "chain", "object_id", "round", "stage", "role", "actor_label", "decision",
-                    "source_state", "target_state")
+    list_display = (
+        "created_at",
+        "chain",
+        "object_id",
+        "round",
+        "stage",
+        "role",
+        "actor_label",
+        "decision",
+        "source_state",
+        "target_state",
+    )
     list_filter = ("chain", "decision", "role")
     search_fields = ("=object_id", "actor_label", "actor__username", "opinion")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
-    readonly_fields = ("content_type", "object_id", "chain", "stage", "round", "role", "actor", "actor_label",
-                       "decision", "opinion", "source_state", "target_state", "data", "created_at")
+    readonly_fields = (
+        "content_type",
+        "object_id",
+        "chain",
+        "stage",
+        "round",
+        "role",
+        "actor",
+        "actor_label",
+        "decision",
+        "opinion",
+        "source_state",
+        "target_state",
+        "data",
+        "created_at",
+    )
 
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "content_type", "object_id", "kind", "original_name", "mime_type", "size",
-                    "uploaded_by")
+    list_display = (
+        "created_at",
+        "content_type",
+        "object_id",
+        "kind",
+        "original_name",
+        "mime_type",
+        "size",
+        "uploaded_by",
+    )
     list_filter = ("kind", "mime_type", "content_type")
     search_fields = ("=object_id", "original_name", "uploaded_by__username")
     list_select_related = ("uploaded_by", "content_type")
@@ -327,7 +406,10 @@ class StageConfigForm(forms.ModelForm):
     chain = forms.ChoiceField(label=_("chain"), choices=())
     stage = forms.ChoiceField(label=_("stage"), choices=())
     signers = forms.MultipleChoiceField(
-        label=_("signer roles"), choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("signer roles"),
+        choices=Role.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("Roles that must all sign this stage; none ticked keeps the chain's default signers."),
     )
 
@@ -344,9 +426,11 @@ class StageConfigForm(forms.ModelForm):
             for c in chains
         ]
         self.fields["stage"].help_text = format_html(
-            "{}{}", _("Chains and their stages [default signers, deadline]:"), _chains_help())
-        self.fields["deadline_days"].help_text = _("Days a stage may take before it is flagged overdue; "
-                                                   "empty keeps the default, 0 means no deadline.")
+            "{}{}", _("Chains and their stages [default signers, deadline]:"), _chains_help()
+        )
+        self.fields["deadline_days"].help_text = _(
+            "Days a stage may take before it is flagged overdue; empty keeps the default, 0 means no deadline."
+        )
 
 
 @admin.register(StageConfig)
@@ -409,8 +493,7 @@ RevokedFilter = set_or_not_filter("revoked_at", _("revoked"), _("Revoked"), _("V
 class DocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Issued documents are read-only; the only write is revocation (recorded, never deleted)."""
 
-    list_display = ("serial", "title", "doc_type", "student", "issued_at", "status", "is_revoked_flag",
-                    "issued_by")
+    list_display = ("serial", "title", "doc_type", "student", "issued_at", "status", "is_revoked_flag", "issued_by")
     list_filter = ("doc_type", "status", RevokedFilter, "chain")
     search_fields = ("serial", "code", "holder_name", "student__student_number", "student__name", "title")
     list_select_related = ("student", "issued_by", "revoked_by")

@@ -48,7 +48,7 @@ def trigger_names(vendor: str, table: str) -> list[str]:
 
 
 def _q(name: str) -> str:
-    return '"%s"' % name.replace('"', '""')
+    return '"{}"'.format(name.replace('"', '""'))
 
 
 def install_sql(vendor: str, table: str) -> list[str]:
@@ -73,9 +73,10 @@ $$ LANGUAGE plpgsql""",
         out = []
         for name, event in zip(trigger_names(vendor, table), ("UPDATE", "DELETE"), strict=True):
             message = f"{table} is append-only ({event} refused)".replace("'", "''")
-            out += [f"DROP TRIGGER IF EXISTS {_q(name)}",
-                    f"CREATE TRIGGER {_q(name)} BEFORE {event} ON {_q(table)} "
-                    f"BEGIN SELECT RAISE(ABORT, '{message}'); END"]
+            out += [
+                f"DROP TRIGGER IF EXISTS {_q(name)}",
+                f"CREATE TRIGGER {_q(name)} BEFORE {event} ON {_q(table)} BEGIN SELECT RAISE(ABORT, '{message}'); END",
+            ]
         return out
     return []  # other databases: the Python-level refusal only
 
@@ -144,8 +145,12 @@ def installed_triggers(connection) -> dict[str, list[str]]:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s)", [list(wanted)])
         else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN (%s)"
-                           % ", ".join(["%s"] * len(wanted)), list(wanted))
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ({})".format(
+                    ", ".join(["%s"] * len(wanted))
+                ),
+                list(wanted),
+            )
         present = {row[0] for row in cursor.fetchall()}
     out: dict[str, list[str]] = {}
     for name, table in wanted.items():

@@ -17,5 +17,9 @@ class RegistrarConfig(AppConfig):
         # a document whose rendering stopped (its worker died) ends as failed, never "being produced"
         from registrar import background
 
-        background.watch("registrar.Document", in_progress=["pending"], heartbeat="heartbeat_at",
-                         failed=lambda message, now: {"status": "failed", "progress": 100, "error": message})
+        background.watch(
+            "registrar.Document",
+            in_progress=["pending"],
+            heartbeat="heartbeat_at",
+            failed=lambda message, now: {"status": "failed", "progress": 100, "error": message},
+        )

@@ -31,8 +31,10 @@ from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
-JOB_ABANDONED = _("The background worker stopped before finishing this (no progress for %(minutes)s minutes); "
-                  "nothing of it was kept. Start it again.")
+JOB_ABANDONED = _(
+    "The background worker stopped before finishing this (no progress for %(minutes)s minutes); "
+    "nothing of it was kept. Start it again."
+)
 
 #: PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected, lock_not_available
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
@@ -62,7 +64,7 @@ def job_settings() -> dict:
 def retry_delay(retries: int) -> float:
     """Seconds before retry number ``retries + 1``: 1, 2, 4, 8 … (at most a minute), with jitter so
     the jobs that met the same lock do not meet again."""
-    return min(60.0, 2.0 ** retries) * random.uniform(0.75, 1.25)
+    return min(60.0, 2.0**retries) * random.uniform(0.75, 1.25)
 
 
 def run_with_retries(task, work: Callable[[bool], object]):
@@ -99,11 +101,13 @@ class Watched:
 _watched: dict[str, Watched] = {}
 
 
-def watch(model: str, *, in_progress, heartbeat: str, failed: Callable[[str, datetime], dict],
-          status: str = "status") -> None:
+def watch(
+    model: str, *, in_progress, heartbeat: str, failed: Callable[[str, datetime], dict], status: str = "status"
+) -> None:
     """Register a job model with the sweeper (from the owning app's ``AppConfig.ready``)."""
-    _watched[model] = Watched(model=model, in_progress=tuple(in_progress), heartbeat=heartbeat, failed=failed,
-                              status=status)
+    _watched[model] = Watched(
+        model=model, in_progress=tuple(in_progress), heartbeat=heartbeat, failed=failed, status=status
+    )
 
 
 def watched() -> list[Watched]:
@@ -114,8 +118,9 @@ def stale(w: Watched, *, now: datetime | None = None, minutes: float | None = No
     """The jobs of kind ``w`` in progress whose heartbeat is older than ``minutes``."""
     now = now or timezone.now()
     minutes = job_settings()["stale_minutes"] if minutes is None else minutes
-    return apps.get_model(w.model).objects.filter(**{
-        f"{w.status}__in": w.in_progress, f"{w.heartbeat}__lt": now - timedelta(minutes=minutes)})
+    return apps.get_model(w.model).objects.filter(
+        **{f"{w.status}__in": w.in_progress, f"{w.heartbeat}__lt": now - timedelta(minutes=minutes)}
+    )
 
 
 def abandoned_message(minutes: float | None = None) -> str:

@@ -75,8 +75,9 @@ def display_name(fieldfile) -> str:
     return posixpath.basename(fieldfile.name) if fieldfile else ""
 
 
-def serve_file(request, fieldfile, *, filename: str | None = None, content_type: str | None = None,
-               as_attachment: bool = True) -> HttpResponse:
+def serve_file(
+    request, fieldfile, *, filename: str | None = None, content_type: str | None = None, as_attachment: bool = True
+) -> HttpResponse:
     """The response for a stored file whose owner the caller has already checked ``request.user``
     may see. 404 when there is no file (never stored, or lost from storage)."""
     if not fieldfile:

@@ -29,8 +29,9 @@ def lockout_message() -> str:
 
 def locked_out_response(request, original_response=None, credentials=None):
     """AXES_LOCKOUT_CALLABLE: the lockout page, 429 Too Many Requests."""
-    return render(request, "registration/locked_out.html", {"message": lockout_message()},
-                  status=settings.AXES_HTTP_RESPONSE_CODE)
+    return render(
+        request, "registration/locked_out.html", {"message": lockout_message()}, status=settings.AXES_HTTP_RESPONSE_CODE
+    )
 
 
 def is_locked_out(request) -> bool:

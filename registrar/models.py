@@ -5,7 +5,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-
 class User(AbstractUser):
     """A person who logs in: a student (linked to a Student record) or a member of staff
     holding one or more scoped role assignments (students.RoleAssignment)."""

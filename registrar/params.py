@@ -69,8 +69,9 @@ class ModelIdMultipleChoiceField(forms.ModelMultipleChoiceField):
             try:
                 id_field.clean(pk)
             except forms.ValidationError:
-                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
-                                            params={"pk": pk}) from None
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                ) from None
         return super()._check_values(value)
 
 
@@ -83,8 +84,10 @@ class QueryForm(forms.Form):
 
     def values(self) -> dict:
         self.is_valid()
-        return {name: self.cleaned_data.get(name, field.initial) if name not in self.errors else field.initial
-                for name, field in self.fields.items()}
+        return {
+            name: self.cleaned_data.get(name, field.initial) if name not in self.errors else field.initial
+            for name, field in self.fields.items()
+        }
 
 
 def query_form(**fields) -> type[QueryForm]:

@@ -39,10 +39,10 @@ def home(request):
         # on offer follow the status the student has today
         context["pending_changes"] = pending_changes(student)
         context["apply"] = [
-            {"chain": chain,
-             "open_request": open_by_chain.get(chain.code) or open_by_group.get(chain.exclusive_group)}
+            {"chain": chain, "open_request": open_by_chain.get(chain.code) or open_by_group.get(chain.exclusive_group)}
             for chain in all_chains()
-            if Role.STUDENT in chain.initiator_roles and perms.may_initiate(chain, user, student)
+            if Role.STUDENT in chain.initiator_roles
+            and perms.may_initiate(chain, user, student)
             and (not chain.allowed_statuses or student.status in chain.allowed_statuses)
         ]
     context["own_requests"] = own_requests
@@ -53,8 +53,9 @@ def home(request):
         context["inbox_rows"] = rows
         context["inbox_total"] = total
         context["inbox_counts"] = [(chain, counts[chain.code]) for chain in all_chains() if chain.code in counts]
-        context["staff_apply"] = [c for c in all_chains() if my_roles & (set(c.initiator_roles) - {Role.STUDENT})
-                                  and not c.opened_elsewhere]
+        context["staff_apply"] = [
+            c for c in all_chains() if my_roles & (set(c.initiator_roles) - {Role.STUDENT}) and not c.opened_elsewhere
+        ]
         context["my_roles"] = sorted({Role(r).label for r in my_roles}, key=str)
     return render(request, "registrar/home.html", context)
 

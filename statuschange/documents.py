@@ -7,16 +7,24 @@ from registrar.documents.context import fmt_time, request_fields, student_block
 from registrar.documents.types import DocType, register
 
 STATEMENTS = {
-    "suspension_slip": _("Approved by the university, the student named below is granted suspension of studies "
-                         "(休学) for the period stated. Student status: suspended."),
-    "resumption_certificate": _("Approved by the university, the student named below resumes studies (复学) "
-                                "and is placed in the class stated. Student status: enrolled."),
-    "leave_notice": _("Approved by the university, the student named below withdraws. Before leaving, the student "
-                      "completes clearance at the college office, Youth League branch, apartment office, finance, "
-                      "library and textbook centre, then hands this notice, two 1-inch photos and the student "
-                      "ID card to the registrar section."),
-    "withdrawal_certificate": _("This certifies that the student named below has withdrawn from the university "
-                                "(退学) with effect from the date stated."),
+    "suspension_slip": _(
+        "Approved by the university, the student named below is granted suspension of studies "
+        "(休学) for the period stated. Student status: suspended."
+    ),
+    "resumption_certificate": _(
+        "Approved by the university, the student named below resumes studies (复学) "
+        "and is placed in the class stated. Student status: enrolled."
+    ),
+    "leave_notice": _(
+        "Approved by the university, the student named below withdraws. Before leaving, the student "
+        "completes clearance at the college office, Youth League branch, apartment office, finance, "
+        "library and textbook centre, then hands this notice, two 1-inch photos and the student "
+        "ID card to the registrar section."
+    ),
+    "withdrawal_certificate": _(
+        "This certifies that the student named below has withdrawn from the university "
+        "(退学) with effect from the date stated."
+    ),
 }
 
 
@@ -55,5 +63,12 @@ for code, label, prefix in (
     ("leave_notice", _("Leave-school notice (离校通知单)"), "LX"),
     ("withdrawal_certificate", _("Withdrawal certificate (退学证明)"), "TX"),
 ):
-    register(DocType(code=code, label=label, template="statuschange/certificate_pdf.html", serial_prefix=prefix,
-                     context_builder=f"statuschange.documents.{code}_context"))
+    register(
+        DocType(
+            code=code,
+            label=label,
+            template="statuschange/certificate_pdf.html",
+            serial_prefix=prefix,
+            context_builder=f"statuschange.documents.{code}_context",
+        )
+    )

@@ -19,10 +19,10 @@ class ResumptionPlacementForm(forms.Form):
 
 
 class TuitionSettlementForm(forms.Form):
-    tuition_amount = forms.DecimalField(label=_("Tuition settled (yuan)"), min_value=0, max_digits=10,
-                                        decimal_places=2)
-    tuition_receipt = forms.RegexField(label=_("Receipt number"), regex=RECEIPT,
-                                       error_messages={"invalid": RECEIPT_INVALID})
+    tuition_amount = forms.DecimalField(label=_("Tuition settled (yuan)"), min_value=0, max_digits=10, decimal_places=2)
+    tuition_receipt = forms.RegexField(
+        label=_("Receipt number"), regex=RECEIPT, error_messages={"invalid": RECEIPT_INVALID}
+    )
 
 
 class FinanceClearanceForm(forms.Form):

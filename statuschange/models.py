@@ -21,34 +21,55 @@ S = "statuschange.services."
 
 # Stages several chains share, exactly as WORKFLOWS.md words them.
 ADVISOR_CONFIRM = Stage("advisor_confirm", _("Class advisor confirms"), ("advisor",), deadline_days=3)
-ADVISOR_COLLEGE_REVIEW = Stage("college_review", _("Class advisor, college secretary and college director sign"),
-                               ("advisor", "college_secretary", "college_dean"), deadline_days=5)
+ADVISOR_COLLEGE_REVIEW = Stage(
+    "college_review",
+    _("Class advisor, college secretary and college director sign"),
+    ("advisor", "college_secretary", "college_dean"),
+    deadline_days=5,
+)
 
 # --- U1 休学 -----------------------------------------------------------------------------------
 U1 = Chain(
     code="U1",
     name=_("Suspension of studies"),
-    description=_("休学: the student applies, the class advisor confirms, college, offices and university "
-                  "leadership sign; the registrar issues the suspension change slip; finance and clearance."),
+    description=_(
+        "休学: the student applies, the class advisor confirms, college, offices and university "
+        "leadership sign; the registrar issues the suspension change slip; finance and clearance."
+    ),
     exclusive_group=GROUP,
     allowed_statuses=ENROLLED,
     validate=S + "suspension_validate",
     stages=(
         ADVISOR_CONFIRM,
-        Stage("college_review", _("Counsellor, college secretary and dean sign"),
-              ("counsellor", "college_secretary", "college_dean"), deadline_days=5),
-        Stage("offices_review", _("Student Affairs and Academic Affairs sign"),
-              ("student_affairs", "academic_affairs"), deadline_days=5),
+        Stage(
+            "college_review",
+            _("Counsellor, college secretary and dean sign"),
+            ("counsellor", "college_secretary", "college_dean"),
+            deadline_days=5,
+        ),
+        Stage(
+            "offices_review",
+            _("Student Affairs and Academic Affairs sign"),
+            ("student_affairs", "academic_affairs"),
+            deadline_days=5,
+        ),
         Stage("leadership_review", _("University leadership signs"), ("leadership",), deadline_days=7),
-        Stage("registrar_issue", _("Registrar issues the suspension change slip"), ("academic_affairs",),
-              deadline_days=3, form=F + "EffectiveDateForm", on_pass=S + "suspension_apply",
-              issues=("suspension_slip",)),
+        Stage(
+            "registrar_issue",
+            _("Registrar issues the suspension change slip"),
+            ("academic_affairs",),
+            deadline_days=3,
+            form=F + "EffectiveDateForm",
+            on_pass=S + "suspension_apply",
+            issues=("suspension_slip",),
+        ),
         Stage("finance_receipt", _("Finance receives the change slip"), ("finance",), deadline_days=5),
         Stage("clearance", _("Leaving procedures: library and dorm"), ("library", "dorm"), deadline_days=7),
     ),
     attachments=(
-        AttachmentRule("medical_certificate", _("Medical certificate"), required_if=(("reason", "illness"),),
-                       max_bytes=5 * MB),
+        AttachmentRule(
+            "medical_certificate", _("Medical certificate"), required_if=(("reason", "illness"),), max_bytes=5 * MB
+        ),
         AttachmentRule("supporting_document", _("Supporting document"), max_bytes=5 * MB),
     ),
 )
@@ -76,9 +97,13 @@ class SuspensionRequest(ApprovalRequest):
     class Meta(ApprovalRequest.Meta):
         verbose_name = _("suspension request")
         verbose_name_plural = _("suspension requests")
-        constraints = [models.CheckConstraint(
-            condition=models.Q(period_end__gt=models.F("period_start")), name="suspension_period_positive",
-            violation_error_message=_("The suspension must end after it starts."))]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_end__gt=models.F("period_start")),
+                name="suspension_period_positive",
+                violation_error_message=_("The suspension must end after it starts."),
+            )
+        ]
 
     @property
     def days(self) -> int:
@@ -89,28 +114,47 @@ class SuspensionRequest(ApprovalRequest):
 U2 = Chain(
     code="U2",
     name=_("Resumption of studies"),
-    description=_("复学: only for a suspended student; the registrar issues the resumption certificate and "
-                  "places the student in a class of the receiving cohort; finance settles tuition; services restored."),
+    description=_(
+        "复学: only for a suspended student; the registrar issues the resumption certificate and "
+        "places the student in a class of the receiving cohort; finance settles tuition; services restored."
+    ),
     exclusive_group=GROUP,
     allowed_statuses=(Student.Status.SUSPENDED,),
     validate=S + "resumption_validate",
     stages=(
         ADVISOR_CONFIRM,
         ADVISOR_COLLEGE_REVIEW,
-        Stage("offices_review", _("Heads of Student Affairs and Academic Affairs sign"),
-              ("student_affairs", "academic_affairs"), deadline_days=5),
+        Stage(
+            "offices_review",
+            _("Heads of Student Affairs and Academic Affairs sign"),
+            ("student_affairs", "academic_affairs"),
+            deadline_days=5,
+        ),
         Stage("leadership_review", _("College leadership signs"), ("leadership",), deadline_days=7),
-        Stage("registrar_issue", _("Registrar issues the resumption certificate"), ("academic_affairs",),
-              deadline_days=3, form=F + "ResumptionPlacementForm", on_pass=S + "resumption_apply",
-              issues=("resumption_certificate",)),
-        Stage("finance_settlement", _("Finance settles outstanding tuition"), ("finance",), deadline_days=7,
-              form=F + "TuitionSettlementForm"),
-        Stage("services_restored", _("Canteen, library, dorm check-in and teaching secretary"),
-              ("canteen", "library", "dorm", "teaching_secretary"), deadline_days=7),
+        Stage(
+            "registrar_issue",
+            _("Registrar issues the resumption certificate"),
+            ("academic_affairs",),
+            deadline_days=3,
+            form=F + "ResumptionPlacementForm",
+            on_pass=S + "resumption_apply",
+            issues=("resumption_certificate",),
+        ),
+        Stage(
+            "finance_settlement",
+            _("Finance settles outstanding tuition"),
+            ("finance",),
+            deadline_days=7,
+            form=F + "TuitionSettlementForm",
+        ),
+        Stage(
+            "services_restored",
+            _("Canteen, library, dorm check-in and teaching secretary"),
+            ("canteen", "library", "dorm", "teaching_secretary"),
+            deadline_days=7,
+        ),
     ),
-    attachments=(
-        AttachmentRule("medical_clearance", _("Medical clearance"), max_bytes=5 * MB),
-    ),
+    attachments=(AttachmentRule("medical_clearance", _("Medical clearance"), max_bytes=5 * MB),),
 )
 
 
@@ -121,11 +165,18 @@ class ResumptionRequest(ApprovalRequest):
     chain = U2
     state = U2.state_field()
     reason_detail = models.TextField(_("details"), max_length=1000)
-    receiving_class = models.ForeignKey("students.Class", on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="+", verbose_name=_("receiving class"))
+    receiving_class = models.ForeignKey(
+        "students.Class",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("receiving class"),
+    )
     effective_date = models.DateField(_("effective date"), null=True, blank=True)
-    tuition_amount = models.DecimalField(_("tuition settled (yuan)"), max_digits=10, decimal_places=2,
-                                         null=True, blank=True)
+    tuition_amount = models.DecimalField(
+        _("tuition settled (yuan)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     tuition_receipt = models.CharField(_("tuition receipt number"), max_length=32, blank=True)
 
     class Meta(ApprovalRequest.Meta):
@@ -137,27 +188,53 @@ class ResumptionRequest(ApprovalRequest):
 U3 = Chain(
     code="U3",
     name=_("Withdrawal"),
-    description=_("退学: after the college, offices and university leadership approve, the registrar issues the "
-                  "leave-school notice; departments clear the student in any order; the registrar issues the "
-                  "withdrawal certificate; Student Affairs files the dossier."),
+    description=_(
+        "退学: after the college, offices and university leadership approve, the registrar issues the "
+        "leave-school notice; departments clear the student in any order; the registrar issues the "
+        "withdrawal certificate; Student Affairs files the dossier."
+    ),
     exclusive_group=GROUP,
     allowed_statuses=(Student.Status.ENROLLED, Student.Status.SUSPENDED),
     stages=(
         ADVISOR_CONFIRM,
         ADVISOR_COLLEGE_REVIEW,
-        Stage("offices_review", _("Student Affairs, Academic Affairs and the head in charge sign"),
-              ("student_affairs", "academic_affairs", "academic_affairs_head"), deadline_days=5),
+        Stage(
+            "offices_review",
+            _("Student Affairs, Academic Affairs and the head in charge sign"),
+            ("student_affairs", "academic_affairs", "academic_affairs_head"),
+            deadline_days=5,
+        ),
         Stage("leadership_approval", _("University leadership approves"), ("leadership",), deadline_days=7),
-        Stage("registrar_notice", _("Registrar issues the leave-school notice"), ("academic_affairs",),
-              deadline_days=3, issues=("leave_notice",)),
-        Stage("clearance", _("Leaving clearance by departments"),
-              ("college_office", "youth_league", "apartment", "finance", "library", "textbook"), deadline_days=14,
-              role_forms=(("finance", F + "FinanceClearanceForm"),)),
-        Stage("registrar_certificate", _("Registrar receives notice, photos and ID card; issues the certificate"),
-              ("academic_affairs",), deadline_days=5, form=F + "WithdrawalHandInForm",
-              on_pass=S + "withdrawal_apply", issues=("withdrawal_certificate",)),
-        Stage("dossier", _("Dossier filed and collected at Student Affairs"), ("student_affairs",),
-              deadline_days=30, form=F + "DossierForm"),
+        Stage(
+            "registrar_notice",
+            _("Registrar issues the leave-school notice"),
+            ("academic_affairs",),
+            deadline_days=3,
+            issues=("leave_notice",),
+        ),
+        Stage(
+            "clearance",
+            _("Leaving clearance by departments"),
+            ("college_office", "youth_league", "apartment", "finance", "library", "textbook"),
+            deadline_days=14,
+            role_forms=(("finance", F + "FinanceClearanceForm"),),
+        ),
+        Stage(
+            "registrar_certificate",
+            _("Registrar receives notice, photos and ID card; issues the certificate"),
+            ("academic_affairs",),
+            deadline_days=5,
+            form=F + "WithdrawalHandInForm",
+            on_pass=S + "withdrawal_apply",
+            issues=("withdrawal_certificate",),
+        ),
+        Stage(
+            "dossier",
+            _("Dossier filed and collected at Student Affairs"),
+            ("student_affairs",),
+            deadline_days=30,
+            form=F + "DossierForm",
+        ),
     ),
     attachments=(AttachmentRule("supporting_document", _("Supporting document"), max_bytes=5 * MB),),
 )
@@ -189,15 +266,18 @@ class WithdrawalRequest(ApprovalRequest):
 U4 = Chain(
     code="U4",
     name=_("Automatic withdrawal"),
-    description=_("自动退学: started by the counsellor for a student who stopped attending; no certificate of "
-                  "incomplete study, withdrawal certificate or transcript is ever issued to the student."),
+    description=_(
+        "自动退学: started by the counsellor for a student who stopped attending; no certificate of "
+        "incomplete study, withdrawal certificate or transcript is ever issued to the student."
+    ),
     initiator_roles=("counsellor",),
     exclusive_group=GROUP,
     allowed_statuses=(Student.Status.ENROLLED, Student.Status.SUSPENDED),
     on_complete=S + "auto_withdrawal_complete",
     stages=(
-        Stage("college_leadership", _("College leadership signs"), ("college_secretary", "college_dean"),
-              deadline_days=5),
+        Stage(
+            "college_leadership", _("College leadership signs"), ("college_secretary", "college_dean"), deadline_days=5
+        ),
         Stage("aa_head", _("Academic Affairs head in charge signs"), ("academic_affairs_head",), deadline_days=5),
         Stage("leadership_approval", _("University leadership approves"), ("leadership",), deadline_days=7),
     ),
@@ -223,9 +303,11 @@ class AutoWithdrawalRequest(ApprovalRequest):
 C4 = Chain(
     code="C4",
     name=_("Station status change"),
-    description=_("学籍异动 via a correspondence station: station review, college review, the leader in charge "
-                  "of records, filing with the provincial education department, feedback to the station, record "
-                  "updated. Only within the filing window of the term."),
+    description=_(
+        "学籍异动 via a correspondence station: station review, college review, the leader in charge "
+        "of records, filing with the provincial education department, feedback to the station, record "
+        "updated. Only within the filing window of the term."
+    ),
     initiator_roles=("station",),
     exclusive_group=GROUP,
     validate=S + "station_change_validate",
@@ -233,10 +315,19 @@ C4 = Chain(
     stages=(
         Stage("station_review", _("Station review"), ("station",), deadline_days=5),
         Stage("college_review", _("College review"), ("college_dean",), deadline_days=7),
-        Stage("records_leader", _("Leader in charge of student records signs"), ("academic_affairs_head",),
-              deadline_days=5),
-        Stage("province_filing", _("Filed with the provincial education department"), ("academic_affairs",),
-              deadline_days=30, form=F + "ProvinceFilingForm"),
+        Stage(
+            "records_leader",
+            _("Leader in charge of student records signs"),
+            ("academic_affairs_head",),
+            deadline_days=5,
+        ),
+        Stage(
+            "province_filing",
+            _("Filed with the provincial education department"),
+            ("academic_affairs",),
+            deadline_days=30,
+            form=F + "ProvinceFilingForm",
+        ),
         Stage("station_feedback", _("Result fed back to the station"), ("station",), deadline_days=7),
     ),
     attachments=(AttachmentRule("written_application", _("Written application"), required=True, max_bytes=5 * MB),),

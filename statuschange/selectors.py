@@ -117,8 +117,11 @@ def dashboard_data(user, filters: DashboardFilters | None = None, *, today: dt.d
         stage_codes = chain.stage_codes
         overdue_q = Q(state__in=stage_codes, stage_due_at__lt=now)
         # 1. state × college, with the overdue count in the same pass
-        rows = qs.values("state", "student__college_id").annotate(
-            n=Count("id"), late=Count("id", filter=overdue_q)).order_by()
+        rows = (
+            qs.values("state", "student__college_id")
+            .annotate(n=Count("id"), late=Count("id", filter=overdue_q))
+            .order_by()
+        )
         states: dict[str, int] = defaultdict(int)
         overdue = 0
         for row in rows:
@@ -135,20 +138,42 @@ def dashboard_data(user, filters: DashboardFilters | None = None, *, today: dt.d
         completed = states.get(COMPLETED, 0)
         withdrawn = states.get(WITHDRAWN, 0)
         open_ = total - completed - withdrawn
-        by_type.append({"chain": chain, "total": total, "open": open_, "completed": completed,
-                        "withdrawn": withdrawn, "overdue": overdue})
-        for key, value in (("total", total), ("open", open_), ("completed", completed),
-                           ("withdrawn", withdrawn), ("overdue", overdue)):
+        by_type.append(
+            {
+                "chain": chain,
+                "total": total,
+                "open": open_,
+                "completed": completed,
+                "withdrawn": withdrawn,
+                "overdue": overdue,
+            }
+        )
+        for key, value in (
+            ("total", total),
+            ("open", open_),
+            ("completed", completed),
+            ("withdrawn", withdrawn),
+            ("overdue", overdue),
+        ):
             totals[key] += value
-        by_stage.append({
-            "chain": chain,
-            "states": [{"code": code, "label": label, "count": states.get(code, 0),
-                        "is_stage": code in stage_codes}
-                       for code, label in chain.states() if code != DRAFT],
-        })
+        by_stage.append(
+            {
+                "chain": chain,
+                "states": [
+                    {"code": code, "label": label, "count": states.get(code, 0), "is_stage": code in stage_codes}
+                    for code, label in chain.states()
+                    if code != DRAFT
+                ],
+            }
+        )
         # 2. submissions per month (last CHART_MONTHS months)
-        monthly = (qs.filter(submitted_at__gte=month_from).annotate(month=TruncMonth("submitted_at"))
-                   .values("month").annotate(n=Count("id")).order_by())
+        monthly = (
+            qs.filter(submitted_at__gte=month_from)
+            .annotate(month=TruncMonth("submitted_at"))
+            .values("month")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
         series = dict.fromkeys(months, 0)
         for row in monthly:
             month = row["month"]
@@ -160,13 +185,16 @@ def dashboard_data(user, filters: DashboardFilters | None = None, *, today: dt.d
         per_month[chain.code] = series
         # 3. the overdue requests themselves (bounded)
         overdue_rows.extend(
-            qs.filter(overdue_q).select_related("student", "student__college", "student__klass")
-            .order_by("stage_due_at")[:OVERDUE_LIST_LIMIT])
+            qs.filter(overdue_q)
+            .select_related("student", "student__college", "student__klass")
+            .order_by("stage_due_at")[:OVERDUE_LIST_LIMIT]
+        )
     overdue_rows.sort(key=lambda r: r.stage_due_at)
     names = dict(College.objects.filter(pk__in=[k for k in college_counts if k]).values_list("id", "name"))
     by_college = sorted(
         ({"college_id": k, "name": names.get(k, "—"), **v} for k, v in college_counts.items()),
-        key=lambda r: (-r["total"], str(r["name"])))
+        key=lambda r: (-r["total"], str(r["name"])),
+    )
     return {
         "by_type": by_type,
         "by_stage": by_stage,
@@ -198,25 +226,40 @@ def export_xlsx(user, filters: DashboardFilters | None = None) -> bytes:
     wb = new_workbook()
     ws = wb.active
     ws.title = gettext("Status changes")[:31]
-    append_row(ws, [gettext("Type"), gettext("Number"), gettext("Student"), gettext("Student number"),
-                    gettext("College"), gettext("Class"), gettext("State"), gettext("Submitted"),
-                    gettext("Completed"), gettext("Overdue")])
+    append_row(
+        ws,
+        [
+            gettext("Type"),
+            gettext("Number"),
+            gettext("Student"),
+            gettext("Student number"),
+            gettext("College"),
+            gettext("Class"),
+            gettext("State"),
+            gettext("Submitted"),
+            gettext("Completed"),
+            gettext("Overdue"),
+        ],
+    )
     for cell in ws[1]:
         cell.font = Font(bold=True)
     yes, no = gettext("Yes"), gettext("No")
     for r in export_rows(user, filters):
-        append_row(ws, [
-            str(r.chain.name),
-            f"{r.chain.code}-{r.pk}",
-            r.student.name,
-            r.student.student_number,
-            r.student.college.name if r.student.college_id else "",
-            str(r.student.klass) if r.student.klass_id else "",
-            str(r.get_state_label()),
-            timezone.localtime(r.submitted_at).replace(tzinfo=None) if r.submitted_at else None,
-            timezone.localtime(r.completed_at).replace(tzinfo=None) if r.completed_at else None,
-            yes if r.is_overdue else no,
-        ])
+        append_row(
+            ws,
+            [
+                str(r.chain.name),
+                f"{r.chain.code}-{r.pk}",
+                r.student.name,
+                r.student.student_number,
+                r.student.college.name if r.student.college_id else "",
+                str(r.student.klass) if r.student.klass_id else "",
+                str(r.get_state_label()),
+                timezone.localtime(r.submitted_at).replace(tzinfo=None) if r.submitted_at else None,
+                timezone.localtime(r.completed_at).replace(tzinfo=None) if r.completed_at else None,
+                yes if r.is_overdue else no,
+            ],
+        )
     for row in ws.iter_rows(min_row=2, min_col=8, max_col=9):
         for cell in row:
             cell.number_format = "yyyy-mm-dd hh:mm"

@@ -16,12 +16,14 @@ from students.models import Student
 from students.services import student_record_change
 
 SUSPENSION_TOO_LONG = _("One suspension may last at most %(days)s days; this one lasts %(asked)s.")
-SUSPENSION_TOTAL_TOO_LONG = _("Suspensions may add up to at most %(days)s days; with this one they would "
-                              "reach %(total)s.")
+SUSPENSION_TOTAL_TOO_LONG = _(
+    "Suspensions may add up to at most %(days)s days; with this one they would reach %(total)s."
+)
 MEDICAL_CLEARANCE_REQUIRED = _("The suspension was for illness: attach a medical clearance to resume.")
 RECEIVING_CLASS_OTHER_MAJOR = _("The receiving class must belong to the student's major (%(major)s).")
-OUTSIDE_FILING_WINDOW = _("Station status changes can be filed only within the term's filing window "
-                          "(%(windows)s). Today is outside it.")
+OUTSIDE_FILING_WINDOW = _(
+    "Station status changes can be filed only within the term's filing window (%(windows)s). Today is outside it."
+)
 NOT_CORRESPONDENCE = _("Station status changes are for correspondence students only.")
 CHANGE_NOT_POSSIBLE = _("A “%(change)s” is not possible for a student whose status is “%(status)s”.")
 
@@ -40,13 +42,18 @@ def suspension_validate(*, request) -> None:
     earlier = SuspensionRequest.objects.filter(student=request.student, state=COMPLETED).exclude(pk=request.pk)
     total = request.days + sum(r.days for r in earlier)
     if total > rules["SUSPENSION_TOTAL_MAX_DAYS"]:
-        raise ApplicationError(SUSPENSION_TOTAL_TOO_LONG % {"days": rules["SUSPENSION_TOTAL_MAX_DAYS"],
-                                                            "total": total})
+        raise ApplicationError(SUSPENSION_TOTAL_TOO_LONG % {"days": rules["SUSPENSION_TOTAL_MAX_DAYS"], "total": total})
 
 
 def suspension_apply(*, request, actor) -> None:
-    student_record_change(student=request.student, field="status", new_value=Student.Status.SUSPENDED,
-                          actor=actor, request=request, effective_date=request.effective_date)
+    student_record_change(
+        student=request.student,
+        field="status",
+        new_value=Student.Status.SUSPENDED,
+        actor=actor,
+        request=request,
+        effective_date=request.effective_date,
+    )
 
 
 # --- U2 ----------------------------------------------------------------------------------------
@@ -54,9 +61,12 @@ def resumption_validate(*, request) -> None:
     from .models import SuspensionRequest
 
     last = SuspensionRequest.objects.filter(student=request.student, state=COMPLETED).order_by("-completed_at").first()
-    if last and last.reason == SuspensionRequest.Reason.ILLNESS:
-        if not any(a.kind == "medical_clearance" for a in request_attachments(request)):
-            raise ApplicationError(MEDICAL_CLEARANCE_REQUIRED)
+    if (
+        last
+        and last.reason == SuspensionRequest.Reason.ILLNESS
+        and not any(a.kind == "medical_clearance" for a in request_attachments(request))
+    ):
+        raise ApplicationError(MEDICAL_CLEARANCE_REQUIRED)
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -73,23 +83,42 @@ def resumption_apply(*, request, actor) -> None:
         raise ApplicationError(RECEIVING_CLASS_OTHER_MAJOR % {"major": student.major})
     shift = new_class.cohort - student.klass.cohort
     when = request.effective_date
-    student_record_change(student=student, field="status", new_value=Student.Status.ENROLLED,
-                          actor=actor, request=request, effective_date=when)
-    student_record_change(student=student, field="klass", new_value=new_class, actor=actor, request=request,
-                          effective_date=when)
+    student_record_change(
+        student=student,
+        field="status",
+        new_value=Student.Status.ENROLLED,
+        actor=actor,
+        request=request,
+        effective_date=when,
+    )
+    student_record_change(
+        student=student, field="klass", new_value=new_class, actor=actor, request=request, effective_date=when
+    )
     if shift:
-        student_record_change(student=student, field="expected_graduation",
-                              new_value=_add_years(student.expected_graduation, shift),
-                              actor=actor, request=request, effective_date=when)
+        student_record_change(
+            student=student,
+            field="expected_graduation",
+            new_value=_add_years(student.expected_graduation, shift),
+            actor=actor,
+            request=request,
+            effective_date=when,
+        )
 
 
 # --- U3 / U4 -------------------------------------------------------------------------------------
 def _withdraw(*, request, actor, kind: str, when) -> None:
     student = request.student
-    student_record_change(student=student, field="status", new_value=Student.Status.WITHDRAWN,
-                          actor=actor, request=request, effective_date=when)
-    student_record_change(student=student, field="withdrawal_kind", new_value=kind,
-                          actor=actor, request=request, effective_date=when)
+    student_record_change(
+        student=student,
+        field="status",
+        new_value=Student.Status.WITHDRAWN,
+        actor=actor,
+        request=request,
+        effective_date=when,
+    )
+    student_record_change(
+        student=student, field="withdrawal_kind", new_value=kind, actor=actor, request=request, effective_date=when
+    )
 
 
 def withdrawal_apply(*, request, actor) -> None:
@@ -115,8 +144,11 @@ _C4_FROM = {
     "resumption": (Student.Status.SUSPENDED,),
     "withdrawal": (Student.Status.ENROLLED, Student.Status.SUSPENDED),
 }
-_C4_TO = {"suspension": Student.Status.SUSPENDED, "resumption": Student.Status.ENROLLED,
-          "withdrawal": Student.Status.WITHDRAWN}
+_C4_TO = {
+    "suspension": Student.Status.SUSPENDED,
+    "resumption": Student.Status.ENROLLED,
+    "withdrawal": Student.Status.WITHDRAWN,
+}
 
 
 def station_change_validate(*, request) -> None:
@@ -124,11 +156,11 @@ def station_change_validate(*, request) -> None:
     if student.study_form != Student.StudyForm.CORRESPONDENCE:
         raise ApplicationError(NOT_CORRESPONDENCE)
     if not within_filing_window(timezone.localdate()):
-        raise ApplicationError(OUTSIDE_FILING_WINDOW % {
-            "windows": "、".join(f"{a}–{b}" for a, b in filing_windows())})
+        raise ApplicationError(OUTSIDE_FILING_WINDOW % {"windows": "、".join(f"{a}–{b}" for a, b in filing_windows())})
     if student.status not in _C4_FROM[request.change_type]:
-        raise ApplicationError(CHANGE_NOT_POSSIBLE % {"change": request.get_change_type_display(),
-                                                      "status": student.get_status_display()})
+        raise ApplicationError(
+            CHANGE_NOT_POSSIBLE % {"change": request.get_change_type_display(), "status": student.get_status_display()}
+        )
 
 
 def station_change_complete(*, request, actor) -> None:
@@ -136,5 +168,11 @@ def station_change_complete(*, request, actor) -> None:
     if request.change_type == "withdrawal":
         _withdraw(request=request, actor=actor, kind=Student.WithdrawalKind.VOLUNTARY, when=when)
     else:
-        student_record_change(student=request.student, field="status", new_value=_C4_TO[request.change_type],
-                              actor=actor, request=request, effective_date=when)
+        student_record_change(
+            student=request.student,
+            field="status",
+            new_value=_C4_TO[request.change_type],
+            actor=actor,
+            request=request,
+            effective_date=when,
+        )

@@ -26,19 +26,23 @@ class DashboardFilterForm(forms.Form):
     """The dashboard's filters (shape only)."""
 
     type = forms.ChoiceField(label=gettext_lazy("Type"), required=False)
-    college = forms.ModelChoiceField(label=gettext_lazy("College"), required=False, queryset=None,
-                                     empty_label=gettext_lazy("All colleges"))
-    date_from = forms.DateField(label=gettext_lazy("Submitted from"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("Submitted until"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    college = forms.ModelChoiceField(
+        label=gettext_lazy("College"), required=False, queryset=None, empty_label=gettext_lazy("All colleges")
+    )
+    date_from = forms.DateField(
+        label=gettext_lazy("Submitted from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("Submitted until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, **kwargs):
         from students.models import College
 
         super().__init__(*args, **kwargs)
         self.fields["type"].choices = [("", gettext_lazy("All types"))] + [
-            (c.code, f"{c.code} · {c.name}") for c in selectors.status_change_chains()]
+            (c.code, f"{c.code} · {c.name}") for c in selectors.status_change_chains()
+        ]
         self.fields["college"].queryset = College.objects.only("id", "code", "name")
 
     def filters(self) -> selectors.DashboardFilters:
@@ -81,16 +85,33 @@ def _chart(data: dict) -> dict:
                 continue
             seg_h = plot_h * n / top_value
             y -= seg_h
-            segments.append({"code": code, "count": n, "y": round(y, 1), "h": round(seg_h, 1),
-                             "colour": colours[code]})
-        bars.append({"month": month, "label": date_format(month, "Y-m"), "short": month.strftime("%m"),
-                     "x": round(x, 1), "w": round(bar_w, 1), "cx": round(x + bar_w / 2, 1), "total": totals[i],
-                     "segments": segments, "total_y": round(y - 4, 1)})
+            segments.append({"code": code, "count": n, "y": round(y, 1), "h": round(seg_h, 1), "colour": colours[code]})
+        bars.append(
+            {
+                "month": month,
+                "label": date_format(month, "Y-m"),
+                "short": month.strftime("%m"),
+                "x": round(x, 1),
+                "w": round(bar_w, 1),
+                "cx": round(x + bar_w / 2, 1),
+                "total": totals[i],
+                "segments": segments,
+                "total_y": round(y - 4, 1),
+            }
+        )
     grid = [{"value": step * k, "y": round(h - CHART["bottom"] - plot_h * k / 4, 1)} for k in range(5)]
-    legend = [{"code": row["chain"].code, "name": row["chain"].name, "colour": colours[row["chain"].code]}
-              for row in data["by_type"]]
-    return {**CHART, "bars": bars, "grid": grid, "legend": legend, "axis_y": h - CHART["bottom"],
-            "empty": not any(totals)}
+    legend = [
+        {"code": row["chain"].code, "name": row["chain"].name, "colour": colours[row["chain"].code]}
+        for row in data["by_type"]
+    ]
+    return {
+        **CHART,
+        "bars": bars,
+        "grid": grid,
+        "legend": legend,
+        "axis_y": h - CHART["bottom"],
+        "empty": not any(totals),
+    }
 
 
 @login_required
@@ -99,13 +120,17 @@ def dashboard(request):
     _require_dashboard(request.user)
     form = DashboardFilterForm(request.GET or None)
     data = selectors.dashboard_data(request.user, form.filters())
-    return render(request, "statuschange/dashboard.html", {
-        "form": form,
-        "data": data,
-        "chart": _chart(data),
-        "query": request.GET.urlencode(),
-        "now": timezone.now(),
-    })
+    return render(
+        request,
+        "statuschange/dashboard.html",
+        {
+            "form": form,
+            "data": data,
+            "chart": _chart(data),
+            "query": request.GET.urlencode(),
+            "now": timezone.now(),
+        },
+    )
 
 
 @login_required

@@ -30,8 +30,11 @@ class CollegeAdmin(ImportExportAdmin):
     search_fields = ("code", "name", "name_en")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            _majors=Count("majors", distinct=True), _students=Count("students", distinct=True))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_majors=Count("majors", distinct=True), _students=Count("students", distinct=True))
+        )
 
     @admin.display(description=_("majors"), ordering="_majors")
     def major_count(self, obj):
@@ -79,8 +82,17 @@ class StatusHistoryInline(admin.TabularInline):
     model = StatusHistory
     extra = 0
     can_delete = False
-    fields = ("effective_date", "field", "old_value", "new_value", "request_type", "request_id", "recorded_by",
-              "note", "created_at")
+    fields = (
+        "effective_date",
+        "field",
+        "old_value",
+        "new_value",
+        "request_type",
+        "request_id",
+        "recorded_by",
+        "note",
+        "created_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -96,8 +108,18 @@ class StatusHistoryInline(admin.TabularInline):
 @admin.register(Student)
 class StudentAdmin(ImportExportAdmin):
     resource_classes = [StudentResource]
-    list_display = ("student_number", "name", "gender", "college", "major", "klass", "level", "study_form",
-                    "station", "status")
+    list_display = (
+        "student_number",
+        "name",
+        "gender",
+        "college",
+        "major",
+        "klass",
+        "level",
+        "study_form",
+        "station",
+        "status",
+    )
     list_filter = ("status", "study_form", "level", "gender", "college", "klass__cohort", "station")
     search_fields = ("=student_number", "name", "=id_number", "klass__name", "klass__code")
     list_select_related = ("college", "major", "klass", "station")
@@ -113,20 +135,55 @@ class StudentAdmin(ImportExportAdmin):
         if photo is not None and obj is not None:
             photo.widget.download_url = reverse("students:photo", args=[obj.pk])
         return form
+
     fieldsets = (
-        (None, {"fields": ("student_number", "name", "gender", "id_number", "birth_date", "ethnicity",
-                           "political_status", "photo", "user")}),
-        (_("Studies"), {"fields": ("college", "major", "klass", "level", "study_form", "station",
-                                   "enrollment_date", "expected_graduation")}),
-        (_("Record (changed only by requests)"), {"fields": ("status", "card_number", "created_at",
-                                                             "updated_at")}),
+        (
+            None,
+            {
+                "fields": (
+                    "student_number",
+                    "name",
+                    "gender",
+                    "id_number",
+                    "birth_date",
+                    "ethnicity",
+                    "political_status",
+                    "photo",
+                    "user",
+                )
+            },
+        ),
+        (
+            _("Studies"),
+            {
+                "fields": (
+                    "college",
+                    "major",
+                    "klass",
+                    "level",
+                    "study_form",
+                    "station",
+                    "enrollment_date",
+                    "expected_graduation",
+                )
+            },
+        ),
+        (_("Record (changed only by requests)"), {"fields": ("status", "card_number", "created_at", "updated_at")}),
     )
 
 
 @admin.register(StatusHistory)
 class StatusHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("effective_date", "student", "field", "old_value", "new_value", "request_type", "request_id",
-                    "recorded_by")
+    list_display = (
+        "effective_date",
+        "student",
+        "field",
+        "old_value",
+        "new_value",
+        "request_type",
+        "request_id",
+        "recorded_by",
+    )
     list_filter = ("field", "request_type")
     search_fields = ("=student__student_number", "student__name", "note")
     list_select_related = ("student", "recorded_by")

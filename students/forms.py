@@ -8,20 +8,25 @@ class FeePaymentForm(forms.Form):
     """Finance records the reissue fee (U6 stage ``finance_payment``)."""
 
     fee_amount = forms.DecimalField(label=_("Fee (yuan)"), min_value=0, max_digits=8, decimal_places=2)
-    receipt_number = forms.RegexField(label=_("Receipt number"), regex=r"^[0-9A-Za-z-]{4,32}$",
-                                      error_messages={"invalid": _("4–32 letters, digits or dashes.")})
+    receipt_number = forms.RegexField(
+        label=_("Receipt number"),
+        regex=r"^[0-9A-Za-z-]{4,32}$",
+        error_messages={"invalid": _("4–32 letters, digits or dashes.")},
+    )
 
 
 class CardReissueForm(forms.Form):
     """The registrar records the new card's number (U6 stage ``registrar_reissue``)."""
 
-    new_card_number = forms.RegexField(label=_("New card number"), regex=r"^[0-9A-Za-z-]{4,32}$",
-                                       error_messages={"invalid": _("4–32 letters, digits or dashes.")})
+    new_card_number = forms.RegexField(
+        label=_("New card number"),
+        regex=r"^[0-9A-Za-z-]{4,32}$",
+        error_messages={"invalid": _("4–32 letters, digits or dashes.")},
+    )
 
 
 class IdCardReissueApplicationForm(forms.ModelForm):
-    photo = forms.FileField(label=_("1-inch photo"), required=False,
-                            help_text=_("JPEG or PNG, at most 2 MB."))
+    photo = forms.FileField(label=_("1-inch photo"), required=False, help_text=_("JPEG or PNG, at most 2 MB."))
 
     class Meta:
         model = IdCardReissueRequest

@@ -88,12 +88,20 @@ class Class(TimeStampedModel):
         Station, on_delete=models.PROTECT, null=True, blank=True, related_name="classes", verbose_name=_("station")
     )
     advisor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="advised_classes", verbose_name=_("class advisor"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="advised_classes",
+        verbose_name=_("class advisor"),
     )
     counsellor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="counselled_classes", verbose_name=_("counsellor"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="counselled_classes",
+        verbose_name=_("counsellor"),
     )
 
     class Meta:
@@ -154,14 +162,19 @@ class Student(TimeStampedModel):
         OTHER = "other", _("Other")
 
     student_number = models.CharField(
-        _("student number"), max_length=20, unique=True,
+        _("student number"),
+        max_length=20,
+        unique=True,
         validators=[RegexValidator(r"^[0-9A-Za-z]{6,20}$", _("A student number has 6–20 letters or digits."))],
         error_messages={"unique": _("A student with this student number already exists.")},
     )
     name = models.CharField(_("name"), max_length=32, db_index=True)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     id_number = models.CharField(
-        _("ID number"), max_length=18, unique=True, validators=[validate_id_number],
+        _("ID number"),
+        max_length=18,
+        unique=True,
+        validators=[validate_id_number],
         error_messages={"unique": _("A student with this ID number already exists.")},
     )
     birth_date = models.DateField(_("birth date"))
@@ -181,12 +194,19 @@ class Student(TimeStampedModel):
     expected_graduation = models.DateField(_("expected graduation date"))
     photo = models.ImageField(_("photo"), upload_to="students/photos/", blank=True)
     card_number = models.CharField(_("student ID card number"), max_length=32, blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ENROLLED, db_index=True)
-    withdrawal_kind = models.CharField(_("kind of withdrawal"), max_length=16, choices=WithdrawalKind.choices,
-                                       blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ENROLLED, db_index=True
+    )
+    withdrawal_kind = models.CharField(
+        _("kind of withdrawal"), max_length=16, choices=WithdrawalKind.choices, blank=True
+    )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="student", verbose_name=_("login"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="student",
+        verbose_name=_("login"),
     )
 
     class Meta:
@@ -285,8 +305,9 @@ class ScheduledChange(TimeStampedModel):
         APPLIED = "applied", _("Applied")
         SUPERSEDED = "superseded", _("Superseded by a later change")
 
-    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="scheduled_changes",
-                                verbose_name=_("student"))
+    student = models.ForeignKey(
+        Student, on_delete=models.PROTECT, related_name="scheduled_changes", verbose_name=_("student")
+    )
     field = models.CharField(_("field"), max_length=32)
     #: as the history will show them (``str`` of the values), and checked on the date
     old_value = models.CharField(_("old value"), max_length=128, blank=True)
@@ -296,8 +317,14 @@ class ScheduledChange(TimeStampedModel):
     effective_date = models.DateField(_("effective date"), db_index=True)
     request_type = models.CharField(_("request type"), max_length=32, blank=True)
     request_id = models.PositiveBigIntegerField(_("request id"), null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+", verbose_name=_("approved by"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
     note = models.CharField(_("note"), max_length=255, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
     resolved_at = models.DateTimeField(_("applied or superseded at"), null=True, blank=True)
@@ -365,12 +392,24 @@ U6 = Chain(
     description=_("学生证补办: counsellor confirms, finance records the fee, the registrar reissues the card."),
     stages=(
         Stage("counsellor_confirm", _("Counsellor confirms"), ("counsellor",), deadline_days=3),
-        Stage("finance_payment", _("Fee paid at finance"), ("finance",), deadline_days=7,
-              form="students.forms.FeePaymentForm"),
-        Stage("registrar_reissue", _("Registrar reissues the card"), ("academic_affairs",), deadline_days=5,
-              form="students.forms.CardReissueForm"),
+        Stage(
+            "finance_payment",
+            _("Fee paid at finance"),
+            ("finance",),
+            deadline_days=7,
+            form="students.forms.FeePaymentForm",
+        ),
+        Stage(
+            "registrar_reissue",
+            _("Registrar reissues the card"),
+            ("academic_affairs",),
+            deadline_days=5,
+            form="students.forms.CardReissueForm",
+        ),
     ),
-    attachments=(AttachmentRule("photo", _("1-inch photo"), required=True, images_only=True, max_bytes=2 * 1024 * 1024),),
+    attachments=(
+        AttachmentRule("photo", _("1-inch photo"), required=True, images_only=True, max_bytes=2 * 1024 * 1024),
+    ),
     on_complete="students.services.idcard_reissue_complete",
     documents=("approval_form",),
 )

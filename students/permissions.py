@@ -36,11 +36,21 @@ from registrar.approvals.permissions import grants, is_student_user
 from registrar.roles import Role, Scope
 
 #: Roles that look students up within their scope (C3).
-LOOKUP_ROLES = frozenset({
-    Role.ACADEMIC_AFFAIRS, Role.ACADEMIC_AFFAIRS_HEAD, Role.STUDENT_AFFAIRS, Role.LEADERSHIP,
-    Role.COLLEGE_SECRETARY, Role.COLLEGE_DEAN, Role.TEACHING_SECRETARY, Role.COLLEGE_OFFICE,
-    Role.ADVISOR, Role.COUNSELLOR, Role.STATION,
-})
+LOOKUP_ROLES = frozenset(
+    {
+        Role.ACADEMIC_AFFAIRS,
+        Role.ACADEMIC_AFFAIRS_HEAD,
+        Role.STUDENT_AFFAIRS,
+        Role.LEADERSHIP,
+        Role.COLLEGE_SECRETARY,
+        Role.COLLEGE_DEAN,
+        Role.TEACHING_SECRETARY,
+        Role.COLLEGE_OFFICE,
+        Role.ADVISOR,
+        Role.COUNSELLOR,
+        Role.STATION,
+    }
+)
 
 #: Roles that see a student's personal data in full, within their scope.
 PERSONAL_DATA_ROLES = frozenset({Role.ACADEMIC_AFFAIRS, Role.ADVISOR, Role.COUNSELLOR})
@@ -160,5 +170,11 @@ def personal_data(user, student) -> PersonalData:
             political_status=student.political_status,
             political_status_label=str(student.get_political_status_display()),
         )
-    return PersonalData(full=False, id_number=mask_id_number(student.id_number), birth_date=MASK, ethnicity=MASK,
-                        political_status=MASK, political_status_label=MASK)
+    return PersonalData(
+        full=False,
+        id_number=mask_id_number(student.id_number),
+        birth_date=MASK,
+        ethnicity=MASK,
+        political_status=MASK,
+        political_status_label=MASK,
+    )

@@ -107,8 +107,9 @@ class ChoiceWidget(widgets.Widget):
         try:
             return self._lookup()[text.lower()]
         except KeyError:
-            raise ValueError(force_str(CHOICE_UNKNOWN % {
-                "value": text, "choices": ", ".join(v for v, _label in self.choices)})) from None
+            raise ValueError(
+                force_str(CHOICE_UNKNOWN % {"value": text, "choices": ", ".join(v for v, _label in self.choices)})
+            ) from None
 
     def render(self, value, obj=None, **kwargs):
         return value or ""
@@ -149,11 +150,25 @@ class RegisterResourceMixin:
     the admin — and each validation error reported under the spreadsheet column it came
     from (``class_code``, not the model field ``klass``)."""
 
-    def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
-                    collect_failed_rows=False, rollback_on_validation_errors=True, **kwargs):
-        return super().import_data(dataset, dry_run=dry_run, raise_errors=raise_errors,
-                                   use_transactions=use_transactions, collect_failed_rows=collect_failed_rows,
-                                   rollback_on_validation_errors=rollback_on_validation_errors, **kwargs)
+    def import_data(
+        self,
+        dataset,
+        dry_run=False,
+        raise_errors=False,
+        use_transactions=None,
+        collect_failed_rows=False,
+        rollback_on_validation_errors=True,
+        **kwargs,
+    ):
+        return super().import_data(
+            dataset,
+            dry_run=dry_run,
+            raise_errors=raise_errors,
+            use_transactions=use_transactions,
+            collect_failed_rows=collect_failed_rows,
+            rollback_on_validation_errors=rollback_on_validation_errors,
+            **kwargs,
+        )
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         try:
@@ -241,25 +256,33 @@ class StudentResource(RegisterResourceMixin, resources.ModelResource):
 
     student_number = fields.Field(attribute="student_number", column_name="student_number", widget=TextWidget())
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
-    gender = fields.Field(attribute="gender", column_name="gender", widget=ChoiceWidget(
-        Student.Gender.choices, aliases={"男": "M", "女": "F"}))
+    gender = fields.Field(
+        attribute="gender",
+        column_name="gender",
+        widget=ChoiceWidget(Student.Gender.choices, aliases={"男": "M", "女": "F"}),
+    )
     id_number = fields.Field(attribute="id_number", column_name="id_number", widget=TextWidget(upper=True))
     birth_date = fields.Field(attribute="birth_date", column_name="birth_date", widget=DateWidget())
     ethnicity = fields.Field(attribute="ethnicity", column_name="ethnicity", widget=TextWidget())
-    political_status = fields.Field(attribute="political_status", column_name="political_status",
-                                    widget=ChoiceWidget(Student.PoliticalStatus.choices,
-                                                        aliases={"团员": "league", "党员": "party",
-                                                                 "预备党员": "probationary"}))
+    political_status = fields.Field(
+        attribute="political_status",
+        column_name="political_status",
+        widget=ChoiceWidget(
+            Student.PoliticalStatus.choices, aliases={"团员": "league", "党员": "party", "预备党员": "probationary"}
+        ),
+    )
     level = fields.Field(attribute="level", column_name="level", widget=ChoiceWidget(Student.Level.choices))
-    study_form = fields.Field(attribute="study_form", column_name="study_form",
-                              widget=ChoiceWidget(Student.StudyForm.choices))
+    study_form = fields.Field(
+        attribute="study_form", column_name="study_form", widget=ChoiceWidget(Student.StudyForm.choices)
+    )
     klass = _code_field("klass", "class_code", Class)
     major = _code_field("major", "major_code", Major)
     college = _code_field("college", "college_code", College)
     station = _code_field("station", "station_code", Station)
     enrollment_date = fields.Field(attribute="enrollment_date", column_name="enrollment_date", widget=DateWidget())
-    expected_graduation = fields.Field(attribute="expected_graduation", column_name="expected_graduation",
-                                       widget=DateWidget())
+    expected_graduation = fields.Field(
+        attribute="expected_graduation", column_name="expected_graduation", widget=DateWidget()
+    )
     status = fields.Field(attribute="status", column_name="status", widget=ChoiceWidget(Student.Status.choices))
     card_number = fields.Field(attribute="card_number", column_name="card_number", widget=TextWidget())
 
@@ -267,9 +290,23 @@ class StudentResource(RegisterResourceMixin, resources.ModelResource):
         model = Student
         import_id_fields = ("student_number",)
         fields = (
-            "student_number", "name", "gender", "id_number", "birth_date", "ethnicity", "political_status",
-            "level", "study_form", "klass", "major", "college", "station", "enrollment_date",
-            "expected_graduation", "status", "card_number",
+            "student_number",
+            "name",
+            "gender",
+            "id_number",
+            "birth_date",
+            "ethnicity",
+            "political_status",
+            "level",
+            "study_form",
+            "klass",
+            "major",
+            "college",
+            "station",
+            "enrollment_date",
+            "expected_graduation",
+            "status",
+            "card_number",
         )
         export_order = fields
         clean_model_instances = True

@@ -20,8 +20,9 @@ def student_scope_q(user) -> Q | None:
     return student_lookup_q(user)
 
 
-def student_list(*, user, search: str = "", college_id: int | None = None, klass_id: int | None = None,
-                 status: str | None = None) -> QuerySet[Student]:
+def student_list(
+    *, user, search: str = "", college_id: int | None = None, klass_id: int | None = None, status: str | None = None
+) -> QuerySet[Student]:
     """The students ``user`` may see, filtered; ordered by 学号."""
     qs = Student.objects.select_related("college", "major", "klass", "station", "user")
     scope = student_scope_q(user)
@@ -64,5 +65,6 @@ def student_history(student: Student) -> QuerySet[StatusHistory]:
 
 def pending_changes(student: Student) -> QuerySet[ScheduledChange]:
     """Changes of the student's record approved with an effective date still to come, soonest first."""
-    return (ScheduledChange.objects.filter(student=student, state=ScheduledChange.State.PENDING)
-            .order_by("effective_date", "id"))
+    return ScheduledChange.objects.filter(student=student, state=ScheduledChange.State.PENDING).order_by(
+        "effective_date", "id"
+    )

@@ -9,8 +9,9 @@ from .models import ScheduledChange, StatusHistory, Student
 
 
 @transaction.atomic
-def student_record_change(*, student: Student, field: str, new_value, actor=None, request=None,
-                          effective_date=None, note: str = "") -> StatusHistory | ScheduledChange | None:
+def student_record_change(
+    *, student: Student, field: str, new_value, actor=None, request=None, effective_date=None, note: str = ""
+) -> StatusHistory | ScheduledChange | None:
     """Change one field of a student's record, writing an effective-dated history row.
 
     A change dated after today is not made yet: it waits as a ``ScheduledChange`` that
@@ -19,15 +20,31 @@ def student_record_change(*, student: Student, field: str, new_value, actor=None
     request_type = request.chain.code if request is not None else ""
     request_id = request.pk if request is not None else None
     if effective_date is not None and effective_date > timezone.localdate():
-        return _change_schedule(student=student, field=field, new_value=new_value, actor=actor,
-                                request_type=request_type, request_id=request_id, effective_date=effective_date,
-                                note=note)
-    return _change_make(student=student, field=field, new_value=new_value, actor=actor, request_type=request_type,
-                        request_id=request_id, effective_date=effective_date, note=note)
+        return _change_schedule(
+            student=student,
+            field=field,
+            new_value=new_value,
+            actor=actor,
+            request_type=request_type,
+            request_id=request_id,
+            effective_date=effective_date,
+            note=note,
+        )
+    return _change_make(
+        student=student,
+        field=field,
+        new_value=new_value,
+        actor=actor,
+        request_type=request_type,
+        request_id=request_id,
+        effective_date=effective_date,
+        note=note,
+    )
 
 
-def _change_make(*, student: Student, field: str, new_value, actor, request_type: str, request_id, effective_date,
-                 note: str) -> StatusHistory | None:
+def _change_make(
+    *, student: Student, field: str, new_value, actor, request_type: str, request_id, effective_date, note: str
+) -> StatusHistory | None:
     old_value = getattr(student, field)
     if old_value == new_value:
         return None
@@ -64,17 +81,27 @@ def _loaded(student: Student, field: str, text: str):
     return model_field.to_python(text)
 
 
-def _change_schedule(*, student: Student, field: str, new_value, actor, request_type: str, request_id,
-                     effective_date, note: str) -> ScheduledChange | None:
+def _change_schedule(
+    *, student: Student, field: str, new_value, actor, request_type: str, request_id, effective_date, note: str
+) -> ScheduledChange | None:
     old_value = getattr(student, field)
     if old_value == new_value:
         return None
     change, _created = ScheduledChange.objects.update_or_create(
-        student=student, field=field, request_type=request_type, request_id=request_id,
+        student=student,
+        field=field,
+        request_type=request_type,
+        request_id=request_id,
         state=ScheduledChange.State.PENDING,
-        defaults={"old_value": str(old_value or ""), "new_value": str(new_value or ""),
-                  "value": _stored(student, field, new_value), "effective_date": effective_date,
-                  "recorded_by": actor, "note": note})
+        defaults={
+            "old_value": str(old_value or ""),
+            "new_value": str(new_value or ""),
+            "value": _stored(student, field, new_value),
+            "effective_date": effective_date,
+            "recorded_by": actor,
+            "note": note,
+        },
+    )
     return change
 
 
@@ -85,9 +112,11 @@ def scheduled_changes_apply(*, today=None) -> int:
     the record no longer holds a value they were approved from — all marked superseded. Returns the
     number of changes made."""
     today = today or timezone.localdate()
-    due = (ScheduledChange.objects.filter(state=ScheduledChange.State.PENDING, effective_date__lte=today)
-           .order_by("effective_date", "id").values_list("pk", "student_id", "request_type", "request_id",
-                                                          "effective_date"))
+    due = (
+        ScheduledChange.objects.filter(state=ScheduledChange.State.PENDING, effective_date__lte=today)
+        .order_by("effective_date", "id")
+        .values_list("pk", "student_id", "request_type", "request_id", "effective_date")
+    )
     groups: dict[tuple, list[int]] = {}
     for pk, *key in due:
         groups.setdefault(tuple(key), []).append(pk)
@@ -96,26 +125,39 @@ def scheduled_changes_apply(*, today=None) -> int:
 
 @transaction.atomic
 def _scheduled_group_apply(*, ids: list[int]) -> int:
-    changes = list(ScheduledChange.objects.select_for_update()
-                   .filter(pk__in=ids, state=ScheduledChange.State.PENDING).order_by("id"))
+    changes = list(
+        ScheduledChange.objects.select_for_update()
+        .filter(pk__in=ids, state=ScheduledChange.State.PENDING)
+        .order_by("id")
+    )
     if not changes:
         return 0  # another run made them meanwhile
     student = Student.objects.select_for_update().get(pk=changes[0].student_id)
     now = timezone.now()
     if any(str(getattr(student, c.field) or "") != c.old_value for c in changes):
         ScheduledChange.objects.filter(pk__in=[c.pk for c in changes]).update(
-            state=ScheduledChange.State.SUPERSEDED, resolved_at=now)
+            state=ScheduledChange.State.SUPERSEDED, resolved_at=now
+        )
         return 0
     for c in changes:
-        _change_make(student=student, field=c.field, new_value=_loaded(student, c.field, c.value),
-                     actor=c.recorded_by, request_type=c.request_type, request_id=c.request_id,
-                     effective_date=c.effective_date, note=c.note)
+        _change_make(
+            student=student,
+            field=c.field,
+            new_value=_loaded(student, c.field, c.value),
+            actor=c.recorded_by,
+            request_type=c.request_type,
+            request_id=c.request_id,
+            effective_date=c.effective_date,
+            note=c.note,
+        )
     ScheduledChange.objects.filter(pk__in=[c.pk for c in changes]).update(
-        state=ScheduledChange.State.APPLIED, resolved_at=now)
+        state=ScheduledChange.State.APPLIED, resolved_at=now
+    )
     return len(changes)
 
 
 def idcard_reissue_complete(*, request, actor) -> None:
     """U6 completed: the student's record carries the new card number."""
-    student_record_change(student=request.student, field="card_number", new_value=request.new_card_number,
-                          actor=actor, request=request)
+    student_record_change(
+        student=request.student, field="card_number", new_value=request.new_card_number, actor=actor, request=request
+    )

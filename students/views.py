@@ -21,9 +21,13 @@ PAGE_SIZE = 25
 
 @login_required
 def student_list(request):
-    query = params.parse_query(request.GET, q=params.SearchField(), college=params.IdField(),
-                               klass=params.IdField(),
-                               status=forms.ChoiceField(required=False, choices=Student.Status.choices))
+    query = params.parse_query(
+        request.GET,
+        q=params.SearchField(),
+        college=params.IdField(),
+        klass=params.IdField(),
+        status=forms.ChoiceField(required=False, choices=Student.Status.choices),
+    )
     filters = {
         "search": query["q"] or "",
         "college_id": query["college"],
@@ -36,13 +40,17 @@ def student_list(request):
     classes = Class.objects.filter(pk__in=in_scope.values("klass_id")).only("id", "name", "college_id")
     if filters["college_id"]:
         classes = classes.filter(college_id=filters["college_id"])
-    return render(request, "students/student_list.html", {
-        "page_obj": page_obj,
-        "filters": filters,
-        "colleges": College.objects.filter(pk__in=in_scope.values("college_id")).only("id", "name"),
-        "classes": classes,
-        "statuses": Student.Status.choices,
-    })
+    return render(
+        request,
+        "students/student_list.html",
+        {
+            "page_obj": page_obj,
+            "filters": filters,
+            "colleges": College.objects.filter(pk__in=in_scope.values("college_id")).only("id", "name"),
+            "classes": classes,
+            "statuses": Student.Status.choices,
+        },
+    )
 
 
 @login_required
@@ -54,14 +62,18 @@ def student_detail(request, pk):
     for chain in all_chains():
         requests.extend(approval_selectors.visible_requests(request.user, chain).filter(student=student))
     requests.sort(key=lambda r: r.created_at, reverse=True)
-    return render(request, "students/student_detail.html", {
-        "student": student,
-        "personal": personal_data(request.user, student),
-        "history": selectors.student_history(student),
-        "pending_changes": selectors.pending_changes(student),
-        "requests": requests,
-        "documents": documents_visible_of_student(request.user, student),
-    })
+    return render(
+        request,
+        "students/student_detail.html",
+        {
+            "student": student,
+            "personal": personal_data(request.user, student),
+            "history": selectors.student_history(student),
+            "pending_changes": selectors.pending_changes(student),
+            "requests": requests,
+            "documents": documents_visible_of_student(request.user, student),
+        },
+    )
 
 
 @login_required

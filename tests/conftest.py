@@ -1,7 +1,7 @@
 import pytest
 
-from tests.factories import ClassFactory, StudentFactory, UserFactory, staff
 from registrar.roles import Role
+from tests.factories import ClassFactory, StudentFactory, UserFactory, staff
 
 
 @pytest.fixture(autouse=True)
@@ -55,8 +55,9 @@ def u6_people(u6_world):
     student.klass.refresh_from_db()
     w["college_counsellor"] = staff(Role.COUNSELLOR, college=student.college, username="college_counsellor")
     w["dean"] = staff(Role.COLLEGE_DEAN, college=student.college, username="dean")
-    w["other_college_registrar"] = staff(Role.ACADEMIC_AFFAIRS, college=other_college_class.college,
-                                         username="other_college_registrar")
+    w["other_college_registrar"] = staff(
+        Role.ACADEMIC_AFFAIRS, college=other_college_class.college, username="other_college_registrar"
+    )
     w["other_student"] = StudentFactory(klass=klass).user
     w["superuser"] = UserFactory(username="root", is_superuser=True, is_staff=True)
     return w

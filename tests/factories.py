@@ -161,8 +161,14 @@ def u6_submitted(world, **data):
     from registrar.approvals.services import request_create
     from students.models import U6
 
-    return request_create(chain=U6, student=world["student"], applicant=world["student_user"],
-                          data={"reason": "lost", **data}, attachments={"photo": photo_upload()}, submit=True)
+    return request_create(
+        chain=U6,
+        student=world["student"],
+        applicant=world["student_user"],
+        data={"reason": "lost", **data},
+        attachments={"photo": photo_upload()},
+        submit=True,
+    )
 
 
 def u6_advance_to(world, req, stage: str):
@@ -173,6 +179,12 @@ def u6_advance_to(world, req, stage: str):
     signer = {"counsellor_confirm": "counsellor", "finance_payment": "finance", "registrar_reissue": "registrar"}
     while req.state != stage:
         assert req.state in signer, f"cannot advance from {req.state} to {stage}"
-        req = request_act(chain=U6, request_id=req.pk, actor=world[signer[req.state]], action="approve",
-                          opinion="同意", data=U6_STAGE_DATA[req.state])
+        req = request_act(
+            chain=U6,
+            request_id=req.pk,
+            actor=world[signer[req.state]],
+            action="approve",
+            opinion="同意",
+            data=U6_STAGE_DATA[req.state],
+        )
     return req

@@ -25,8 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "live12345"
 #: environment keys of the caller that would point the server somewhere else
-FOREIGN_KEYS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_SETTINGS_MODULE",
-                "DJANGO_DEBUG")
+FOREIGN_KEYS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_DEBUG",
+)
 
 
 def free_port() -> int:
@@ -38,14 +44,20 @@ def free_port() -> int:
 def embedded_env(var_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of ``bash bin/run`` (embedded defaults) with its data in ``var_dir``."""
     env = {k: v for k, v in os.environ.items() if k not in FOREIGN_KEYS}
-    env.update(DJANGO_SETTINGS_MODULE="registrar.settings.local", REGISTRAR_VAR_DIR=str(var_dir),
-               DJANGO_ALLOWED_HOSTS="*", PYTHONUNBUFFERED="1", **extra)
+    env.update(
+        DJANGO_SETTINGS_MODULE="registrar.settings.local",
+        REGISTRAR_VAR_DIR=str(var_dir),
+        DJANGO_ALLOWED_HOSTS="*",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
     return env
 
 
 def manage(env: dict, *args: str, timeout: float = 120) -> str:
-    out = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout
 
@@ -53,8 +65,9 @@ def manage(env: dict, *args: str, timeout: float = 120) -> str:
 def run_python(env: dict, code: str, timeout: float = 120) -> dict:
     """Run ``code`` in a fresh Django process; its last stdout line is JSON, returned parsed."""
     script = "import django, json\ndjango.setup()\n" + code
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -84,7 +97,11 @@ class LiveServer:
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -126,8 +143,10 @@ class Response:
     @property
     def messages(self) -> list[tuple[str, str]]:
         """The page's flash messages as (level, text)."""
-        return [(m.group(1), re.sub(r"<[^>]+>", "", m.group(2)).strip())
-                for m in re.finditer(r'class="alert alert-(\w+)[^"]*"[^>]*role="alert">(.*?)<', self.body, re.S)]
+        return [
+            (m.group(1), re.sub(r"<[^>]+>", "", m.group(2)).strip())
+            for m in re.finditer(r'class="alert alert-(\w+)[^"]*"[^>]*role="alert">(.*?)<', self.body, re.S)
+        ]
 
 
 class Browser:

@@ -23,9 +23,11 @@ SCRIPT = ROOT / "docker" / "postgres" / "10-app-role.sh"
 
 
 def needs_postgres(test):
-    for mark in (pytest.mark.postgres,
-                 pytest.mark.skipif(connection.vendor != "postgresql", reason="database roles exist on PostgreSQL only"),
-                 pytest.mark.skipif(shutil.which("psql") is None, reason="the init script runs psql")):
+    for mark in (
+        pytest.mark.postgres,
+        pytest.mark.skipif(connection.vendor != "postgresql", reason="database roles exist on PostgreSQL only"),
+        pytest.mark.skipif(shutil.which("psql") is None, reason="the init script runs psql"),
+    ):
         test = mark(test)
     return test
 
@@ -39,8 +41,9 @@ def test_compose_migrates_as_the_owner_and_runs_the_app_as_the_app_role():
     owner = services["postgres"]["environment"]["POSTGRES_USER"]
     app = services["postgres"]["environment"]["REGISTRAR_DB_APP_USER"]
     assert owner != app
-    assert any(str(v).startswith("./docker/postgres:/docker-entrypoint-initdb.d") for v in
-               services["postgres"]["volumes"])
+    assert any(
+        str(v).startswith("./docker/postgres:/docker-entrypoint-initdb.d") for v in services["postgres"]["volumes"]
+    )
     assert services["migrate"]["environment"]["DATABASE_URL"].startswith(f"postgres://{owner}:")
     for name in ("web", "worker", "beat"):
         service = services[name]
@@ -53,9 +56,14 @@ def _connect(dbname: str, user: str):
     import psycopg
 
     settings = connection.settings_dict
-    return psycopg.connect(host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432, user=user,
-                           password=settings["PASSWORD"] if user == settings["USER"] else None,
-                           dbname=dbname, autocommit=True)
+    return psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=user,
+        password=settings["PASSWORD"] if user == settings["USER"] else None,
+        dbname=dbname,
+        autocommit=True,
+    )
 
 
 @pytest.fixture
@@ -91,24 +99,38 @@ def test_the_app_role_writes_rows_but_cannot_touch_the_logs_or_their_triggers(th
     host, port = settings["HOST"] or "127.0.0.1", str(settings["PORT"] or 5432)
     owner, app, db = throwaway["owner"], throwaway["app"], throwaway["db"]
     # 1. the postgres image's first start: the init script, as the owner (POSTGRES_USER)
-    _run(["sh", str(SCRIPT)], PGHOST=host, PGPORT=port, POSTGRES_USER=owner, POSTGRES_DB=db,
-         REGISTRAR_DB_APP_USER=app, REGISTRAR_DB_APP_PASSWORD="app-secret")
+    _run(
+        ["sh", str(SCRIPT)],
+        PGHOST=host,
+        PGPORT=port,
+        POSTGRES_USER=owner,
+        POSTGRES_DB=db,
+        REGISTRAR_DB_APP_USER=app,
+        REGISTRAR_DB_APP_PASSWORD="app-secret",
+    )
     # 2. the migrate service, as the owner
-    _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-         DJANGO_SETTINGS_MODULE="registrar.settings.test", DATABASE_URL=f"postgres://{owner}@{host}:{port}/{db}")
+    _run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        DJANGO_SETTINGS_MODULE="registrar.settings.test",
+        DATABASE_URL=f"postgres://{owner}@{host}:{port}/{db}",
+    )
     # 3. web, worker and beat, as the app role
     with _connect(db, app) as conn:
         user_id = conn.execute(
             "INSERT INTO registrar_user (password, is_superuser, username, first_name, last_name, email, is_staff, "
             "is_active, date_joined, full_name) VALUES ('x', false, 'probe', '', '', '', false, true, now(), 'P') "
-            "RETURNING id").fetchone()[0]
+            "RETURNING id"
+        ).fetchone()[0]
         conn.execute("UPDATE registrar_user SET full_name = 'Probe' WHERE id = %s", [user_id])
-        ct = conn.execute("SELECT id FROM django_content_type WHERE app_label = 'students' "
-                          "AND model = 'idcardreissuerequest'").fetchone()[0]
+        ct = conn.execute(
+            "SELECT id FROM django_content_type WHERE app_label = 'students' AND model = 'idcardreissuerequest'"
+        ).fetchone()[0]
         conn.execute(
             "INSERT INTO registrar_signoff (content_type_id, object_id, chain, stage, round, role, actor_id, "
             "actor_label, decision, opinion, source_state, target_state, data, created_at) "
-            "VALUES (%s, 1, 'U6', 'x', 1, 'counsellor', %s, 'P', 'note', '', 'x', 'x', '{}', now())", [ct, user_id])
+            "VALUES (%s, 1, 'U6', 'x', 1, 'counsellor', %s, 'P', 'note', '', 'x', 'x', '{}', now())",
+            [ct, user_id],
+        )
         assert conn.execute("SELECT count(*) FROM registrar_signoff").fetchone()[0] == 1
 
         refused = {

@@ -18,8 +18,14 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER",
-            "DJANGO_SECRET_KEY")
+ENV_KEYS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "DJANGO_SECRET_KEY",
+)
 
 PRINT_SETTINGS = """
 import json
@@ -49,8 +55,9 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def read_settings(tmp_path: Path, module: str = "registrar.settings.local", **extra: str) -> dict:
     env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE=module, **extra)
-    out = subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -94,14 +101,20 @@ def test_redis_url_switches_celery_and_cache_to_redis(tmp_path):
 @needs_no_dotenv
 def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE="registrar.settings.production")
-    out = subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode != 0
     assert "DJANGO_SECRET_KEY" in out.stderr
 
-    s = read_settings(tmp_path, "registrar.settings.production", DJANGO_SECRET_KEY=SECRET_KEY,
-                      DATABASE_URL="postgres://u:p@postgres:5432/registrar", REDIS_URL="redis://redis:6379/0",
-                      REGISTRAR_PUBLIC_URL="https://xj.example.edu.cn")
+    s = read_settings(
+        tmp_path,
+        "registrar.settings.production",
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        DATABASE_URL="postgres://u:p@postgres:5432/registrar",
+        REDIS_URL="redis://redis:6379/0",
+        REGISTRAR_PUBLIC_URL="https://xj.example.edu.cn",
+    )
     assert s["debug"] is False
     assert s["engine"] == "django.db.backends.postgresql"
     assert s["broker"] == "redis://redis:6379/0"
@@ -113,10 +126,15 @@ PRINT_PUBLIC_URL = "from django.conf import settings; print(settings.REGISTRAR['
 @needs_no_dotenv
 @pytest.mark.parametrize("value", ["", "localhost:8000", "not a url"])
 def test_production_settings_refuse_to_start_without_the_public_url(tmp_path, value):
-    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE="registrar.settings.production", DJANGO_SECRET_KEY=SECRET_KEY,
-                    REGISTRAR_PUBLIC_URL=value)
-    out = subprocess.run([sys.executable, "-c", PRINT_PUBLIC_URL], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=60)
+    env = clean_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="registrar.settings.production",
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        REGISTRAR_PUBLIC_URL=value,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT_PUBLIC_URL], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode != 0
     assert "ImproperlyConfigured" in out.stderr and "REGISTRAR_PUBLIC_URL" in out.stderr
 
@@ -124,10 +142,15 @@ def test_production_settings_refuse_to_start_without_the_public_url(tmp_path, va
 @needs_no_dotenv
 @pytest.mark.parametrize("module", ["registrar.settings.production", "registrar.settings.local"])
 def test_the_public_url_comes_from_the_environment(tmp_path, module):
-    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE=module, DJANGO_SECRET_KEY=SECRET_KEY,
-                    REGISTRAR_PUBLIC_URL="http://10.1.2.3:8123/")
-    out = subprocess.run([sys.executable, "-c", PRINT_PUBLIC_URL], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=60)
+    env = clean_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE=module,
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        REGISTRAR_PUBLIC_URL="http://10.1.2.3:8123/",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT_PUBLIC_URL], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "http://10.1.2.3:8123"
 
@@ -207,13 +230,24 @@ def _compose_command():
 def test_docker_compose_config_validates():
     required = {"REGISTRAR_PUBLIC_URL": "https://xj.example.edu.cn", "DJANGO_SECRET_KEY": SECRET_KEY}
     env = {**os.environ, **required}
-    out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     for name in required:  # compose refuses to start without either
-        out = subprocess.run([*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                             cwd=ROOT, env={k: v for k, v in env.items() if k != name}, capture_output=True,
-                             text=True, timeout=60)
+        out = subprocess.run(
+            [*_compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+            cwd=ROOT,
+            env={k: v for k, v in env.items() if k != name},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode != 0 and name in out.stderr, name
 
 
@@ -227,10 +261,27 @@ def test_worker_on_the_filesystem_broker_consumes_a_task_sent_from_django(tmp_pa
     celery = Path(sys.executable).with_name("celery")
     with log.open("wb") as sink:
         worker = subprocess.Popen(
-            [str(celery), "-A", "registrar", "worker", "--pool", "solo", "--loglevel", "INFO",
-             "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-heartbeat", "--without-gossip",
-             "--without-mingle"],
-            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                str(celery),
+                "-A",
+                "registrar",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"test-{uuid.uuid4().hex[:8]}@%h",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     try:
         deadline = time.monotonic() + 60
         while " ready." not in log.read_text(errors="replace"):
@@ -240,10 +291,18 @@ def test_worker_on_the_filesystem_broker_consumes_a_task_sent_from_django(tmp_pa
 
         task_id = f"test-{uuid.uuid4()}"
         send = subprocess.run(
-            [sys.executable, "-c",
-             "import django; django.setup(); from registrar.celery import app; "
-             f"app.send_task('celery.accumulate', args=('ping',), task_id={task_id!r})"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); from registrar.celery import app; "
+                f"app.send_task('celery.accumulate', args=('ping',), task_id={task_id!r})",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert send.returncode == 0, send.stderr
         # The message went through the filesystem broker under the data folder, not anywhere else.
         assert (tmp_path / "var" / "broker").is_dir()

@@ -34,7 +34,7 @@ class Refused(APIException):
     default_code = "refused"
 
     def __init__(self, exc: ApplicationError):
-        self.detail = {"detail": str(exc.message), **{k: v for k, v in exc.extra.items()}}
+        self.detail = {"detail": str(exc.message), **dict(exc.extra.items())}
 
 
 def _call(func):
@@ -62,13 +62,26 @@ class GradeRowSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="student.name", read_only=True)
     klass = serializers.CharField(source="student.klass.name", read_only=True, default="")
     result = serializers.SerializerMethodField()
-    components = serializers.DictField(child=serializers.CharField(), read_only=True,
-                                       help_text="Component scores as stored, by component code.")
+    components = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="Component scores as stored, by component code."
+    )
 
     class Meta:
         model = Grade
-        fields = ["id", "student_number", "name", "klass", "components", "score", "level", "mark", "passed",
-                  "grade_point", "result", "entered_at"]
+        fields = [
+            "id",
+            "student_number",
+            "name",
+            "klass",
+            "components",
+            "score",
+            "level",
+            "mark",
+            "passed",
+            "grade_point",
+            "result",
+            "entered_at",
+        ]
 
     def get_result(self, obj) -> str:
         return scoring.display(obj.score, obj.level, obj.mark)
@@ -89,9 +102,24 @@ class OfferingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Offering
-        fields = ["id", "code", "course_code", "course_name", "term", "college", "kind", "instructors",
-                  "exam_date", "entry_due", "sheet_state", "entered", "total", "is_late", "submitted_at",
-                  "confirmed_at"]
+        fields = [
+            "id",
+            "code",
+            "course_code",
+            "course_name",
+            "term",
+            "college",
+            "kind",
+            "instructors",
+            "exam_date",
+            "entry_due",
+            "sheet_state",
+            "entered",
+            "total",
+            "is_late",
+            "submitted_at",
+            "confirmed_at",
+        ]
 
     def get_instructors(self, obj) -> list[str]:
         return [u.username for u in obj.instructors.all()]
@@ -124,7 +152,8 @@ class GradesInputSerializer(serializers.Serializer):
     rows = serializers.DictField(
         child=serializers.DictField(child=serializers.CharField(allow_blank=True, allow_null=True)),
         help_text="{grade id or student number: {component code: typed value}}; values as typed in the grid "
-                  "(\"85\", \"72.5\", \"良\", \"缺考\"); \"\" clears a cell; cells left out keep their value.")
+        '("85", "72.5", "良", "缺考"); "" clears a cell; cells left out keep their value.',
+    )
 
 
 class CellErrorSerializer(serializers.Serializer):
@@ -176,12 +205,21 @@ class OfferingListView(generics.ListAPIView):
         if not selectors.may_see_sheets(self.request.user):
             raise DRFPermissionDenied()
         q = params.parse_api_query(
-            self.request.query_params, term=params.IdField(), college=params.IdField(), search=params.SearchField(),
+            self.request.query_params,
+            term=params.IdField(),
+            college=params.IdField(),
+            search=params.SearchField(),
             state=forms.ChoiceField(required=False, choices=Offering.SheetState.choices),
-            late=forms.BooleanField(required=False))
+            late=forms.BooleanField(required=False),
+        )
         return selectors.offering_list(
-            self.request.user, term_id=q["term"], college_id=q["college"], state=q["state"] or None,
-            late=bool(q["late"]), search=q["search"] or "")
+            self.request.user,
+            term_id=q["term"],
+            college_id=q["college"],
+            state=q["state"] or None,
+            late=bool(q["late"]),
+            search=q["search"] or "",
+        )
 
 
 @extend_schema(summary="One grade sheet with its components and every student's grades")
@@ -195,18 +233,25 @@ class OfferingDetailView(generics.RetrieveAPIView):
 class OfferingGradesView(APIView):
     """Enter grades (all or nothing): the same service as the grid."""
 
-    @extend_schema(request=GradesInputSerializer, responses={200: EnteredSerializer, 400: RefusedSerializer},
-                   summary="Enter component scores (PUT or POST)")
+    @extend_schema(
+        request=GradesInputSerializer,
+        responses={200: EnteredSerializer, 400: RefusedSerializer},
+        summary="Enter component scores (PUT or POST)",
+    )
     def put(self, request, pk):
         offering = _sheet(request, pk)
         body = GradesInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        outcome = _call(lambda: services.grades_enter(offering=offering, actor=request.user,
-                                                      rows=body.validated_data["rows"]))
+        outcome = _call(
+            lambda: services.grades_enter(offering=offering, actor=request.user, rows=body.validated_data["rows"])
+        )
         return Response({"saved": outcome.count, "sheet": _sheet_data(request, pk)})
 
-    @extend_schema(request=GradesInputSerializer, responses={200: EnteredSerializer, 400: RefusedSerializer},
-                   summary="Enter component scores (PUT or POST)")
+    @extend_schema(
+        request=GradesInputSerializer,
+        responses={200: EnteredSerializer, 400: RefusedSerializer},
+        summary="Enter component scores (PUT or POST)",
+    )
     def post(self, request, pk):
         return self.put(request, pk)
 
@@ -234,8 +279,11 @@ class OfferingSubmitView(_SheetAction):
     def act(self, request, offering, body):
         return services.sheet_submit(offering=offering, actor=request.user)
 
-    @extend_schema(request=None, responses={200: OfferingSheetSerializer, 400: RefusedSerializer},
-                   summary="The instructor submits the sheet (locked for them)")
+    @extend_schema(
+        request=None,
+        responses={200: OfferingSheetSerializer, 400: RefusedSerializer},
+        summary="The instructor submits the sheet (locked for them)",
+    )
     def post(self, request, pk):
         return super().post(request, pk)
 
@@ -244,8 +292,11 @@ class OfferingConfirmView(_SheetAction):
     def act(self, request, offering, body):
         return services.sheet_confirm(offering=offering, actor=request.user)
 
-    @extend_schema(request=None, responses={200: OfferingSheetSerializer, 400: RefusedSerializer},
-                   summary="Academic Affairs confirms (认定): students see the grades")
+    @extend_schema(
+        request=None,
+        responses={200: OfferingSheetSerializer, 400: RefusedSerializer},
+        summary="Academic Affairs confirms (认定): students see the grades",
+    )
     def post(self, request, pk):
         return super().post(request, pk)
 
@@ -256,8 +307,11 @@ class OfferingReturnView(_SheetAction):
     def act(self, request, offering, body):
         return services.sheet_return(offering=offering, actor=request.user, reason=body["reason"])
 
-    @extend_schema(request=ReturnInputSerializer, responses={200: OfferingSheetSerializer, 400: RefusedSerializer},
-                   summary="Academic Affairs returns a submitted sheet to the instructor with a reason")
+    @extend_schema(
+        request=ReturnInputSerializer,
+        responses={200: OfferingSheetSerializer, 400: RefusedSerializer},
+        summary="Academic Affairs returns a submitted sheet to the instructor with a reason",
+    )
     def post(self, request, pk):
         return super().post(request, pk)
 

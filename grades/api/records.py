@@ -47,10 +47,16 @@ def _grade(g, counted) -> dict:
 def _course(r) -> dict:
     c = r.course
     return {
-        "code": c.code, "name": c.name, "name_en": c.name_en, "credits": _num(c.credits),
-        "type": c.kind, "type_label": str(c.get_kind_display()),
-        "assessment": c.assessment, "assessment_label": str(c.get_assessment_display()),
-        "passed": r.passed, "failed": r.failed,
+        "code": c.code,
+        "name": c.name,
+        "name_en": c.name_en,
+        "credits": _num(c.credits),
+        "type": c.kind,
+        "type_label": str(c.get_kind_display()),
+        "assessment": c.assessment,
+        "assessment_label": str(c.get_assessment_display()),
+        "passed": r.passed,
+        "failed": r.failed,
         "attempts": [_grade(g, r.counted) for g in r.attempts],
     }
 
@@ -59,19 +65,35 @@ def record_json(page: RecordPage) -> dict:
     s = page.student
     record = page.record
     return {
-        "student": {"id": s.pk, "student_number": s.student_number, "name": s.name,
-                    "college": s.college.name, "major": s.major.name, "class": s.klass.name},
+        "student": {
+            "id": s.pk,
+            "student_number": s.student_number,
+            "name": s.name,
+            "college": s.college.name,
+            "major": s.major.name,
+            "class": s.klass.name,
+        },
         "terms": [
-            {"code": t.term.code, "name": t.term.name, "gpa": _num(t.gpa), "credits_earned": _num(t.credits_earned),
-             "courses": [_course(r) for r in t.courses]}
+            {
+                "code": t.term.code,
+                "name": t.term.name,
+                "gpa": _num(t.gpa),
+                "credits_earned": _num(t.credits_earned),
+                "courses": [_course(r) for r in t.courses],
+            }
             for t in page.terms
         ],
-        "credits": {"earned": _num(record.credits_earned), "attempted": _num(record.credits_attempted),
-                    "required": _num(page.required_credits)},
+        "credits": {
+            "earned": _num(record.credits_earned),
+            "attempted": _num(record.credits_attempted),
+            "required": _num(page.required_credits),
+        },
         "gpa": _num(record.gpa),
         "average_score": _num(record.average_score),
-        "open_failures": [{"code": r.course.code, "name": r.course.name, "term": r.term.code,
-                           "result": r.counted.display_result} for r in record.open_failures],
+        "open_failures": [
+            {"code": r.course.code, "name": r.course.name, "term": r.term.code, "result": r.counted.display_result}
+            for r in record.open_failures
+        ],
     }
 
 

@@ -191,9 +191,8 @@ def pick_college(raw, allowed: list[int] | None):
     it is not one of them, the first allowed when none is chosen."""
     from django.http import Http404
 
-    from students.models import College
-
     from registrar.params import id_or_none
+    from students.models import College
 
     college_id = None
     if raw not in (None, ""):
@@ -219,8 +218,10 @@ def default_term():
     from grades.models import Term
 
     today = timezone.localdate()
-    return (Term.objects.filter(start_date__lte=today).order_by("-start_date").first()
-            or Term.objects.order_by("start_date").first())
+    return (
+        Term.objects.filter(start_date__lte=today).order_by("-start_date").first()
+        or Term.objects.order_by("start_date").first()
+    )
 
 
 def progression_xlsx(data: ProgressionData | None) -> bytes:
@@ -234,27 +235,82 @@ def progression_xlsx(data: ProgressionData | None) -> bytes:
     wb = new_workbook()
     ws = wb.active
     ws.title = gettext("Repeat-year candidates")[:31]
-    append_row(ws, [gettext("Student number"), gettext("Name"), gettext("Class"), gettext("Courses taken"),
-                    gettext("Courses failed"), gettext("Share failed"), gettext("Courses that caused the flag")])
+    append_row(
+        ws,
+        [
+            gettext("Student number"),
+            gettext("Name"),
+            gettext("Class"),
+            gettext("Courses taken"),
+            gettext("Courses failed"),
+            gettext("Share failed"),
+            gettext("Courses that caused the flag"),
+        ],
+    )
     for f in data.flags if data else []:
-        append_row(ws, [f.student.student_number, f.student.name, f.student.klass.name, len(f.taken), len(f.failed),
-                        f.share / 100, "; ".join(f"{r.course.code} {r.course.name}" for r in f.failed)])
+        append_row(
+            ws,
+            [
+                f.student.student_number,
+                f.student.name,
+                f.student.klass.name,
+                len(f.taken),
+                len(f.failed),
+                f.share / 100,
+                "; ".join(f"{r.course.code} {r.course.name}" for r in f.failed),
+            ],
+        )
     for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
         for cell in row:
             cell.number_format = "0%"
     ws2 = wb.create_sheet(gettext("Graduation")[:31])
-    append_row(ws2, [gettext("Student number"), gettext("Name"), gettext("Class"), gettext("Courses"),
-                     gettext("Failures open"), gettext("Classification"), gettext("Courses failed")])
+    append_row(
+        ws2,
+        [
+            gettext("Student number"),
+            gettext("Name"),
+            gettext("Class"),
+            gettext("Courses"),
+            gettext("Failures open"),
+            gettext("Classification"),
+            gettext("Courses failed"),
+        ],
+    )
     for g in data.graduation if data else []:
-        append_row(ws2, [g.student.student_number, g.student.name, g.student.klass.name, g.total, len(g.failed),
-                         str(g.classification_label), "; ".join(f"{r.course.code} {r.course.name}" for r in g.failed)])
+        append_row(
+            ws2,
+            [
+                g.student.student_number,
+                g.student.name,
+                g.student.klass.name,
+                g.total,
+                len(g.failed),
+                str(g.classification_label),
+                "; ".join(f"{r.course.code} {r.course.name}" for r in g.failed),
+            ],
+        )
     ws3 = wb.create_sheet(gettext("Pass rates")[:31])
-    append_row(ws3, [gettext("Course code"), gettext("Course"), gettext("Students"),
-                     gettext("Passed at the first attempt"), gettext("Passed after make-ups")])
+    append_row(
+        ws3,
+        [
+            gettext("Course code"),
+            gettext("Course"),
+            gettext("Students"),
+            gettext("Passed at the first attempt"),
+            gettext("Passed after make-ups"),
+        ],
+    )
     for r in data.pass_rates if data else []:
-        append_row(ws3, [r.course.code, r.course.name, r.students,
-                         r.first_rate / 100 if r.first_rate is not None else None,
-                         r.rate / 100 if r.rate is not None else None])
+        append_row(
+            ws3,
+            [
+                r.course.code,
+                r.course.name,
+                r.students,
+                r.first_rate / 100 if r.first_rate is not None else None,
+                r.rate / 100 if r.rate is not None else None,
+            ],
+        )
     for row in ws3.iter_rows(min_row=2, min_col=4, max_col=5):
         for cell in row:
             cell.number_format = "0%"

@@ -50,8 +50,7 @@ def _covers(offering: Offering) -> Q:
     through_o = GradeEntryWindow.offerings.through
     has_colleges = Exists(through_c.objects.filter(gradeentrywindow_id=OuterRef("pk")))
     has_offerings = Exists(through_o.objects.filter(gradeentrywindow_id=OuterRef("pk")))
-    names_college = Exists(through_c.objects.filter(gradeentrywindow_id=OuterRef("pk"),
-                                                    college_id=offering.college_id))
+    names_college = Exists(through_c.objects.filter(gradeentrywindow_id=OuterRef("pk"), college_id=offering.college_id))
     names_offering = Exists(through_o.objects.filter(gradeentrywindow_id=OuterRef("pk"), offering_id=offering.pk))
     return (~has_colleges & ~has_offerings) | names_college | names_offering
 
@@ -59,8 +58,9 @@ def _covers(offering: Offering) -> Q:
 def windows_covering(offering: Offering, now: dt.datetime | None = None) -> QuerySet[GradeEntryWindow]:
     """Windows of the offering's term open at ``now`` that cover the offering."""
     now = now or timezone.now()
-    return GradeEntryWindow.objects.filter(_covers(offering), term_id=offering.term_id, opens_at__lte=now,
-                                           closes_at__gt=now)
+    return GradeEntryWindow.objects.filter(
+        _covers(offering), term_id=offering.term_id, opens_at__lte=now, closes_at__gt=now
+    )
 
 
 def reopened_until(offering: Offering, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -69,8 +69,12 @@ def reopened_until(offering: Offering, now: dt.datetime | None = None) -> dt.dat
     now = now or timezone.now()
     if offering.reopened_until and offering.reopened_until > now:
         return offering.reopened_until
-    return (OfferingReopening.objects.filter(offering_id=offering.pk, until__gt=now)
-            .order_by("-until").values_list("until", flat=True).first())
+    return (
+        OfferingReopening.objects.filter(offering_id=offering.pk, until__gt=now)
+        .order_by("-until")
+        .values_list("until", flat=True)
+        .first()
+    )
 
 
 def entry_open(offering: Offering, now: dt.datetime | None = None) -> bool:
@@ -88,21 +92,29 @@ def current_window(offering: Offering, now: dt.datetime | None = None) -> GradeE
 def next_window(offering: Offering, now: dt.datetime | None = None) -> GradeEntryWindow | None:
     """The next window of the offering's term that will cover it (for the "opens on" message)."""
     now = now or timezone.now()
-    return (GradeEntryWindow.objects.filter(_covers(offering), term_id=offering.term_id, opens_at__gt=now)
-            .order_by("opens_at").first())
+    return (
+        GradeEntryWindow.objects.filter(_covers(offering), term_id=offering.term_id, opens_at__gt=now)
+        .order_by("opens_at")
+        .first()
+    )
 
 
 def last_window(offering: Offering, now: dt.datetime | None = None) -> GradeEntryWindow | None:
     """The most recent window that covered the offering and has closed."""
     now = now or timezone.now()
-    return (GradeEntryWindow.objects.filter(_covers(offering), term_id=offering.term_id, closes_at__lte=now)
-            .order_by("-closes_at").first())
+    return (
+        GradeEntryWindow.objects.filter(_covers(offering), term_id=offering.term_id, closes_at__lte=now)
+        .order_by("-closes_at")
+        .first()
+    )
 
 
 def window_list(*, term_id: int | None = None) -> QuerySet[GradeEntryWindow]:
-    qs = (GradeEntryWindow.objects.select_related("term", "published_by")
-          .prefetch_related("colleges", Prefetch("offerings", queryset=Offering.objects.only("id", "code")))
-          .order_by("-opens_at"))
+    qs = (
+        GradeEntryWindow.objects.select_related("term", "published_by")
+        .prefetch_related("colleges", Prefetch("offerings", queryset=Offering.objects.only("id", "code")))
+        .order_by("-opens_at")
+    )
     if term_id:
         qs = qs.filter(term_id=term_id)
     return qs
@@ -124,8 +136,10 @@ def may_see_sheets(user) -> bool:
     if is_academic_affairs(user):
         return True
     roles = {g.role for g in grants(user)}
-    return bool(roles & (COLLEGE_ROLES | {Role.INSTRUCTOR})) or Offering.instructors.through.objects.filter(
-        user_id=user.pk).exists()
+    return (
+        bool(roles & (COLLEGE_ROLES | {Role.INSTRUCTOR}))
+        or Offering.instructors.through.objects.filter(user_id=user.pk).exists()
+    )
 
 
 def _due_cutoff(today: dt.date | None = None) -> dt.date:
@@ -169,12 +183,19 @@ def _search(qs: QuerySet[Offering], search: str) -> QuerySet[Offering]:
     search = (search or "").strip()
     if not search:
         return qs
-    return qs.filter(Q(code__icontains=search) | Q(course__code__icontains=search)
-                     | Q(course__name__icontains=search))
+    return qs.filter(Q(code__icontains=search) | Q(course__code__icontains=search) | Q(course__name__icontains=search))
 
 
-def offering_list(user, *, term_id: int | None = None, college_id: int | None = None, state: str | None = None,
-                  late: bool = False, search: str = "", today: dt.date | None = None) -> QuerySet[Offering]:
+def offering_list(
+    user,
+    *,
+    term_id: int | None = None,
+    college_id: int | None = None,
+    state: str | None = None,
+    late: bool = False,
+    search: str = "",
+    today: dt.date | None = None,
+) -> QuerySet[Offering]:
     """The "Grade sheets" list: scoped, filtered, annotated; instructors prefetched."""
     qs = offerings_visible(user)
     if term_id:
@@ -186,9 +207,12 @@ def offering_list(user, *, term_id: int | None = None, college_id: int | None = 
     if late:
         qs = qs.filter(late_q(today))
     qs = _search(qs, search)
-    return (with_counts(qs, today).select_related("term", "course", "college")
-            .prefetch_related(_instructors_prefetch())
-            .order_by("-term__start_date", "course__code", "code"))
+    return (
+        with_counts(qs, today)
+        .select_related("term", "course", "college")
+        .prefetch_related(_instructors_prefetch())
+        .order_by("-term__start_date", "course__code", "code")
+    )
 
 
 def sheets_to_enter(user, today: dt.date | None = None) -> list[Offering]:
@@ -196,8 +220,11 @@ def sheets_to_enter(user, today: dt.date | None = None) -> list[Offering]:
     (past the due date, ``late_q``) or open for entry now; most overdue first. Annotated like the
     lists (``total``, ``entered``, ``is_late``)."""
     taught = Offering.instructors.through.objects.filter(user_id=user.pk).values("offering_id")
-    qs = (with_counts(Offering.objects.filter(pk__in=taught, sheet_state=Offering.SheetState.ENTERING), today)
-          .select_related("term", "course").order_by("exam_date", "code"))
+    qs = (
+        with_counts(Offering.objects.filter(pk__in=taught, sheet_state=Offering.SheetState.ENTERING), today)
+        .select_related("term", "course")
+        .order_by("exam_date", "code")
+    )
     return [o for o in qs if o.is_late or entry_open(o)]
 
 
@@ -206,15 +233,19 @@ def offering_for(user, pk: int) -> Offering:
     like the lists (``total``, ``entered``, ``is_late``)."""
     from django.shortcuts import get_object_or_404
 
-    qs = with_counts(offerings_visible(user)).select_related("term", "course", "college", "submitted_by",
-                                                               "confirmed_by", "composition_set_by")
+    qs = with_counts(offerings_visible(user)).select_related(
+        "term", "course", "college", "submitted_by", "confirmed_by", "composition_set_by"
+    )
     return get_object_or_404(qs.prefetch_related("components", _instructors_prefetch()), pk=pk)
 
 
 # --- one sheet -----------------------------------------------------------------------------
 def sheet_grades(offering: Offering) -> QuerySet[Grade]:
-    return (Grade.objects.filter(offering_id=offering.pk).select_related("student", "student__klass")
-            .order_by("student__student_number"))
+    return (
+        Grade.objects.filter(offering_id=offering.pk)
+        .select_related("student", "student__klass")
+        .order_by("student__student_number")
+    )
 
 
 BANDS = ((90, "90–100"), (80, "80–89"), (70, "70–79"), (60, "60–69"), (0, "0–59"))
@@ -282,8 +313,11 @@ def sheet_summary(offering: Offering, grades: list[Grade]) -> SheetSummary:
     s.marks = {str(Grade.Mark(m).label): n for m, n in marks.items()}
     s.bands = [(label, bands[label]) for _low, label in BANDS]
     if offering.scale != Offering.Scale.HUNDRED:
-        order = ([name for name, _v in grade_settings()["FIVE_LEVELS"]]
-                 if offering.scale == Offering.Scale.FIVE_LEVEL else list(grade_settings()["PASS_FAIL_LEVELS"]))
+        order = (
+            [name for name, _v in grade_settings()["FIVE_LEVELS"]]
+            if offering.scale == Offering.Scale.FIVE_LEVEL
+            else list(grade_settings()["PASS_FAIL_LEVELS"])
+        )
         s.levels = [(name, levels[name]) for name in order]
     if scores:
         s.average = (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.1"))
@@ -292,8 +326,7 @@ def sheet_summary(offering: Offering, grades: list[Grade]) -> SheetSummary:
 
 
 # --- Academic Affairs' pages -----------------------------------------------------------------
-def confirm_queue(*, search: str = "", college_id: int | None = None, term_id: int | None = None
-                  ) -> QuerySet[Offering]:
+def confirm_queue(*, search: str = "", college_id: int | None = None, term_id: int | None = None) -> QuerySet[Offering]:
     """Submitted sheets awaiting confirmation (认定), oldest submission first."""
     qs = Offering.objects.filter(sheet_state=Offering.SheetState.SUBMITTED)
     if college_id:
@@ -301,27 +334,46 @@ def confirm_queue(*, search: str = "", college_id: int | None = None, term_id: i
     if term_id:
         qs = qs.filter(term_id=term_id)
     qs = _search(qs, search)
-    return (with_counts(qs).select_related("term", "course", "college", "submitted_by")
-            .prefetch_related(_instructors_prefetch()).order_by("submitted_at", "code"))
+    return (
+        with_counts(qs)
+        .select_related("term", "course", "college", "submitted_by")
+        .prefetch_related(_instructors_prefetch())
+        .order_by("submitted_at", "code")
+    )
 
 
-def late_offerings(*, college_id: int | None = None, search: str = "", today: dt.date | None = None
-                   ) -> QuerySet[Offering]:
+def late_offerings(
+    *, college_id: int | None = None, search: str = "", today: dt.date | None = None
+) -> QuerySet[Offering]:
     """Offerings past their entry due date whose sheet is not yet submitted, most overdue first."""
     qs = Offering.objects.filter(late_q(today))
     if college_id:
         qs = qs.filter(college_id=college_id)
     qs = _search(qs, search)
-    return (with_counts(qs, today).select_related("term", "course", "college")
-            .prefetch_related(_instructors_prefetch()).order_by("exam_date", "code"))
+    return (
+        with_counts(qs, today)
+        .select_related("term", "course", "college")
+        .prefetch_related(_instructors_prefetch())
+        .order_by("exam_date", "code")
+    )
 
 
 def late_by_college(today: dt.date | None = None) -> list[dict]:
     """Late offerings per college, largest first: [{college_id, name, late, students, missing}]
     (one grouped query)."""
-    rows = (Offering.objects.filter(late_q(today)).values("college_id", "college__name")
-            .annotate(late=Count("id", distinct=True), students=Count("grades"),
-                      entered=Count("grades", filter=ENTERED))
-            .order_by("-late", "college__name"))
-    return [{"college_id": r["college_id"], "name": r["college__name"], "late": r["late"],
-             "students": r["students"], "missing": r["students"] - r["entered"]} for r in rows]
+    rows = (
+        Offering.objects.filter(late_q(today))
+        .values("college_id", "college__name")
+        .annotate(late=Count("id", distinct=True), students=Count("grades"), entered=Count("grades", filter=ENTERED))
+        .order_by("-late", "college__name")
+    )
+    return [
+        {
+            "college_id": r["college_id"],
+            "name": r["college__name"],
+            "late": r["late"],
+            "students": r["students"],
+            "missing": r["students"] - r["entered"],
+        }
+        for r in rows
+    ]

@@ -76,8 +76,11 @@ class StudentRecord:
 
     @property
     def average_score(self) -> Decimal | None:
-        rows = [(r.counted.score, r.course.credits) for r in self.courses
-                if r.counted is not None and r.counted.score is not None and not r.counted.mark]
+        rows = [
+            (r.counted.score, r.course.credits)
+            for r in self.courses
+            if r.counted is not None and r.counted.score is not None and not r.counted.mark
+        ]
         weight = sum((c for _s, c in rows), Decimal(0))
         if not weight:
             return None
@@ -85,8 +88,12 @@ class StudentRecord:
 
 
 def attempt_key(grade: Grade):
-    return (grade.term.start_date, KIND_ORDER.get(grade.kind, 0), grade.offering.exam_date or grade.term.start_date,
-            grade.pk)
+    return (
+        grade.term.start_date,
+        KIND_ORDER.get(grade.kind, 0),
+        grade.offering.exam_date or grade.term.start_date,
+        grade.pk,
+    )
 
 
 def counted_attempt(attempts: list[Grade]) -> Grade | None:
@@ -97,8 +104,7 @@ def counted_attempt(attempts: list[Grade]) -> Grade | None:
         return decided[0] if decided else None
     if conf()["COUNTED_ATTEMPT"] == "latest":
         return max(decided, key=attempt_key)
-    return max(decided, key=lambda g: (bool(g.passed), g.score if g.score is not None else Decimal(-1),
-                                       attempt_key(g)))
+    return max(decided, key=lambda g: (bool(g.passed), g.score if g.score is not None else Decimal(-1), attempt_key(g)))
 
 
 def course_results(grades: Iterable[Grade]) -> list[CourseResult]:
@@ -201,8 +207,9 @@ ATTEMPT_LABELS = {
 
 #: Roles that may read a student's grade record (in their scope): counsellors, class advisors,
 #: teaching secretaries, deans and Academic Affairs.
-RECORD_VIEWER_ROLES = frozenset({Role.COUNSELLOR, Role.ADVISOR, Role.TEACHING_SECRETARY, Role.COLLEGE_DEAN,
-                                 Role.ACADEMIC_AFFAIRS})
+RECORD_VIEWER_ROLES = frozenset(
+    {Role.COUNSELLOR, Role.ADVISOR, Role.TEACHING_SECRETARY, Role.COLLEGE_DEAN, Role.ACADEMIC_AFFAIRS}
+)
 
 
 @dataclass
@@ -238,8 +245,9 @@ def teaching_plan_for(student) -> TeachingPlan | None:
     """The plan of the student's major, level and cohort (their class's), or None (one query)."""
     if not student.klass_id:
         return None
-    return (TeachingPlan.objects.filter(major_id=student.major_id, level=student.level,
-                                        cohort=student.klass.cohort).first())
+    return TeachingPlan.objects.filter(
+        major_id=student.major_id, level=student.level, cohort=student.klass.cohort
+    ).first()
 
 
 def record_student(pk) -> Student:

@@ -50,8 +50,11 @@ def reviewer_college_ids(user) -> set[int] | None:
 
 def may_review(user, offering) -> bool:
     """The teaching secretary of the offering's college, or Academic Affairs."""
-    return user.is_superuser or is_academic_affairs(user) or bool(
-        college_roles(user, offering.college_id) & REVIEWER_ROLES)
+    return (
+        user.is_superuser
+        or is_academic_affairs(user)
+        or bool(college_roles(user, offering.college_id) & REVIEWER_ROLES)
+    )
 
 
 def is_reviewer(user) -> bool:
@@ -85,7 +88,9 @@ def printable_stations(user) -> QuerySet[Station]:
         return Station.objects.order_by("code")
     ids = set(station_ids_of(user))
     if colleges:
-        ids |= set(Class.objects.filter(college_id__in=colleges, station__isnull=False).values_list("station_id", flat=True))
+        ids |= set(
+            Class.objects.filter(college_id__in=colleges, station__isnull=False).values_list("station_id", flat=True)
+        )
     return Station.objects.filter(pk__in=ids).order_by("code")
 
 
@@ -152,9 +157,12 @@ def blank_sheets(*, term: Term, classes, station: Station | None = None) -> list
     classes = list(classes)
     by_class = {k.pk: ClassSheets(klass=k) for k in classes}
     grades = (
-        Grade.objects.filter(term=term, student__klass__in=[k.pk for k in classes],
-                             offering__kind__in=[Offering.Kind.REGULAR, Offering.Kind.MAKEUP],
-                             student__status=Student.Status.ENROLLED)
+        Grade.objects.filter(
+            term=term,
+            student__klass__in=[k.pk for k in classes],
+            offering__kind__in=[Offering.Kind.REGULAR, Offering.Kind.MAKEUP],
+            student__status=Student.Status.ENROLLED,
+        )
         .select_related("student", "offering__course", "offering__college")
         .order_by("offering__course__code", "offering__code", "student__student_number")
     )
@@ -170,10 +178,19 @@ def blank_sheets(*, term: Term, classes, station: Station | None = None) -> list
         components[c.offering_id].append(c)
     for (klass_id, offering_id), rows in grouped.items():
         offering = offerings[offering_id]
-        sheet = BlankSheet(kind=offering.kind, klass=by_class[klass_id].klass, offering=offering,
-                           components=components[offering_id], students=[g.student for g in rows], station=station)
-        target = by_class[klass_id].term_sheets if offering.kind == Offering.Kind.REGULAR else \
-            by_class[klass_id].makeup_sheets
+        sheet = BlankSheet(
+            kind=offering.kind,
+            klass=by_class[klass_id].klass,
+            offering=offering,
+            components=components[offering_id],
+            students=[g.student for g in rows],
+            station=station,
+        )
+        target = (
+            by_class[klass_id].term_sheets
+            if offering.kind == Offering.Kind.REGULAR
+            else by_class[klass_id].makeup_sheets
+        )
         target.append(sheet)
     for summary in graduation_summaries(term=term, classes=classes, station=station):
         by_class[summary.klass.pk].summary = summary
@@ -183,8 +200,9 @@ def blank_sheets(*, term: Term, classes, station: Station | None = None) -> list
 def graduation_summaries(*, term: Term, classes, station: Station | None = None) -> list[GraduationSummary]:
     """Summaries of the classes among ``classes`` with students graduating in the term's academic year."""
     classes = {k.pk: k for k in classes}
-    students = Student.objects.filter(klass_id__in=list(classes), status=Student.Status.ENROLLED,
-                                      expected_graduation__year=graduation_year(term)).order_by("student_number")
+    students = Student.objects.filter(
+        klass_id__in=list(classes), status=Student.Status.ENROLLED, expected_graduation__year=graduation_year(term)
+    ).order_by("student_number")
     if station is not None:
         students = students.filter(station=station)
     students = list(students)
@@ -223,11 +241,19 @@ def graduation_summaries(*, term: Term, classes, station: Station | None = None)
             for course in columns:
                 r = counted.get(course.pk)
                 cells.append(display(r.counted.score, r.counted.level, r.counted.mark) if r and r.counted else "")
-            rows.append(SummaryRow(student=s, cells=cells, credits=record.credits_earned,
-                                   failures=len(record.open_failures), gpa=record.gpa))
+            rows.append(
+                SummaryRow(
+                    student=s,
+                    cells=cells,
+                    credits=record.credits_earned,
+                    failures=len(record.open_failures),
+                    gpa=record.gpa,
+                )
+            )
         required = max((p.required_credits for p in class_plans), default=None)
-        summaries.append(GraduationSummary(klass=klass, courses=columns, rows=rows, required_credits=required,
-                                           station=station))
+        summaries.append(
+            GraduationSummary(klass=klass, courses=columns, rows=rows, required_credits=required, station=station)
+        )
     return summaries
 
 
@@ -246,10 +272,12 @@ def submission_scope_q(user) -> Q | None:
     return q
 
 
-def submission_list(*, user, state: str = "", station_id: int | None = None, term_id: int | None = None,
-                    search: str = "") -> QuerySet[StationSubmission]:
-    qs = StationSubmission.objects.select_related("station", "offering__course", "offering__term",
-                                                  "offering__college", "submitted_by")
+def submission_list(
+    *, user, state: str = "", station_id: int | None = None, term_id: int | None = None, search: str = ""
+) -> QuerySet[StationSubmission]:
+    qs = StationSubmission.objects.select_related(
+        "station", "offering__course", "offering__term", "offering__college", "submitted_by"
+    )
     scope = submission_scope_q(user)
     if scope is None:
         return qs.none()
@@ -262,8 +290,12 @@ def submission_list(*, user, state: str = "", station_id: int | None = None, ter
         qs = qs.filter(offering__term_id=term_id)
     search = (search or "").strip()
     if search:
-        qs = qs.filter(Q(offering__code__icontains=search) | Q(offering__course__name__icontains=search)
-                       | Q(offering__course__code__icontains=search) | Q(station__name__icontains=search))
+        qs = qs.filter(
+            Q(offering__code__icontains=search)
+            | Q(offering__course__name__icontains=search)
+            | Q(offering__course__code__icontains=search)
+            | Q(station__name__icontains=search)
+        )
     return qs.order_by("-updated_at", "-id")
 
 
@@ -281,8 +313,10 @@ def submission_timeline(submission: StationSubmission):
 def offerings_for_station(station: Station) -> QuerySet[Offering]:
     """Offerings with students of ``station`` whose sheet is still being entered (what it may submit)."""
     return (
-        Offering.objects.filter(sheet_state=Offering.SheetState.ENTERING,
-                                pk__in=Grade.objects.filter(student__station=station).values("offering_id"))
+        Offering.objects.filter(
+            sheet_state=Offering.SheetState.ENTERING,
+            pk__in=Grade.objects.filter(student__station=station).values("offering_id"),
+        )
         .select_related("course", "term")
         .order_by("-term__start_date", "course__code", "code")
     )

@@ -84,14 +84,22 @@ def batch_list(user, *, search: str = "") -> QuerySet[TranscriptBatch]:
         qs = qs.filter(q)
     search = (search or "").strip()
     if search:
-        qs = qs.filter(Q(note__icontains=search) | Q(requests__student__name__icontains=search)
-                       | Q(requests__student__student_number=search) | Q(requests__student__klass__name__icontains=search))
+        qs = qs.filter(
+            Q(note__icontains=search)
+            | Q(requests__student__name__icontains=search)
+            | Q(requests__student__student_number=search)
+            | Q(requests__student__klass__name__icontains=search)
+        )
     ids = qs.values("pk")
     students = Count("requests", filter=q or Q(), distinct=True)
     classes = Count("requests__student__klass", filter=q or Q(), distinct=True)
     completed = Count("requests", filter=(q or Q()) & Q(requests__state=COMPLETED), distinct=True)
-    return (TranscriptBatch.objects.filter(pk__in=ids).select_related("filed_by")
-            .annotate(n_students=students, n_classes=classes, n_completed=completed).order_by("-created_at", "-id"))
+    return (
+        TranscriptBatch.objects.filter(pk__in=ids)
+        .select_related("filed_by")
+        .annotate(n_students=students, n_classes=classes, n_completed=completed)
+        .order_by("-created_at", "-id")
+    )
 
 
 def batch_get(user, pk: int) -> TranscriptBatch:
@@ -140,15 +148,21 @@ def batch_class_rows(user, batch: TranscriptBatch, *, search: str = "") -> list[
     qs = BatchTranscriptRequest.objects.filter(batch=batch).filter(q)
     search = (search or "").strip()
     if search:
-        matching = qs.filter(Q(student__klass__name__icontains=search) | Q(student__klass__code__iexact=search)
-                             | Q(student__name__icontains=search) | Q(student__student_number=search))
+        matching = qs.filter(
+            Q(student__klass__name__icontains=search)
+            | Q(student__klass__code__iexact=search)
+            | Q(student__name__icontains=search)
+            | Q(student__student_number=search)
+        )
         qs = qs.filter(student__klass_id__in=matching.values("student__klass_id"))
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for klass_id, state, n in qs.values_list("student__klass_id", "state").annotate(n=Count("id")).order_by():
         counts[klass_id][state] = n
     classes = Class.objects.filter(pk__in=list(counts)).select_related("college").order_by("college__code", "code")
-    return [ClassRow(klass=k, counts=counts[k.pk], total=sum(counts[k.pk].values()), seal_stages=seal_stages_for(user, k))
-            for k in classes]
+    return [
+        ClassRow(klass=k, counts=counts[k.pk], total=sum(counts[k.pk].values()), seal_stages=seal_stages_for(user, k))
+        for k in classes
+    ]
 
 
 def attach_class_details(batch: TranscriptBatch, rows: list[ClassRow]) -> None:
@@ -159,12 +173,18 @@ def attach_class_details(batch: TranscriptBatch, rows: list[ClassRow]) -> None:
     by_class = {r.klass.pk: r for r in rows}
     for cp in ClassPrint.objects.filter(batch=batch, klass_id__in=list(by_class)).order_by("created_at"):
         by_class[cp.klass_id].class_print = cp  # newest wins
-    requests = list(BatchTranscriptRequest.objects.filter(batch=batch, student__klass_id__in=list(by_class))
-                    .select_related("student").order_by("student__student_number"))
+    requests = list(
+        BatchTranscriptRequest.objects.filter(batch=batch, student__klass_id__in=list(by_class))
+        .select_related("student")
+        .order_by("student__student_number")
+    )
     docs: dict[int, list[Document]] = defaultdict(list)
-    for d in (Document.objects.filter(chain=BATCH_TRANSCRIPT.code, request_id__in=[r.pk for r in requests],
-                                      doc_type__in=(TRANSCRIPT, TRANSCRIPT_EN), revoked_at__isnull=True)
-              .order_by("doc_type", "-issued_at")):
+    for d in Document.objects.filter(
+        chain=BATCH_TRANSCRIPT.code,
+        request_id__in=[r.pk for r in requests],
+        doc_type__in=(TRANSCRIPT, TRANSCRIPT_EN),
+        revoked_at__isnull=True,
+    ).order_by("doc_type", "-issued_at"):
         if not any(x.doc_type == d.doc_type for x in docs[d.request_id]):
             docs[d.request_id].append(d)
     for r in requests:
@@ -240,6 +260,10 @@ def graduate_copy_list(user, *, search: str = "") -> QuerySet[GraduateTranscript
         qs = qs.filter(q)
     search = (search or "").strip()
     if search:
-        qs = qs.filter(Q(student__name__icontains=search) | Q(student__student_number=search)
-                       | Q(student__klass__name__icontains=search) | Q(document__serial__iexact=search))
+        qs = qs.filter(
+            Q(student__name__icontains=search)
+            | Q(student__student_number=search)
+            | Q(student__klass__name__icontains=search)
+            | Q(document__serial__iexact=search)
+        )
     return qs.order_by("-recorded_at", "-id")

@@ -121,7 +121,9 @@ def makeup_candidates(*, term, college=None) -> list[CourseCandidates]:
     grades, then every confirmed attempt of those students at those courses.
     """
     regular = Grade.objects.filter(
-        term=term, kind=Offering.Kind.REGULAR, offering__sheet_state=Offering.SheetState.CONFIRMED,
+        term=term,
+        kind=Offering.Kind.REGULAR,
+        offering__sheet_state=Offering.SheetState.CONFIRMED,
         student__status=Student.Status.ENROLLED,
     )
     if college is not None:
@@ -130,17 +132,20 @@ def makeup_candidates(*, term, college=None) -> list[CourseCandidates]:
     if not regular:
         return []
     attempts: dict[tuple[int, int], list[Grade]] = defaultdict(list)
-    for g in (Grade.objects.filter(offering__sheet_state=Offering.SheetState.CONFIRMED,
-                                   student_id__in={g.student_id for g in regular},
-                                   course_id__in={g.course_id for g in regular})
-              .select_related("term", "offering")):
+    for g in Grade.objects.filter(
+        offering__sheet_state=Offering.SheetState.CONFIRMED,
+        student_id__in={g.student_id for g in regular},
+        course_id__in={g.course_id for g in regular},
+    ).select_related("term", "offering"):
         attempts[(g.student_id, g.course_id)].append(g)
     groups: dict[tuple[int, int], CourseCandidates] = {}
     seen: set[tuple[int, int]] = set()
     for g in regular:
         key = (g.course_id, g.offering.college_id)
-        group = groups.setdefault(key, CourseCandidates(course=g.course, college=g.offering.college,
-                                                        kind=Offering.Kind.MAKEUP, source=g.offering))
+        group = groups.setdefault(
+            key,
+            CourseCandidates(course=g.course, college=g.offering.college, kind=Offering.Kind.MAKEUP, source=g.offering),
+        )
         if (g.student_id, g.course_id) in seen:
             continue
         seen.add((g.student_id, g.course_id))
@@ -166,8 +171,12 @@ def clearing_candidates(*, year: int, college=None, term=None) -> list[CourseCan
             reason, counted = _reason(r.attempts)
             if not reason:
                 continue
-            group = groups.setdefault((r.course.pk, student.college_id), CourseCandidates(
-                course=r.course, college=student.college, kind=Offering.Kind.CLEARING, source=r.attempts[0].offering))
+            group = groups.setdefault(
+                (r.course.pk, student.college_id),
+                CourseCandidates(
+                    course=r.course, college=student.college, kind=Offering.Kind.CLEARING, source=r.attempts[0].offering
+                ),
+            )
             group.candidates.append(Candidate(student=student, reason=reason, counted=counted))
     if term is not None:
         _attach_existing(groups, term=term, kind=Offering.Kind.CLEARING)
@@ -188,8 +197,17 @@ def _code(*, term, course, college, kind) -> str:
 
 
 @transaction.atomic
-def makeup_offering_create(*, term, course, college, kind: str = Offering.Kind.MAKEUP, exam_date=None,
-                           instructors=(), actor, graduation_year: int | None = None) -> Offering:
+def makeup_offering_create(
+    *,
+    term,
+    course,
+    college,
+    kind: str = Offering.Kind.MAKEUP,
+    exam_date=None,
+    instructors=(),
+    actor,
+    graduation_year: int | None = None,
+) -> Offering:
     """Create the make-up (or clearing-exam) sheet of ``course`` for ``college`` in ``term`` and
     enrol its candidates; refused when one already exists or nobody needs it.
 
@@ -204,8 +222,9 @@ def makeup_offering_create(*, term, course, college, kind: str = Offering.Kind.M
     kind_label = Offering.Kind(kind).label
     existing = Offering.objects.filter(term=term, course=course, college=college, kind=kind).first()
     if existing is not None:
-        raise ApplicationError(RETAKE_EXISTS % {"kind": kind_label, "course": course, "term": term,
-                                                "code": existing.code})
+        raise ApplicationError(
+            RETAKE_EXISTS % {"kind": kind_label, "course": course, "term": term, "code": existing.code}
+        )
     if kind == Offering.Kind.MAKEUP:
         groups = makeup_candidates(term=term, college=college)
     else:
@@ -216,8 +235,14 @@ def makeup_offering_create(*, term, course, college, kind: str = Offering.Kind.M
         raise ApplicationError(NO_CANDIDATES % {"kind": kind_label, "course": course, "term": term})
     source = group.source
     offering = offering_create(
-        code=_code(term=term, course=course, college=college, kind=kind), term=term, course=course,
-        college=college, kind=kind, instructors=instructors, classes=(), exam_date=exam_date,
+        code=_code(term=term, course=course, college=college, kind=kind),
+        term=term,
+        course=course,
+        college=college,
+        kind=kind,
+        instructors=instructors,
+        classes=(),
+        exam_date=exam_date,
         scale=source.scale if source else Offering.Scale.HUNDRED,
         rounding=source.rounding if source else Offering.Rounding.INTEGER,
     )

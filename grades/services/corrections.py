@@ -19,8 +19,10 @@ from .results import RESULT_FIELDS, apply_result, evaluate, offering_weights
 
 NOT_INSTRUCTOR = _("Only an instructor of %(offering)s may request a correction of its grades.")
 WRONG_STUDENT = _("This grade belongs to another student than the one the request is about.")
-SHEET_NOT_CONFIRMED = _("The grade sheet of %(offering)s is not confirmed yet: correct the grade on the sheet "
-                        "itself, a correction request is only for confirmed grades.")
+SHEET_NOT_CONFIRMED = _(
+    "The grade sheet of %(offering)s is not confirmed yet: correct the grade on the sheet "
+    "itself, a correction request is only for confirmed grades."
+)
 GIVE_ONE_VALUE = _("Give exactly one new value: a score, a level or a special mark.")
 BAD_NEW_VALUE = _("The new value is not valid on this sheet: %(error)s")
 UNCHANGED = _("The new value (%(value)s) is the grade as it stands: nothing to correct.")
@@ -30,8 +32,7 @@ CORRECTED = "corrected"
 
 
 def _raw_new_value(request: GradeCorrectionRequest):
-    given = [v for v in (request.new_score, (request.new_level or "").strip(), request.new_mark)
-             if v not in (None, "")]
+    given = [v for v in (request.new_score, (request.new_level or "").strip(), request.new_mark) if v not in (None, "")]
     if len(given) != 1:
         raise ApplicationError(GIVE_ONE_VALUE)
     value = given[0]
@@ -56,12 +57,22 @@ def correction_result(*, request: GradeCorrectionRequest) -> tuple[dict | None, 
     code = _single_component(offering)
     try:
         if code is not None:
-            stored, result = evaluate(scale=offering.scale, rounding=offering.rounding, kind=offering.kind,
-                                      weights=[(code, 100)], raw={code: raw})
+            stored, result = evaluate(
+                scale=offering.scale,
+                rounding=offering.rounding,
+                kind=offering.kind,
+                weights=[(code, 100)],
+                raw={code: raw},
+            )
             return stored, result
         entry = parse_entry(raw, scale=offering.scale)
-        result = compute(scale=offering.scale, rounding=offering.rounding, weights=[(CORRECTED, 100)],
-                         entries={CORRECTED: entry}, kind=offering.kind)
+        result = compute(
+            scale=offering.scale,
+            rounding=offering.rounding,
+            weights=[(CORRECTED, 100)],
+            entries={CORRECTED: entry},
+            kind=offering.kind,
+        )
         return None, result
     except ScoreError as exc:
         message = str(exc).removeprefix(f"{code}: ") if code else str(exc)
@@ -108,7 +119,12 @@ def correction_apply(*, request: GradeCorrectionRequest, actor) -> Grade:
     grade.full_clean()
     grade.save(update_fields=RESULT_FIELDS)
     GradeChange.objects.create(
-        grade=grade, old_value=old, new_value=grade_display(grade), reason=request.reason,
-        request_type=request.chain.code, request_id=request.pk, actor=actor,
+        grade=grade,
+        old_value=old,
+        new_value=grade_display(grade),
+        reason=request.reason,
+        request_type=request.chain.code,
+        request_id=request.pk,
+        actor=actor,
     )
     return grade

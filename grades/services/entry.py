@@ -40,8 +40,7 @@ NOT_COMPOSER = _("Only the college's teaching secretary or Academic Affairs may 
 NOT_ACADEMIC_AFFAIRS = _("Only Academic Affairs may do this.")
 
 COMPOSITION_STATE = _("The composition of %(offering)s can no longer change: the sheet is “%(state)s”.")
-COMPOSITION_AFTER_ENTRY = _("Results have already been entered on %(offering)s: the composition can no longer "
-                            "change.")
+COMPOSITION_AFTER_ENTRY = _("Results have already been entered on %(offering)s: the composition can no longer change.")
 UNKNOWN_COMPONENT = _("“%(code)s” is not a grade component.")
 BAD_WEIGHT = _("The weight of “%(component)s” must be a whole number from 1 to 100.")
 BAD_SCALE = _("Choose a grading scale and a rounding rule.")
@@ -52,8 +51,10 @@ REOPEN_PAST = _("Reopen until a time in the future.")
 REOPEN_REASON = _("Give the reason for reopening.")
 REOPEN_STATE = _("Only a sheet still being entered can be reopened; %(offering)s is “%(state)s”.")
 
-ENTRY_CLOSED = _("Grade entry for %(offering)s is closed: no entry window covers it now. Entry after the window "
-                 "needs Academic Affairs to reopen it for this offering.")
+ENTRY_CLOSED = _(
+    "Grade entry for %(offering)s is closed: no entry window covers it now. Entry after the window "
+    "needs Academic Affairs to reopen it for this offering."
+)
 ENTRY_CLOSED_OPENS = _("Grade entry for %(offering)s is closed: the next entry window opens on %(opens)s.")
 SHEET_LOCKED = _("The grade sheet of %(offering)s is “%(state)s”: it is locked and can no longer be edited here.")
 ENTRY_REFUSED = _("Nothing was saved: %(count)s cell(s) need correcting.")
@@ -64,17 +65,17 @@ ROW_NOT_A_MAPPING = _("Give this student's cells as {component: value}.")
 
 SUBMIT_STATE = _("The grade sheet of %(offering)s is “%(state)s”: only a sheet being entered can be submitted.")
 SUBMIT_EMPTY = _("There is no student on the grade sheet of %(offering)s.")
-SUBMIT_INCOMPLETE = _("%(count)s student(s) have no result yet (%(students)s): enter a score or a mark (缺考, 缓考, "
-                      "作弊, 免修) for every student before submitting.")
+SUBMIT_INCOMPLETE = _(
+    "%(count)s student(s) have no result yet (%(students)s): enter a score or a mark (缺考, 缓考, "
+    "作弊, 免修) for every student before submitting."
+)
 CONFIRM_STATE = _("The grade sheet of %(offering)s is “%(state)s”: only a submitted sheet can be confirmed.")
 RETURN_STATE = _("The grade sheet of %(offering)s is “%(state)s”: only a submitted sheet can be returned.")
 RETURN_REASON = _("Give the reason for returning the sheet to the instructor.")
 NONE_SELECTED = _("Select at least one grade sheet.")
 
-UPLOAD_NOT_A_SHEET = _("This workbook is not a grade sheet downloaded from this system (no offering code in "
-                       "cell B1).")
-UPLOAD_OTHER_OFFERING = _("This workbook is the grade sheet of %(found)s, not of %(offering)s: nothing was "
-                          "imported.")
+UPLOAD_NOT_A_SHEET = _("This workbook is not a grade sheet downloaded from this system (no offering code in cell B1).")
+UPLOAD_OTHER_OFFERING = _("This workbook is the grade sheet of %(found)s, not of %(offering)s: nothing was imported.")
 UPLOAD_MISSING_COLUMN = _("The column “%(column)s” is missing.")
 UPLOAD_REFUSED = _("Nothing was imported: %(count)s problem(s) in the file.")
 UPLOAD_NO_NUMBER = _("The student number is empty.")
@@ -113,8 +114,10 @@ def may_compose(actor, offering: Offering) -> bool:
     """Whether ``composition_set`` would accept ``actor`` now (the pages offer it only then)."""
     if not (is_academic_affairs(actor) or Role.TEACHING_SECRETARY in college_roles(actor, offering.college_id)):
         return False
-    return (offering.sheet_state == Offering.SheetState.ENTERING
-            and not Grade.objects.filter(offering_id=offering.pk).filter(ENTERED_Q).exists())
+    return (
+        offering.sheet_state == Offering.SheetState.ENTERING
+        and not Grade.objects.filter(offering_id=offering.pk).filter(ENTERED_Q).exists()
+    )
 
 
 def _require_composer(actor, offering: Offering) -> None:
@@ -135,8 +138,14 @@ def _require_academic_affairs(actor, offering: Offering | None = None) -> None:
 
 def sheet_event_record(*, offering: Offering, decision: str, actor, role: str, opinion: str = "") -> SheetEvent:
     """Append one sign-off to the sheet's log (inside the caller's transaction)."""
-    return SheetEvent.objects.create(offering=offering, decision=decision, role=role, opinion=opinion or "",
-                                     actor=actor, actor_label=getattr(actor, "display_name", str(actor))[:64])
+    return SheetEvent.objects.create(
+        offering=offering,
+        decision=decision,
+        role=role,
+        opinion=opinion or "",
+        actor=actor,
+        actor_label=getattr(actor, "display_name", str(actor))[:64],
+    )
 
 
 def when_text(value: dt.datetime) -> str:
@@ -160,8 +169,11 @@ def _require_entering(offering: Offering) -> None:
 def _academic_affairs_users():
     from registrar.models import User
 
-    return list(User.objects.filter(role_assignments__role=Role.ACADEMIC_AFFAIRS,
-                                    role_assignments__scope=Scope.UNIVERSITY, is_active=True).distinct())
+    return list(
+        User.objects.filter(
+            role_assignments__role=Role.ACADEMIC_AFFAIRS, role_assignments__scope=Scope.UNIVERSITY, is_active=True
+        ).distinct()
+    )
 
 
 def _notify(users, message: str, offering: Offering) -> None:
@@ -176,8 +188,15 @@ def _head(offering: Offering) -> str:
 
 # --- 1. composition ------------------------------------------------------------------------
 @transaction.atomic
-def composition_set(*, offering: Offering, actor, components: list[dict], scale: str | None = None,
-                    rounding: str | None = None, now: dt.datetime | None = None) -> Offering:
+def composition_set(
+    *,
+    offering: Offering,
+    actor,
+    components: list[dict],
+    scale: str | None = None,
+    rounding: str | None = None,
+    now: dt.datetime | None = None,
+) -> Offering:
     """Set the composite-grade composition: ``components`` as [{code, label?, weight}] in order,
     weights summing to exactly 100, plus the scale and rounding rule. Only while the sheet is
     being entered and before any result or component score is on it."""
@@ -208,9 +227,16 @@ def composition_set(*, offering: Offering, actor, components: list[dict], scale:
         check_weights(pairs)
     except ScoreError as exc:
         raise ApplicationError(str(exc)) from None
-    rows = [GradeComponent(offering=offering, code=code, weight=weight, position=i,
-                           label=str(components[i].get("label") or "").strip()[:32])
-            for i, (code, weight) in enumerate(pairs)]
+    rows = [
+        GradeComponent(
+            offering=offering,
+            code=code,
+            weight=weight,
+            position=i,
+            label=str(components[i].get("label") or "").strip()[:32],
+        )
+        for i, (code, weight) in enumerate(pairs)
+    ]
     for row in rows:
         row.full_clean(exclude=["offering"], validate_unique=False)
     GradeComponent.objects.filter(offering=offering).delete()
@@ -222,15 +248,21 @@ def composition_set(*, offering: Offering, actor, components: list[dict], scale:
     offering.full_clean(exclude=["instructors", "classes", "sheet_state"])
     offering.save(update_fields=["scale", "rounding", "composition_set_by", "composition_set_at", "updated_at"])
     summary = " + ".join(f"{row.display_label} {row.weight}%" for row in rows)
-    sheet_event_record(offering=offering, decision=SheetEvent.Decision.COMPOSITION, actor=actor, opinion=summary,
-                       role=Role.ACADEMIC_AFFAIRS if is_academic_affairs(actor) else Role.TEACHING_SECRETARY)
+    sheet_event_record(
+        offering=offering,
+        decision=SheetEvent.Decision.COMPOSITION,
+        actor=actor,
+        opinion=summary,
+        role=Role.ACADEMIC_AFFAIRS if is_academic_affairs(actor) else Role.TEACHING_SECRETARY,
+    )
     return offering
 
 
 # --- 2. entry windows and reopening -----------------------------------------------------------
 @transaction.atomic
-def window_publish(*, term, opens_at: dt.datetime, closes_at: dt.datetime, actor, colleges=(), offerings=(),
-                   note: str = "") -> GradeEntryWindow:
+def window_publish(
+    *, term, opens_at: dt.datetime, closes_at: dt.datetime, actor, colleges=(), offerings=(), note: str = ""
+) -> GradeEntryWindow:
     """Academic Affairs publishes a grade-entry window for a term (every college and offering of
     the term when both lists are empty, else the listed colleges' and the listed offerings)."""
     _require_academic_affairs(actor)
@@ -240,8 +272,9 @@ def window_publish(*, term, opens_at: dt.datetime, closes_at: dt.datetime, actor
     for o in offerings:
         if o.term_id != term.pk:
             raise ApplicationError(WINDOW_OFFERING_TERM % {"offering": o.code, "term": term})
-    window = GradeEntryWindow(term=term, opens_at=opens_at, closes_at=closes_at, note=(note or "").strip(),
-                              published_by=actor)
+    window = GradeEntryWindow(
+        term=term, opens_at=opens_at, closes_at=closes_at, note=(note or "").strip(), published_by=actor
+    )
     window.full_clean()
     window.save()
     window.colleges.set(list(colleges))
@@ -250,8 +283,9 @@ def window_publish(*, term, opens_at: dt.datetime, closes_at: dt.datetime, actor
 
 
 @transaction.atomic
-def offering_reopen(*, offering: Offering, until: dt.datetime, reason: str, actor,
-                    now: dt.datetime | None = None) -> OfferingReopening:
+def offering_reopen(
+    *, offering: Offering, until: dt.datetime, reason: str, actor, now: dt.datetime | None = None
+) -> OfferingReopening:
     """Academic Affairs reopens entry for one offering (after its window) until ``until``."""
     now = now or timezone.now()
     offering = _locked(offering)
@@ -268,11 +302,19 @@ def offering_reopen(*, offering: Offering, until: dt.datetime, reason: str, acto
     reopening.save()
     offering.reopened_until = until
     offering.save(update_fields=["reopened_until", "updated_at"])
-    sheet_event_record(offering=offering, decision=SheetEvent.Decision.REOPEN, actor=actor, role=Role.ACADEMIC_AFFAIRS,
-                       opinion=f"{reason} ({gettext('until %(until)s') % {'until': when_text(until)}})")
-    _notify(offering.instructors.all(),
-            gettext("Grade entry for %(head)s is reopened until %(until)s: %(reason)s")
-            % {"head": _head(offering), "until": when_text(until), "reason": reason}, offering)
+    sheet_event_record(
+        offering=offering,
+        decision=SheetEvent.Decision.REOPEN,
+        actor=actor,
+        role=Role.ACADEMIC_AFFAIRS,
+        opinion=f"{reason} ({gettext('until %(until)s') % {'until': when_text(until)}})",
+    )
+    _notify(
+        offering.instructors.all(),
+        gettext("Grade entry for %(head)s is reopened until %(until)s: %(reason)s")
+        % {"head": _head(offering), "until": when_text(until), "reason": reason},
+        offering,
+    )
     return reopening
 
 
@@ -288,11 +330,21 @@ class EntryOutcome:
         return len(self.saved)
 
 
-def cell_error(*, student_number: str, component: str = "", column: str = "", message, row: int | None = None,
-               ) -> dict:
+def cell_error(
+    *,
+    student_number: str,
+    component: str = "",
+    column: str = "",
+    message,
+    row: int | None = None,
+) -> dict:
     """One refused cell, as the grid, the upload page and the API report it."""
-    error = {"student_number": student_number, "component": component, "column": column or component,
-             "message": str(message)}
+    error = {
+        "student_number": student_number,
+        "component": component,
+        "column": column or component,
+        "message": str(message),
+    }
     if row is not None:
         error["row"] = row
     return error
@@ -300,8 +352,9 @@ def cell_error(*, student_number: str, component: str = "", column: str = "", me
 
 def _sheet(offering: Offering):
     components = list(GradeComponent.objects.filter(offering_id=offering.pk).order_by("position", "id"))
-    grades = list(Grade.objects.filter(offering_id=offering.pk).select_related("student")
-                  .order_by("student__student_number"))
+    grades = list(
+        Grade.objects.filter(offering_id=offering.pk).select_related("student").order_by("student__student_number")
+    )
     return components, grades
 
 
@@ -329,11 +382,17 @@ def _write(offering: Offering, components, pairs: list[tuple[Grade, dict]], acto
     changed = []
     for grade, cells in pairs:
         raw = {**(grade.components or {}), **cells}
-        stored, result = evaluate(scale=offering.scale, rounding=offering.rounding, kind=offering.kind,
-                                  weights=weights, raw=raw)
-        same = (stored == (grade.components or {}) and result.score == grade.score and result.level == grade.level
-                and result.mark == grade.mark and result.passed == grade.passed
-                and result.grade_point == grade.grade_point)
+        stored, result = evaluate(
+            scale=offering.scale, rounding=offering.rounding, kind=offering.kind, weights=weights, raw=raw
+        )
+        same = (
+            stored == (grade.components or {})
+            and result.score == grade.score
+            and result.level == grade.level
+            and result.mark == grade.mark
+            and result.passed == grade.passed
+            and result.grade_point == grade.grade_point
+        )
         if same:
             continue
         apply_result(grade, components=stored, result=result, actor=actor, now=now)
@@ -380,13 +439,15 @@ def grades_enter(*, offering: Offering, actor, rows: dict, now: dt.datetime | No
         ok = {}
         for code, raw in cells.items():
             if code not in codes:
-                errors.append(cell_error(student_number=number, component=str(code),
-                                         message=NOT_A_COMPONENT % {"code": code}))
+                errors.append(
+                    cell_error(student_number=number, component=str(code), message=NOT_A_COMPONENT % {"code": code})
+                )
                 continue
             message = _check_cell(offering, raw)
             if message:
-                errors.append(cell_error(student_number=number, component=code, column=str(codes[code]),
-                                         message=message))
+                errors.append(
+                    cell_error(student_number=number, component=code, column=str(codes[code]), message=message)
+                )
             ok[code] = raw
         pairs.append((grade, ok))
     if errors:
@@ -412,28 +473,48 @@ def gradesheet_xlsx(offering: Offering) -> bytes:
     from openpyxl.utils import get_column_letter
 
     components = list(offering.components.all())
-    grades = list(Grade.objects.filter(offering_id=offering.pk).select_related("student", "student__klass")
-                  .order_by("student__student_number"))
+    grades = list(
+        Grade.objects.filter(offering_id=offering.pk)
+        .select_related("student", "student__klass")
+        .order_by("student__student_number")
+    )
     wb = new_workbook()
     ws = wb.active
     ws.title = "".join("-" if ch in "[]:*?/\\" else ch for ch in offering.code)[:31]
-    append_row(ws, [gettext("Offering code"), offering.code, f"{offering.course.code} {offering.course.name}",
-                    str(offering.term), str(Offering.Scale(offering.scale).label)])
+    append_row(
+        ws,
+        [
+            gettext("Offering code"),
+            offering.code,
+            f"{offering.course.code} {offering.course.name}",
+            str(offering.term),
+            str(Offering.Scale(offering.scale).label),
+        ],
+    )
     append_row(ws, [*XLSX_KEYS, *[c.code for c in components], XLSX_ID_KEY])
     append_row(ws, [*_base_headers(), *[component_header(c) for c in components], "ID"])
     for g in grades:
         values = [MARK_TEXT.get(v, v) for v in (g.components.get(c.code, "") for c in components)]
         values = [_excel_value(v) for v in values]
-        append_row(ws, [g.student.student_number, g.student.name, g.student.klass.name if g.student.klass_id else "",
-                        *values, g.pk])
+        append_row(
+            ws,
+            [
+                g.student.student_number,
+                g.student.name,
+                g.student.klass.name if g.student.klass_id else "",
+                *values,
+                g.pk,
+            ],
+        )
     ws.row_dimensions[2].hidden = True
     id_col = get_column_letter(len(XLSX_KEYS) + len(components) + 1)
     ws.column_dimensions[id_col].hidden = True
     for cell in ws[1][:2] + ws[3]:
         cell.font = Font(bold=True)
     fill = PatternFill("solid", fgColor="FFF8E1")
-    for row in ws.iter_rows(min_row=XLSX_FIRST_DATA_ROW, min_col=len(XLSX_KEYS) + 1,
-                            max_col=len(XLSX_KEYS) + len(components)):
+    for row in ws.iter_rows(
+        min_row=XLSX_FIRST_DATA_ROW, min_col=len(XLSX_KEYS) + 1, max_col=len(XLSX_KEYS) + len(components)
+    ):
         for cell in row:
             cell.protection = Protection(locked=False)
             cell.fill = fill
@@ -501,9 +582,15 @@ def grades_upload(*, offering: Offering, actor, file, now: dt.datetime | None = 
     errors: list[dict] = []
     for key in ("student_number", *[c.code for c in components]):
         if key not in column_of:
-            errors.append(cell_error(student_number="", component=key, row=3,
-                                     column=header_of.get(key) or names.get(key, key),
-                                     message=UPLOAD_MISSING_COLUMN % {"column": header_of.get(key) or names[key]}))
+            errors.append(
+                cell_error(
+                    student_number="",
+                    component=key,
+                    row=3,
+                    column=header_of.get(key) or names.get(key, key),
+                    message=UPLOAD_MISSING_COLUMN % {"column": header_of.get(key) or names[key]},
+                )
+            )
     if errors:
         raise ApplicationError(UPLOAD_REFUSED % {"count": len(errors)}, extra={"errors": errors})
     by_number = {g.student.student_number: g for g in grades}
@@ -511,10 +598,13 @@ def grades_upload(*, offering: Offering, actor, file, now: dt.datetime | None = 
     id_col = column_of.get(XLSX_ID_KEY)
     seen: dict[str, int] = {}
     pairs: list[tuple[Grade, dict]] = []
-    for index, values in enumerate(table[XLSX_FIRST_DATA_ROW - 1:], start=XLSX_FIRST_DATA_ROW):
+    for index, values in enumerate(table[XLSX_FIRST_DATA_ROW - 1 :], start=XLSX_FIRST_DATA_ROW):
         if not any(_text(v) for v in values):
             continue
-        cell = (lambda i, values=values: values[i] if i < len(values) else None)
+
+        def cell(i, values=values):
+            return values[i] if i < len(values) else None
+
         number = _text(cell(number_col))
         number_header = header(number_col, names["student_number"])
         if not number:
@@ -522,17 +612,27 @@ def grades_upload(*, offering: Offering, actor, file, now: dt.datetime | None = 
             continue
         grade = by_number.get(number)
         if grade is None:
-            errors.append(cell_error(student_number=number, column=number_header, row=index,
-                                     message=NOT_ON_SHEET % {"student": number}))
+            errors.append(
+                cell_error(
+                    student_number=number, column=number_header, row=index, message=NOT_ON_SHEET % {"student": number}
+                )
+            )
             continue
         if number in seen:
-            errors.append(cell_error(student_number=number, column=number_header, row=index,
-                                     message=UPLOAD_DUPLICATE % {"student": number, "row": seen[number]}))
+            errors.append(
+                cell_error(
+                    student_number=number,
+                    column=number_header,
+                    row=index,
+                    message=UPLOAD_DUPLICATE % {"student": number, "row": seen[number]},
+                )
+            )
             continue
         seen[number] = index
         if id_col is not None and _text(cell(id_col)) and _text(cell(id_col)) != str(grade.pk):
-            errors.append(cell_error(student_number=number, column=header(id_col, "ID"), row=index,
-                                     message=UPLOAD_WRONG_ID))
+            errors.append(
+                cell_error(student_number=number, column=header(id_col, "ID"), row=index, message=UPLOAD_WRONG_ID)
+            )
             continue
         cells = {}
         for c in components:
@@ -540,8 +640,15 @@ def grades_upload(*, offering: Offering, actor, file, now: dt.datetime | None = 
             raw = cell(i)
             message = _check_cell(offering, raw)
             if message:
-                errors.append(cell_error(student_number=number, component=c.code, row=index,
-                                         column=header(i, header_of[c.code]), message=message))
+                errors.append(
+                    cell_error(
+                        student_number=number,
+                        component=c.code,
+                        row=index,
+                        column=header(i, header_of[c.code]),
+                        message=message,
+                    )
+                )
             cells[c.code] = "" if raw is None else raw
         pairs.append((grade, cells))
     if errors:
@@ -563,18 +670,24 @@ def sheet_submit(*, offering: Offering, actor, now: dt.datetime | None = None) -
     grades = Grade.objects.filter(offering_id=offering.pk)
     if not grades.exists():
         raise ApplicationError(SUBMIT_EMPTY % {"offering": offering.code})
-    missing = list(grades.filter(score__isnull=True, level="", mark="")
-                   .order_by("student__student_number").values_list("student__student_number", flat=True))
+    missing = list(
+        grades.filter(score__isnull=True, level="", mark="")
+        .order_by("student__student_number")
+        .values_list("student__student_number", flat=True)
+    )
     if missing:
         shown = "、".join(missing[:10]) + ("…" if len(missing) > 10 else "")
-        raise ApplicationError(SUBMIT_INCOMPLETE % {"count": len(missing), "students": shown},
-                               extra={"missing": missing})
+        raise ApplicationError(
+            SUBMIT_INCOMPLETE % {"count": len(missing), "students": shown}, extra={"missing": missing}
+        )
     offering.submit(by=actor, at=now)
     offering.save(update_fields=["sheet_state", "submitted_by", "submitted_at", "updated_at"])
     sheet_event_record(offering=offering, decision=SheetEvent.Decision.SUBMIT, actor=actor, role=Role.INSTRUCTOR)
-    _notify([u for u in _academic_affairs_users() if u.pk != actor.pk],
-            gettext("Grade sheet %(head)s was submitted and awaits confirmation.") % {"head": _head(offering)},
-            offering)
+    _notify(
+        [u for u in _academic_affairs_users() if u.pk != actor.pk],
+        gettext("Grade sheet %(head)s was submitted and awaits confirmation.") % {"head": _head(offering)},
+        offering,
+    )
     return offering
 
 
@@ -589,9 +702,12 @@ def sheet_confirm(*, offering: Offering, actor, now: dt.datetime | None = None) 
     offering.confirm(by=actor, at=now)
     offering.save(update_fields=["sheet_state", "confirmed_by", "confirmed_at", "updated_at"])
     sheet_event_record(offering=offering, decision=SheetEvent.Decision.CONFIRM, actor=actor, role=Role.ACADEMIC_AFFAIRS)
-    _notify(offering.instructors.all(),
-            gettext("Grade sheet %(head)s was confirmed by Academic Affairs; students now see the grades.")
-            % {"head": _head(offering)}, offering)
+    _notify(
+        offering.instructors.all(),
+        gettext("Grade sheet %(head)s was confirmed by Academic Affairs; students now see the grades.")
+        % {"head": _head(offering)},
+        offering,
+    )
     return offering
 
 
@@ -621,9 +737,13 @@ def sheet_return(*, offering: Offering, actor, reason: str) -> Offering:
         raise ApplicationError(RETURN_REASON)
     offering.return_to_instructor()
     offering.save(update_fields=["sheet_state", "submitted_by", "submitted_at", "updated_at"])
-    sheet_event_record(offering=offering, decision=SheetEvent.Decision.RETURN, actor=actor, role=Role.ACADEMIC_AFFAIRS,
-                       opinion=reason)
-    _notify(offering.instructors.all(),
-            gettext("Grade sheet %(head)s was returned to you by Academic Affairs: %(reason)s")
-            % {"head": _head(offering), "reason": reason}, offering)
+    sheet_event_record(
+        offering=offering, decision=SheetEvent.Decision.RETURN, actor=actor, role=Role.ACADEMIC_AFFAIRS, opinion=reason
+    )
+    _notify(
+        offering.instructors.all(),
+        gettext("Grade sheet %(head)s was returned to you by Academic Affairs: %(reason)s")
+        % {"head": _head(offering), "reason": reason},
+        offering,
+    )
     return offering

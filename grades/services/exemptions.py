@@ -15,10 +15,14 @@ from registrar.exceptions import ApplicationError
 from ..models import ExemptionRequest, Grade, Offering
 from .results import RESULT_FIELDS, apply_result, evaluate, offering_weights
 
-NOT_ON_OFFERING = _("%(name)s is not on the grade sheet of %(offering)s: an exemption can only be requested for a "
-                    "course the student takes.")
-SHEET_CLOSED = _("The grade sheet of %(offering)s is no longer being entered (it is “%(state)s”): an exemption can "
-                 "no longer be recorded on it.")
+NOT_ON_OFFERING = _(
+    "%(name)s is not on the grade sheet of %(offering)s: an exemption can only be requested for a "
+    "course the student takes."
+)
+SHEET_CLOSED = _(
+    "The grade sheet of %(offering)s is no longer being entered (it is “%(state)s”): an exemption can "
+    "no longer be recorded on it."
+)
 ALREADY_EXEMPT = _("%(name)s is already exempt from %(offering)s.")
 ALREADY_REQUESTED = _("%(name)s already has an open exemption request for %(offering)s (#%(id)s).")
 
@@ -48,11 +52,17 @@ def exemption_validate(*, request: ExemptionRequest) -> None:
     the student is not exempt already and no other exemption request for it is open."""
     offering = Offering.objects.select_related("course").get(pk=request.offering_id)
     _check(request, _grade(request), offering)
-    other = (ExemptionRequest.objects.filter(student_id=request.student_id, offering_id=request.offering_id)
-             .exclude(pk=request.pk).exclude(state__in=[COMPLETED, WITHDRAWN]).first())
+    other = (
+        ExemptionRequest.objects.filter(student_id=request.student_id, offering_id=request.offering_id)
+        .exclude(pk=request.pk)
+        .exclude(state__in=[COMPLETED, WITHDRAWN])
+        .first()
+    )
     if other is not None:
-        raise ApplicationError(ALREADY_REQUESTED % {
-            "name": request.student.name, "offering": f"{offering.code} {offering.course.name}", "id": other.pk})
+        raise ApplicationError(
+            ALREADY_REQUESTED
+            % {"name": request.student.name, "offering": f"{offering.code} {offering.course.name}", "id": other.pk}
+        )
 
 
 def exemption_apply(*, request: ExemptionRequest, actor) -> Grade:
@@ -61,8 +71,13 @@ def exemption_apply(*, request: ExemptionRequest, actor) -> Grade:
     grade = _grade(request, lock=True)
     _check(request, grade, offering)
     weights = offering_weights(offering)
-    stored, result = evaluate(scale=offering.scale, rounding=offering.rounding, kind=offering.kind, weights=weights,
-                              raw={code: EXEMPT_ENTRY for code, _w in weights})
+    stored, result = evaluate(
+        scale=offering.scale,
+        rounding=offering.rounding,
+        kind=offering.kind,
+        weights=weights,
+        raw={code: EXEMPT_ENTRY for code, _w in weights},
+    )
     apply_result(grade, components=stored, result=result, actor=actor)
     grade.full_clean()
     grade.save(update_fields=RESULT_FIELDS)

@@ -14,8 +14,7 @@ def offering_weights(offering: Offering) -> list[tuple[str, int]]:
     return [(c.code, c.weight) for c in offering.components.all()]
 
 
-def evaluate(*, scale: str, rounding: str, kind: str, weights: list[tuple[str, int]],
-             raw: dict) -> tuple[dict, Result]:
+def evaluate(*, scale: str, rounding: str, kind: str, weights: list[tuple[str, int]], raw: dict) -> tuple[dict, Result]:
     """Parse ``raw`` ({component code: typed value}) and compute the result.
 
     Returns the component values to store (as strings: "85", "72.5", "良", "absent") and the

@@ -40,11 +40,15 @@ HEADER_SEARCH_ROWS = 10
 UPLOAD_REFUSED = _("The file was refused and nothing was saved: %(count)s problem(s), listed below by row and column.")
 UPLOAD_TOO_BIG = _("The file is %(size)s KB; the limit is %(limit)s KB.")
 UPLOAD_EMPTY = _("The file lists no student.")
-NO_SHEET_FOR_OFFERING = _("The workbook has several sheets and none is named after %(offering)s: upload that "
-                          "offering's sheet (as in the blank sheet workbook) or a workbook with one sheet.")
+NO_SHEET_FOR_OFFERING = _(
+    "The workbook has several sheets and none is named after %(offering)s: upload that "
+    "offering's sheet (as in the blank sheet workbook) or a workbook with one sheet."
+)
 NO_HEADER = _("No header row with a student number column (学号) in the first %(rows)s rows.")
-MISSING_COLUMNS = _("Missing column(s): %(columns)s. Give the component columns of this sheet (%(expected)s) or, "
-                    "if it has one component, a single score column (成绩).")
+MISSING_COLUMNS = _(
+    "Missing column(s): %(columns)s. Give the component columns of this sheet (%(expected)s) or, "
+    "if it has one component, a single score column (成绩)."
+)
 ROW_NO_NUMBER = _("The student number is empty.")
 ROW_UNKNOWN_STUDENT = _("No student has the student number “%(number)s”.")
 ROW_OTHER_STATION = _("%(name)s (%(number)s) is not a student of your station.")
@@ -57,12 +61,16 @@ ROW_NO_RESULT = _("These values give no result.")
 NOT_STATION_STAFF = _("Only the staff of this station may submit its results.")
 NO_STUDENTS_OF_STATION = _("No student of your station is on %(offering)s.")
 ALREADY_OPEN = _("Your station already has an open submission for %(offering)s (#%(id)s): resubmit that one.")
-SHEET_NOT_ENTERING = _("The grade sheet of %(offering)s is no longer being entered (it is “%(state)s”): station "
-                       "results can no longer be written into it.")
+SHEET_NOT_ENTERING = _(
+    "The grade sheet of %(offering)s is no longer being entered (it is “%(state)s”): station "
+    "results can no longer be written into it."
+)
 WRONG_STATE = _("This submission is “%(state)s”; “%(action)s” is not possible now.")
 REASON_REQUIRED = _("Give the reasons for returning the submission: the station will see them.")
-COMPOSITION_CHANGED = _("Row %(row)s no longer fits the sheet's composition (%(error)s): return the submission so "
-                        "the station can send a file with the current columns.")
+COMPOSITION_CHANGED = _(
+    "Row %(row)s no longer fits the sheet's composition (%(error)s): return the submission so "
+    "the station can send a file with the current columns."
+)
 STUDENT_LEFT_SHEET = _("%(number)s is no longer on this course's grade sheet: return the submission.")
 
 #: Header texts accepted for the student-number, name and single-score columns (besides the translations)
@@ -100,9 +108,15 @@ def _translations(text) -> set[str]:
 def _component_aliases(component: GradeComponent) -> set[str]:
     """Headers accepted for a component: its code, label, code label in every language and the
     Chinese term in parentheses (“Final exam (期末)” → “期末”); a weight suffix is ignored."""
-    texts = {component.code, component.display_label, *(
-        _in_languages(GradeComponent.Code(component.code).label) if component.code in GradeComponent.Code.values
-        else ())}
+    texts = {
+        component.code,
+        component.display_label,
+        *(
+            _in_languages(GradeComponent.Code(component.code).label)
+            if component.code in GradeComponent.Code.values
+            else ()
+        ),
+    }
     if component.label:
         texts.add(component.label)
     aliases = set()
@@ -185,8 +199,14 @@ def parse_upload(*, upload, offering: Offering, station) -> ParsedUpload:
     errors: list[dict] = []
     raw_rows: list[tuple[str, int, str, str, dict[str, object]]] = []  # sheet, row, number, name, values
     for sheet, cells in _read_sheets(upload, offering):
-        header_at = next((i for i, row in enumerate(cells[:HEADER_SEARCH_ROWS])
-                          if any(normalize_header(v) in number_aliases for v in row)), None)
+        header_at = next(
+            (
+                i
+                for i, row in enumerate(cells[:HEADER_SEARCH_ROWS])
+                if any(normalize_header(v) in number_aliases for v in row)
+            ),
+            None,
+        )
         if header_at is None:
             errors.append(_error(sheet, None, "", NO_HEADER % {"rows": HEADER_SEARCH_ROWS}))
             continue
@@ -204,12 +224,21 @@ def parse_upload(*, upload, offering: Offering, station) -> ParsedUpload:
                 columns[components[0].code] = found
         missing = [c for c in components if c.code not in columns]
         if missing:
-            errors.append(_error(sheet, header_at + 1, "", MISSING_COLUMNS % {
-                "columns": "、".join(c.display_label for c in missing),
-                "expected": "、".join(c.display_label for c in components)}))
+            errors.append(
+                _error(
+                    sheet,
+                    header_at + 1,
+                    "",
+                    MISSING_COLUMNS
+                    % {
+                        "columns": "、".join(c.display_label for c in missing),
+                        "expected": "、".join(c.display_label for c in components),
+                    },
+                )
+            )
             continue
         labels = {code: str(cells[header_at][i]).strip() for code, i in columns.items()}
-        for offset, row in enumerate(cells[header_at + 1:], start=header_at + 2):
+        for offset, row in enumerate(cells[header_at + 1 :], start=header_at + 2):
             row = list(row) + [None] * (len(header) - len(row))
             values = {code: row[i] for code, i in columns.items()}
             number = _cell_text(row[number_col])
@@ -251,18 +280,30 @@ def parse_upload(*, upload, offering: Offering, station) -> ParsedUpload:
             errors.append(_error(sheet, row_no, number_label, problem))
             continue
         if name and name != student.name:
-            errors.append(_error(sheet, row_no, name_header(), ROW_NAME_MISMATCH % {"given": name, "name": student.name}))
+            errors.append(
+                _error(sheet, row_no, name_header(), ROW_NAME_MISMATCH % {"given": name, "name": student.name})
+            )
             continue
         if (sheet, row_no) in bad_rows:
             continue
-        stored, result = evaluate(scale=offering.scale, rounding=offering.rounding, kind=offering.kind,
-                                  weights=weights, raw=values)
+        stored, result = evaluate(
+            scale=offering.scale, rounding=offering.rounding, kind=offering.kind, weights=weights, raw=values
+        )
         if result.passed is None and not result.mark:
             errors.append(_error(sheet, row_no, "", ROW_NO_RESULT))
             continue
-        parsed.append({"row": row_no, "sheet": sheet, "student_id": student.pk, "student_number": number,
-                       "name": student.name, "values": {k: _cell_text(v) for k, v in values.items()},
-                       "components": stored, "result": _result_text(result)})
+        parsed.append(
+            {
+                "row": row_no,
+                "sheet": sheet,
+                "student_id": student.pk,
+                "student_number": number,
+                "name": student.name,
+                "values": {k: _cell_text(v) for k, v in values.items()},
+                "components": stored,
+                "result": _result_text(result),
+            }
+        )
     if not raw_rows and not errors:
         errors.append(_error("", None, "", UPLOAD_EMPTY))
     errors.sort(key=lambda e: (e["sheet"], e["row"] or 0, e["column"]))
@@ -300,8 +341,12 @@ def _lock(submission: StationSubmission, actor) -> StationSubmission:
     if scope is None:
         raise Http404
     try:
-        return (StationSubmission.objects.select_for_update(of=("self",)).select_related("offering", "station")
-                .filter(scope).get(pk=submission.pk))
+        return (
+            StationSubmission.objects.select_for_update(of=("self",))
+            .select_related("offering", "station")
+            .filter(scope)
+            .get(pk=submission.pk)
+        )
     except StationSubmission.DoesNotExist:
         raise Http404 from None
 
@@ -315,8 +360,9 @@ def _check_reviewer(actor, offering: Offering) -> None:
 
 def _check_entering(offering: Offering) -> None:
     if offering.sheet_state != Offering.SheetState.ENTERING:
-        raise ApplicationError(SHEET_NOT_ENTERING % {"offering": offering.code,
-                                                     "state": offering.get_sheet_state_display()})
+        raise ApplicationError(
+            SHEET_NOT_ENTERING % {"offering": offering.code, "state": offering.get_sheet_state_display()}
+        )
 
 
 def _check_transition(submission: StationSubmission, method, action) -> None:
@@ -326,8 +372,14 @@ def _check_transition(submission: StationSubmission, method, action) -> None:
 
 def _review(*, submission: StationSubmission, actor, decision: str, opinion: str = "") -> SubmissionReview:
     label = getattr(actor, "display_name", None) or str(actor)
-    return SubmissionReview.objects.create(submission=submission, actor=actor, actor_label=label[:64],
-                                           decision=decision, opinion=opinion, round=submission.round)
+    return SubmissionReview.objects.create(
+        submission=submission,
+        actor=actor,
+        actor_label=label[:64],
+        decision=decision,
+        opinion=opinion,
+        round=submission.round,
+    )
 
 
 def submission_url(submission: StationSubmission) -> str:
@@ -336,22 +388,30 @@ def submission_url(submission: StationSubmission) -> str:
 
 # --- notifications --------------------------------------------------------------------------------
 def _station_users(submission: StationSubmission):
-    users = [a.user for a in RoleAssignment.objects.filter(role=Role.STATION, station_id=submission.station_id)
-             .select_related("user")]
+    users = [
+        a.user
+        for a in RoleAssignment.objects.filter(role=Role.STATION, station_id=submission.station_id).select_related(
+            "user"
+        )
+    ]
     return [*users, submission.submitted_by]
 
 
 def _reviewer_users(submission: StationSubmission):
-    return [a.user for a in RoleAssignment.objects.filter(role=Role.TEACHING_SECRETARY,
-                                                          college_id=submission.offering.college_id)
-            .select_related("user")]
+    return [
+        a.user
+        for a in RoleAssignment.objects.filter(
+            role=Role.TEACHING_SECRETARY, college_id=submission.offering.college_id
+        ).select_related("user")
+    ]
 
 
 def _notify(users, message: str, submission: StationSubmission, actor) -> None:
     from registrar.notifications.services import notify
 
-    notify(users=[u for u in users if u is not None and u.pk != actor.pk], message=message,
-           url=submission_url(submission))
+    notify(
+        users=[u for u in users if u is not None and u.pk != actor.pk], message=message, url=submission_url(submission)
+    )
 
 
 def _head(submission: StationSubmission) -> str:
@@ -368,8 +428,10 @@ def station_submission_create(*, station, offering: Offering, upload, actor) -> 
         raise Http404(NO_STUDENTS_OF_STATION % {"offering": offering.code})
     _check_entering(offering)
     existing = StationSubmission.objects.filter(
-        station=station, offering=offering,
-        state__in=[StationSubmission.State.SUBMITTED, StationSubmission.State.RETURNED]).first()
+        station=station,
+        offering=offering,
+        state__in=[StationSubmission.State.SUBMITTED, StationSubmission.State.RETURNED],
+    ).first()
     if existing is not None:
         raise ApplicationError(ALREADY_OPEN % {"offering": offering.code, "id": existing.pk})
     rows = _parse_or_refuse(upload=upload, offering=offering, station=station)
@@ -377,13 +439,19 @@ def station_submission_create(*, station, offering: Offering, upload, actor) -> 
     submission.full_clean()
     submission.save()
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.SUBMIT)
-    _notify(_reviewer_users(submission), gettext("%(head)s: station results submitted for review.") % {
-        "head": _head(submission)}, submission, actor)
+    _notify(
+        _reviewer_users(submission),
+        gettext("%(head)s: station results submitted for review.") % {"head": _head(submission)},
+        submission,
+        actor,
+    )
     return submission
 
 
 @transaction.atomic
-def station_submission_resubmit(*, submission: StationSubmission, upload, actor, opinion: str = "") -> StationSubmission:
+def station_submission_resubmit(
+    *, submission: StationSubmission, upload, actor, opinion: str = ""
+) -> StationSubmission:
     """The station sends a corrected file for a returned submission (round + 1)."""
     submission = _lock(submission, actor)
     _check_station_staff(actor, submission.station)
@@ -397,8 +465,13 @@ def station_submission_resubmit(*, submission: StationSubmission, upload, actor,
     submission.submitted_by = actor
     submission.save()
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.SUBMIT, opinion=opinion.strip())
-    _notify(_reviewer_users(submission), gettext("%(head)s: corrected station results resubmitted (round %(round)s).") % {
-        "head": _head(submission), "round": submission.round}, submission, actor)
+    _notify(
+        _reviewer_users(submission),
+        gettext("%(head)s: corrected station results resubmitted (round %(round)s).")
+        % {"head": _head(submission), "round": submission.round},
+        submission,
+        actor,
+    )
     return submission
 
 
@@ -414,8 +487,12 @@ def station_submission_return(*, submission: StationSubmission, actor, reason: s
     submission.return_to_station()
     submission.save()
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.RETURN, opinion=reason)
-    _notify(_station_users(submission), gettext("%(head)s: returned by the college — %(reason)s") % {
-        "head": _head(submission), "reason": reason}, submission, actor)
+    _notify(
+        _station_users(submission),
+        gettext("%(head)s: returned by the college — %(reason)s") % {"head": _head(submission), "reason": reason},
+        submission,
+        actor,
+    )
     return submission
 
 
@@ -438,8 +515,9 @@ def station_submission_accept(*, submission: StationSubmission, actor, opinion: 
             raise ApplicationError(STUDENT_LEFT_SHEET % {"number": row["student_number"]})
         raw = {code: row["components"].get(code) for code, _w in weights}
         try:
-            stored, result = evaluate(scale=offering.scale, rounding=offering.rounding, kind=offering.kind,
-                                      weights=weights, raw=raw)
+            stored, result = evaluate(
+                scale=offering.scale, rounding=offering.rounding, kind=offering.kind, weights=weights, raw=raw
+            )
         except ScoreError as exc:
             raise ApplicationError(COMPOSITION_CHANGED % {"row": row["row"], "error": exc}) from None
         if result.passed is None and not result.mark:
@@ -448,9 +526,16 @@ def station_submission_accept(*, submission: StationSubmission, actor, opinion: 
     Grade.objects.bulk_update(changed, RESULT_FIELDS, batch_size=500)
     submission.accept()
     submission.save()
-    _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.ACCEPT, opinion=(opinion or "").strip())
-    _notify(_station_users(submission), gettext("%(head)s: accepted into the records (%(count)s students).") % {
-        "head": _head(submission), "count": len(changed)}, submission, actor)
+    _review(
+        submission=submission, actor=actor, decision=SubmissionReview.Decision.ACCEPT, opinion=(opinion or "").strip()
+    )
+    _notify(
+        _station_users(submission),
+        gettext("%(head)s: accepted into the records (%(count)s students).")
+        % {"head": _head(submission), "count": len(changed)},
+        submission,
+        actor,
+    )
     return submission
 
 
@@ -460,18 +545,21 @@ def blank_sheets_html(*, term, class_sheets, station=None) -> str:
 
     institution = settings.REGISTRAR["INSTITUTION_NAME"]
     printed = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    return render_to_string("grades/blank_sheets_pdf.html", {
-        "term": term,
-        "class_sheets": [c for c in class_sheets if not c.is_empty],
-        "station": station,
-        "institution": institution,
-        "printed_at": printed,
-        "margin": {
-            "header": css_string(institution),
-            "footer": css_string(gettext("%(term)s · printed %(at)s") % {"term": term, "at": printed}),
-            "page": css_string(gettext("Page")),
+    return render_to_string(
+        "grades/blank_sheets_pdf.html",
+        {
+            "term": term,
+            "class_sheets": [c for c in class_sheets if not c.is_empty],
+            "station": station,
+            "institution": institution,
+            "printed_at": printed,
+            "margin": {
+                "header": css_string(institution),
+                "footer": css_string(gettext("%(term)s · printed %(at)s") % {"term": term, "at": printed}),
+                "page": css_string(gettext("Page")),
+            },
         },
-    })
+    )
 
 
 def blank_sheets_pdf(*, term, class_sheets, station=None) -> bytes:
@@ -495,9 +583,10 @@ def blank_sheets_xlsx(*, term, class_sheets) -> bytes:
     for cs in class_sheets:
         for sheet in cs.sheets:
             ws = wb.create_sheet(sheet_name(sheet.offering, taken))
-            title = gettext("Make-up grade sheet") if sheet.kind == Offering.Kind.MAKEUP else gettext("Term grade sheet")
-            append_row(ws, [f"{title} · {term} · {sheet.offering.code} {sheet.offering.course.name} · "
-                            f"{cs.klass.name}"])
+            title = (
+                gettext("Make-up grade sheet") if sheet.kind == Offering.Kind.MAKEUP else gettext("Term grade sheet")
+            )
+            append_row(ws, [f"{title} · {term} · {sheet.offering.code} {sheet.offering.course.name} · {cs.klass.name}"])
             ws["A1"].font = Font(bold=True, size=12)
             headers = [number_header(), name_header(), *[component_header(c) for c in sheet.components]]
             append_row(ws, headers)
@@ -519,13 +608,22 @@ def blank_sheets_xlsx(*, term, class_sheets) -> bytes:
             ws = wb.create_sheet(sheet_name_for_summary(cs.klass, taken))
             append_row(ws, [f"{gettext('Graduating class grade summary')} · {term} · {cs.klass.name}"])
             ws["A1"].font = Font(bold=True, size=12)
-            append_row(ws, [number_header(), name_header(), *[f"{c.name} ({c.credits})" for c in summary.courses],
-                            gettext("Credits earned"), gettext("Failures")])
+            append_row(
+                ws,
+                [
+                    number_header(),
+                    name_header(),
+                    *[f"{c.name} ({c.credits})" for c in summary.courses],
+                    gettext("Credits earned"),
+                    gettext("Failures"),
+                ],
+            )
             for cell in ws[2]:
                 cell.font = bold
             for row in summary.rows:
-                append_row(ws, [row.student.student_number, row.student.name, *row.cells, float(row.credits),
-                                row.failures])
+                append_row(
+                    ws, [row.student.student_number, row.student.name, *row.cells, float(row.credits), row.failures]
+                )
             ws.freeze_panes = "C3"
     if not wb.sheetnames:
         ws = wb.create_sheet(gettext("No sheets")[:31])

@@ -57,8 +57,10 @@ from .common import college_roles
 
 logger = logging.getLogger(__name__)
 
-BATCH_LIMIT_REACHED = _("%(name)s (%(number)s) has already obtained transcripts by route (1) %(count)s times; "
-                        "a student may use this route at most %(limit)s times.")
+BATCH_LIMIT_REACHED = _(
+    "%(name)s (%(number)s) has already obtained transcripts by route (1) %(count)s times; "
+    "a student may use this route at most %(limit)s times."
+)
 BATCH_ALREADY_OPEN = _("%(name)s (%(number)s) already has a route (1) transcript in progress (batch #%(batch)s).")
 BATCH_NO_STUDENTS = _("Choose at least one student: a class or a list of student numbers.")
 BATCH_REFUSED = _("The batch was not filed and nothing was written: %(problems)s")
@@ -71,8 +73,9 @@ CLASS_PRINT_NO_DOCUMENTS = _("No transcript of this class is ready to print.")
 CLASS_PRINT_FAILED_DOCUMENTS = _("These transcripts could not be produced: %(serials)s.")
 GRADUATE_NO_STUDENTS = _("Choose at least one graduate: a class or a list of student numbers.")
 GRADUATE_REFUSED = _("Nothing was printed: %(problems)s")
-GRADUATE_ROLE_REQUIRED = _("Graduates' transcript copies are printed by the college teaching secretary or "
-                           "Academic Affairs.")
+GRADUATE_ROLE_REQUIRED = _(
+    "Graduates' transcript copies are printed by the college teaching secretary or Academic Affairs."
+)
 
 SEAL_STAGES = ("college_seal", "academic_affairs_seal")
 #: who may look at batches at all (others get 403); the stage signers come from the chain
@@ -115,8 +118,10 @@ def personal_transcript_issue(*, request, actor) -> list[Document]:
     """U5T ``on_pass`` of ``college_print``: issue the transcript(s) in the language(s) asked for."""
     from registrar.documents.services import document_issue_for_request
 
-    return [document_issue_for_request(doc_type=code, request=request, issued_by=actor)
-            for code in doc_types_for(request.language)]
+    return [
+        document_issue_for_request(doc_type=code, request=request, issued_by=actor)
+        for code in doc_types_for(request.language)
+    ]
 
 
 # --- route (1), batch ---------------------------------------------------------------------------
@@ -154,7 +159,8 @@ def batch_problems(students, language: str) -> list[str]:
     problems = []
     open_by_student = dict(
         BatchTranscriptRequest.objects.filter(student__in=[s.pk for s in students])
-        .exclude(state__in=(COMPLETED, WITHDRAWN)).values_list("student_id", "batch_id")
+        .exclude(state__in=(COMPLETED, WITHDRAWN))
+        .values_list("student_id", "batch_id")
     )
     for student in students:
         reason = pipeline_refusal(student, language)
@@ -199,8 +205,10 @@ def batch_transcript_issue(*, request, actor) -> list[Document]:
     """U5B ``on_pass`` of ``academic_affairs_seal``: issue the batch's language(s) with both seals."""
     from registrar.documents.services import document_issue_for_request
 
-    return [document_issue_for_request(doc_type=code, request=request, issued_by=actor)
-            for code in doc_types_for(request.batch.language)]
+    return [
+        document_issue_for_request(doc_type=code, request=request, issued_by=actor)
+        for code in doc_types_for(request.batch.language)
+    ]
 
 
 @dataclass
@@ -234,17 +242,24 @@ def transcript_batch_seal_class(*, batch: TranscriptBatch, klass, actor, stage: 
     requests = list(
         BatchTranscriptRequest.objects.select_for_update(of=("self",))
         .filter(batch=batch, student__klass=klass, state=stage)
-        .select_related("student").order_by("student__student_number")
+        .select_related("student")
+        .order_by("student__student_number")
     )
     if not requests:
-        raise ApplicationError(SEAL_NOTHING_WAITING % {"klass": klass.name,
-                                                       "stage": BATCH_TRANSCRIPT.state_label(stage)})
+        raise ApplicationError(
+            SEAL_NOTHING_WAITING % {"klass": klass.name, "stage": BATCH_TRANSCRIPT.state_label(stage)}
+        )
     result = SealResult()
     for req in requests:
         reason = pipeline_refusal(req.student, batch.language)
         if reason:
-            request_act(chain=BATCH_TRANSCRIPT, request_id=req.pk, actor=actor, action="reject",
-                        opinion=force_str(SEAL_REFUSED_OPINION % {"reason": reason}))
+            request_act(
+                chain=BATCH_TRANSCRIPT,
+                request_id=req.pk,
+                actor=actor,
+                action="reject",
+                opinion=force_str(SEAL_REFUSED_OPINION % {"reason": reason}),
+            )
             result.refused.append(force_str(STUDENT_REFUSED % {**_label(req.student), "reason": reason}))
             continue
         request_act(chain=BATCH_TRANSCRIPT, request_id=req.pk, actor=actor, action="approve", opinion=opinion)
@@ -280,8 +295,10 @@ def class_print_queue(*, batch: TranscriptBatch, klass) -> ClassPrint:
     return cp
 
 
-CLASS_PRINT_NOT_RETRIABLE = _("The print of %(klass)s is %(status)s: only a failed print, or one waiting for more "
-                              "than %(minutes)s minutes, is produced again.")
+CLASS_PRINT_NOT_RETRIABLE = _(
+    "The print of %(klass)s is %(status)s: only a failed print, or one waiting for more "
+    "than %(minutes)s minutes, is produced again."
+)
 #: a pending print older than this is considered stuck (its job lost) and may be produced again
 CLASS_PRINT_STUCK_MINUTES = 10
 
@@ -300,11 +317,14 @@ def class_print_retry(*, class_print: ClassPrint) -> ClassPrint:
     from registrar.documents.services import document_retry
 
     cp = ClassPrint.objects.select_for_update().select_related("klass").get(pk=class_print.pk)
-    stuck = (cp.status == ClassPrint.Status.PENDING
-             and cp.updated_at < timezone.now() - timedelta(minutes=CLASS_PRINT_STUCK_MINUTES))
+    stuck = cp.status == ClassPrint.Status.PENDING and cp.updated_at < timezone.now() - timedelta(
+        minutes=CLASS_PRINT_STUCK_MINUTES
+    )
     if cp.status != ClassPrint.Status.FAILED and not stuck:
-        raise ApplicationError(CLASS_PRINT_NOT_RETRIABLE % {
-            "klass": cp.klass.name, "status": cp.get_status_display(), "minutes": CLASS_PRINT_STUCK_MINUTES})
+        raise ApplicationError(
+            CLASS_PRINT_NOT_RETRIABLE
+            % {"klass": cp.klass.name, "status": cp.get_status_display(), "minutes": CLASS_PRINT_STUCK_MINUTES}
+        )
     for document in class_print_documents(cp):
         if document.status == Document.Status.FAILED:
             document_retry(document=document)
@@ -315,13 +335,16 @@ def class_print_documents(class_print: ClassPrint) -> list[Document]:
     """The newest valid transcript(s) of each completed request of the class, in student-number
     order (Chinese before English)."""
     numbers = dict(
-        BatchTranscriptRequest.objects.filter(batch_id=class_print.batch_id, student__klass_id=class_print.klass_id,
-                                              state=COMPLETED)
-        .values_list("pk", "student__student_number")
+        BatchTranscriptRequest.objects.filter(
+            batch_id=class_print.batch_id, student__klass_id=class_print.klass_id, state=COMPLETED
+        ).values_list("pk", "student__student_number")
     )
-    docs = (Document.objects.filter(chain=BATCH_TRANSCRIPT.code, request_id__in=list(numbers),
-                                    doc_type__in=(TRANSCRIPT, TRANSCRIPT_EN), revoked_at__isnull=True)
-            .order_by("-issued_at", "-id"))
+    docs = Document.objects.filter(
+        chain=BATCH_TRANSCRIPT.code,
+        request_id__in=list(numbers),
+        doc_type__in=(TRANSCRIPT, TRANSCRIPT_EN),
+        revoked_at__isnull=True,
+    ).order_by("-issued_at", "-id")
     newest: dict[tuple[int, str], Document] = {}
     for d in docs:
         newest.setdefault((d.request_id, d.doc_type), d)
@@ -352,8 +375,9 @@ def class_print_build(*, class_print_id: int, render_missing: bool = False, fina
         if not final and is_transient(exc):
             raise
         logger.exception("class print %s failed", class_print_id)
-        _class_print_update(class_print_id, status=ClassPrint.Status.FAILED, progress=100,
-                            error=f"{type(exc).__name__}: {exc}"[:2000])
+        _class_print_update(
+            class_print_id, status=ClassPrint.Status.FAILED, progress=100, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
         return ClassPrint.objects.get(pk=class_print_id)
 
 
@@ -378,8 +402,12 @@ def _class_print_build(class_print_id: int, *, render_missing: bool, final: bool
         docs = class_print_documents(cp)
     failed = [d.serial for d in docs if d.status == Document.Status.FAILED]
     if failed:
-        _class_print_update(cp.pk, status=ClassPrint.Status.FAILED, progress=100,
-                            error=str(CLASS_PRINT_FAILED_DOCUMENTS % {"serials": ", ".join(failed)}))
+        _class_print_update(
+            cp.pk,
+            status=ClassPrint.Status.FAILED,
+            progress=100,
+            error=str(CLASS_PRINT_FAILED_DOCUMENTS % {"serials": ", ".join(failed)}),
+        )
         cp.refresh_from_db()
         return cp
     ready = sum(1 for d in docs if d.status == Document.Status.READY)
@@ -447,8 +475,9 @@ def graduate_transcripts_print(*, students, actor) -> list[GraduateTranscriptCop
         for destination in (destinations.ARCHIVE, destinations.STUDENT_WORK_OFFICE):
             context = {**snapshot, "copy": destination.value, "copy_label": labels[destination.value]}
             document = document_issue(doc_type=TRANSCRIPT, student=student, context=context, issued_by=actor)
-            copy = GraduateTranscriptCopy(student=student, document=document, destination=destination,
-                                          recorded_by=actor)
+            copy = GraduateTranscriptCopy(
+                student=student, document=document, destination=destination, recorded_by=actor
+            )
             copy.full_clean()
             copy.save()
             copies.append(copy)

@@ -58,16 +58,31 @@ def pass_rate_chart(rates) -> dict:
         y = b["top"] + i * b["row"]
         rate = r.rate or 0
         first = r.first_rate
-        bars.append({
-            "code": r.course.code, "label": f"{r.course.code} {r.course.name}"[:22], "name": r.course.name,
-            "rate": r.rate, "first": first, "y": y + 4, "h": b["row"] - 8, "cy": y + b["row"] / 2,
-            "w": round(plot_w * rate / 100, 1), "end_x": round(b["left"] + plot_w * rate / 100 + 4, 1),
-            "first_x": round(b["left"] + plot_w * first / 100, 1) if first is not None else None,
-            "low": r.rate is not None and r.rate < 60,
-        })
+        bars.append(
+            {
+                "code": r.course.code,
+                "label": f"{r.course.code} {r.course.name}"[:22],
+                "name": r.course.name,
+                "rate": r.rate,
+                "first": first,
+                "y": y + 4,
+                "h": b["row"] - 8,
+                "cy": y + b["row"] / 2,
+                "w": round(plot_w * rate / 100, 1),
+                "end_x": round(b["left"] + plot_w * rate / 100 + 4, 1),
+                "first_x": round(b["left"] + plot_w * first / 100, 1) if first is not None else None,
+                "low": r.rate is not None and r.rate < 60,
+            }
+        )
     grid = [{"value": v, "x": round(b["left"] + plot_w * v / 100, 1)} for v in (0, 25, 50, 75, 100)]
-    return {**b, "height": height, "bars": bars, "grid": grid, "axis_y": height - b["bottom"] + 14,
-            "plot_bottom": height - b["bottom"]}
+    return {
+        **b,
+        "height": height,
+        "bars": bars,
+        "grid": grid,
+        "axis_y": height - b["bottom"] + 14,
+        "plot_bottom": height - b["bottom"],
+    }
 
 
 @login_required
@@ -80,15 +95,25 @@ def progression(request):
     if search:
         flags = [f for f in flags if search in f.student.name or search in f.student.student_number]
     graduation = data.graduation if data else []
-    return render(request, "grades/dashboard_progression.html", {
-        "form": form, "term": term, "college": college, "year": year, "data": data,
-        "page_obj": params.page_of(request, flags, PAGE_SIZE),
-        "graduation_page": params.page_of(request, [g for g in graduation if g.failed], PAGE_SIZE, param="gpage"),
-        "counts": data.graduation_counts if data else {}, "labels": CLASSIFICATION_LABELS,
-        "chart": pass_rate_chart(data.pass_rates) if data else None,
-        "repeat_share": round(conf()["REPEAT_YEAR_SHARE"] * 100), "incomplete_share": round(conf()["INCOMPLETE_SHARE"] * 100),
-        "query": request.GET.urlencode(),
-    })
+    return render(
+        request,
+        "grades/dashboard_progression.html",
+        {
+            "form": form,
+            "term": term,
+            "college": college,
+            "year": year,
+            "data": data,
+            "page_obj": params.page_of(request, flags, PAGE_SIZE),
+            "graduation_page": params.page_of(request, [g for g in graduation if g.failed], PAGE_SIZE, param="gpage"),
+            "counts": data.graduation_counts if data else {},
+            "labels": CLASSIFICATION_LABELS,
+            "chart": pass_rate_chart(data.pass_rates) if data else None,
+            "repeat_share": round(conf()["REPEAT_YEAR_SHARE"] * 100),
+            "incomplete_share": round(conf()["INCOMPLETE_SHARE"] * 100),
+            "query": request.GET.urlencode(),
+        },
+    )
 
 
 @login_required

@@ -58,11 +58,15 @@ def offering_list(request):
     form = OfferingFilterForm(request.GET or None)
     offerings = selectors.offering_list(request.user, **form.filters())
     page_obj = params.page_of(request, offerings, PAGE_SIZE)
-    return render(request, "grades/entry_list.html", {
-        "form": form,
-        "page_obj": page_obj,
-        "is_academic_affairs": is_academic_affairs(request.user),
-    })
+    return render(
+        request,
+        "grades/entry_list.html",
+        {
+            "form": form,
+            "page_obj": page_obj,
+            "is_academic_affairs": is_academic_affairs(request.user),
+        },
+    )
 
 
 # --- the grid -------------------------------------------------------------------------------
@@ -73,7 +77,7 @@ def _grid_config(offering: Offering, components) -> dict:
         "rounding": offering.rounding,
         "kind": offering.kind,
         "weights": [[c.code, c.weight] for c in components],
-        "fiveLevels": {name: value for name, value in conf["FIVE_LEVELS"]},
+        "fiveLevels": dict(conf["FIVE_LEVELS"]),
         "fiveBounds": [[low, level] for low, level in conf["FIVE_LEVEL_BOUNDS"]],
         "passFail": list(conf["PASS_FAIL_LEVELS"]),
         "passScore": conf["PASS_SCORE"],
@@ -105,10 +109,26 @@ def _grid_rows(offering: Offering, components, grades, posted: dict | None = Non
             value = saved = scoring.MARK_TEXT.get(stored, stored)
             if posted is not None and (number, c.code) in posted:
                 value = posted[(number, c.code)]
-            cells.append({"code": c.code, "label": c.display_label, "value": value, "saved": saved, "name": f"{CELL_PREFIX}{number}:{c.code}",
-                          "error": by_cell.get((number, c.code), "")})
-        rows.append({"grade": g, "index": i, "number": number, "cells": cells, "error": by_row.get(number, ""),
-                     "result": scoring.display(g.score, g.level, g.mark)})
+            cells.append(
+                {
+                    "code": c.code,
+                    "label": c.display_label,
+                    "value": value,
+                    "saved": saved,
+                    "name": f"{CELL_PREFIX}{number}:{c.code}",
+                    "error": by_cell.get((number, c.code), ""),
+                }
+            )
+        rows.append(
+            {
+                "grade": g,
+                "index": i,
+                "number": number,
+                "cells": cells,
+                "error": by_row.get(number, ""),
+                "result": scoring.display(g.score, g.level, g.mark),
+            }
+        )
     return rows
 
 
@@ -119,7 +139,7 @@ def _posted_rows(request) -> tuple[dict, dict]:
     for name, value in request.POST.items():
         if not name.startswith(CELL_PREFIX):
             continue
-        number, _sep, code = name[len(CELL_PREFIX):].rpartition(":")
+        number, _sep, code = name[len(CELL_PREFIX) :].rpartition(":")
         if number and code:
             rows.setdefault(number, {})[code] = value
             posted[(number, code)] = value
@@ -136,12 +156,17 @@ def _entry_status(request, offering: Offering) -> dict:
     reopened = selectors.reopened_until(offering, now)
     reason = ""
     if not entering:
-        reason = services.SHEET_LOCKED % {"offering": offering.code,
-                                          "state": Offering.SheetState(offering.sheet_state).label}
+        reason = services.SHEET_LOCKED % {
+            "offering": offering.code,
+            "state": Offering.SheetState(offering.sheet_state).label,
+        }
     elif not is_open:
         upcoming = selectors.next_window(offering, now)
-        reason = (services.ENTRY_CLOSED_OPENS % {"offering": offering.code, "opens": services.when_text(upcoming.opens_at)}
-                  if upcoming else services.ENTRY_CLOSED % {"offering": offering.code})
+        reason = (
+            services.ENTRY_CLOSED_OPENS % {"offering": offering.code, "opens": services.when_text(upcoming.opens_at)}
+            if upcoming
+            else services.ENTRY_CLOSED % {"offering": offering.code}
+        )
     return {
         "instructor": instructor,
         "can_edit": instructor and entering and is_open,
@@ -157,23 +182,35 @@ def _render_grid(request, offering: Offering, *, posted=None, errors=None, statu
     grades = list(selectors.sheet_grades(offering))
     entry = _entry_status(request, offering)
     summary = selectors.sheet_summary(offering, grades)
-    return render(request, "grades/entry_grid.html", {
-        "offering": offering,
-        "components": components,
-        "rows": _grid_rows(offering, components, grades, posted, errors),
-        "summary": summary,
-        "entry": entry,
-        "errors": errors or [],
-        "config": _grid_config(offering, components),
-        "is_academic_affairs": is_academic_affairs(request.user),
-        "can_compose": services.may_compose(request.user, offering),
-    }, status=status)
+    return render(
+        request,
+        "grades/entry_grid.html",
+        {
+            "offering": offering,
+            "components": components,
+            "rows": _grid_rows(offering, components, grades, posted, errors),
+            "summary": summary,
+            "entry": entry,
+            "errors": errors or [],
+            "config": _grid_config(offering, components),
+            "is_academic_affairs": is_academic_affairs(request.user),
+            "can_compose": services.may_compose(request.user, offering),
+        },
+        status=status,
+    )
 
 
 def _json_rows(grades) -> dict:
-    return {g.student.student_number: {"result": scoring.display(g.score, g.level, g.mark), "passed": g.passed,
-                                       "score": None if g.score is None else str(g.score),
-                                       "level": g.level, "mark": g.mark} for g in grades}
+    return {
+        g.student.student_number: {
+            "result": scoring.display(g.score, g.level, g.mark),
+            "passed": g.passed,
+            "score": None if g.score is None else str(g.score),
+            "level": g.level,
+            "mark": g.mark,
+        }
+        for g in grades
+    }
 
 
 @login_required
@@ -194,15 +231,21 @@ def offering_detail(request, pk):
         try:
             outcome = services.grades_enter(offering=offering, actor=request.user, rows=rows)
         except ApplicationError as exc:
-            return JsonResponse({"ok": False, "message": str(exc.message), "errors": exc.extra.get("errors", [])},
-                                status=400)
+            return JsonResponse(
+                {"ok": False, "message": str(exc.message), "errors": exc.extra.get("errors", [])}, status=400
+            )
         except PermissionDenied as exc:
-            return JsonResponse({"ok": False, "message": str(exc) or _("Permission denied."), "errors": []},
-                                status=403)
+            return JsonResponse({"ok": False, "message": str(exc) or _("Permission denied."), "errors": []}, status=403)
         saved = {g.pk for g in outcome.saved}
         fresh = [g for g in selectors.sheet_grades(offering) if g.pk in saved]
-        return JsonResponse({"ok": True, "saved": outcome.count, "message": _("Saved %(count)s row(s).")
-                             % {"count": outcome.count}, "rows": _json_rows(fresh)})
+        return JsonResponse(
+            {
+                "ok": True,
+                "saved": outcome.count,
+                "message": _("Saved %(count)s row(s).") % {"count": outcome.count},
+                "rows": _json_rows(fresh),
+            }
+        )
     rows, posted = _posted_rows(request)
     try:
         outcome = services.grades_enter(offering=offering, actor=request.user, rows=rows)
@@ -217,14 +260,20 @@ def offering_detail(request, pk):
 @login_required
 def offering_composition(request, pk):
     offering = selectors.offering_for(request.user, pk)
-    if not (is_academic_affairs(request.user) or "teaching_secretary" in college_roles(request.user,
-                                                                                       offering.college_id)):
+    if not (
+        is_academic_affairs(request.user) or "teaching_secretary" in college_roles(request.user, offering.college_id)
+    ):
         raise PermissionDenied
     form = CompositionForm(request.POST or None, offering=offering)
     if request.method == "POST" and form.is_valid():
         try:
-            services.composition_set(offering=offering, actor=request.user, components=form.components(),
-                                     scale=form.cleaned_data["scale"], rounding=form.cleaned_data["rounding"])
+            services.composition_set(
+                offering=offering,
+                actor=request.user,
+                components=form.components(),
+                scale=form.cleaned_data["scale"],
+                rounding=form.cleaned_data["rounding"],
+            )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
@@ -242,20 +291,24 @@ def offering_review(request, pk):
     summary = selectors.sheet_summary(offering, grades)
     entry = _entry_status(request, offering)
     components = list(offering.components.all())
-    return render(request, "grades/entry_review.html", {
-        "offering": offering,
-        "components": components,
-        "rows": _printed_rows(components, grades),
-        "summary": summary,
-        "dist": _dist_chart(summary),
-        "entry": entry,
-        # sheet_submit needs what editing needs: the instructor, a sheet being entered, an open window
-        "can_submit": entry["can_edit"],
-        "is_academic_affairs": is_academic_affairs(request.user),
-        "events": offering.events.all(),
-        # after confirmation a grade changes only through a correction request (U5C), opened by its instructor
-        "can_correct": entry["instructor"] and offering.sheet_state == Offering.SheetState.CONFIRMED,
-    })
+    return render(
+        request,
+        "grades/entry_review.html",
+        {
+            "offering": offering,
+            "components": components,
+            "rows": _printed_rows(components, grades),
+            "summary": summary,
+            "dist": _dist_chart(summary),
+            "entry": entry,
+            # sheet_submit needs what editing needs: the instructor, a sheet being entered, an open window
+            "can_submit": entry["can_edit"],
+            "is_academic_affairs": is_academic_affairs(request.user),
+            "events": offering.events.all(),
+            # after confirmation a grade changes only through a correction request (U5C), opened by its instructor
+            "can_correct": entry["instructor"] and offering.sheet_state == Offering.SheetState.CONFIRMED,
+        },
+    )
 
 
 @login_required
@@ -281,8 +334,11 @@ def offering_confirm(request, pk):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("The grade sheet of %(offering)s is confirmed; students now see the grades.")
-                         % {"offering": offering.code})
+        messages.success(
+            request,
+            _("The grade sheet of %(offering)s is confirmed; students now see the grades.")
+            % {"offering": offering.code},
+        )
     if request.POST.get("next") == "queue":
         return redirect("grades:confirm_queue")
     return redirect("grades:offering_review", pk=offering.pk)
@@ -299,11 +355,19 @@ def offering_return(request, pk):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("The grade sheet of %(offering)s is returned to the instructor.")
-                             % {"offering": offering.code})
+            messages.success(
+                request,
+                _("The grade sheet of %(offering)s is returned to the instructor.") % {"offering": offering.code},
+            )
             if not selectors.entry_open(offering):
-                messages.warning(request, _("No entry window covers %(offering)s now: reopen it so the instructor "
-                                            "can correct and resubmit the sheet.") % {"offering": offering.code})
+                messages.warning(
+                    request,
+                    _(
+                        "No entry window covers %(offering)s now: reopen it so the instructor "
+                        "can correct and resubmit the sheet."
+                    )
+                    % {"offering": offering.code},
+                )
                 return redirect("grades:offering_reopen", pk=offering.pk)
             return redirect("grades:confirm_queue")
     return render(request, "grades/entry_return.html", {"offering": offering, "form": form})
@@ -317,20 +381,32 @@ def offering_reopen(request, pk):
     form = ReopenForm(request.POST or None, initial={"until": default_until})
     if request.method == "POST" and form.is_valid():
         try:
-            services.offering_reopen(offering=offering, actor=request.user, until=form.cleaned_data["until"],
-                                     reason=form.cleaned_data["reason"])
+            services.offering_reopen(
+                offering=offering,
+                actor=request.user,
+                until=form.cleaned_data["until"],
+                reason=form.cleaned_data["reason"],
+            )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, _("Entry for %(offering)s is reopened until %(until)s.") % {
-                "offering": offering.code, "until": services.when_text(form.cleaned_data["until"])})
+            messages.success(
+                request,
+                _("Entry for %(offering)s is reopened until %(until)s.")
+                % {"offering": offering.code, "until": services.when_text(form.cleaned_data["until"])},
+            )
             if request.GET.get("next") == "late":
                 return redirect("grades:late_dashboard")
             return redirect("grades:offering_detail", pk=offering.pk)
-    return render(request, "grades/entry_reopen.html", {
-        "offering": offering, "form": form,
-        "reopenings": offering.reopenings.select_related("actor")[:10],
-    })
+    return render(
+        request,
+        "grades/entry_reopen.html",
+        {
+            "offering": offering,
+            "form": form,
+            "reopenings": offering.reopenings.select_related("actor")[:10],
+        },
+    )
 
 
 # --- the Excel sheet and the printed sheet ----------------------------------------------------
@@ -363,9 +439,14 @@ def offering_upload(request, pk):
 
 def _printed_rows(components, grades) -> list[dict]:
     """Each grade with its component values as printed (marks as 缺考 …) and its result."""
-    return [{"grade": g,
-             "cells": [scoring.MARK_TEXT.get(v, v) for v in ((g.components or {}).get(c.code, "") for c in components)],
-             "result": scoring.display(g.score, g.level, g.mark)} for g in grades]
+    return [
+        {
+            "grade": g,
+            "cells": [scoring.MARK_TEXT.get(v, v) for v in ((g.components or {}).get(c.code, "") for c in components)],
+            "result": scoring.display(g.score, g.level, g.mark),
+        }
+        for g in grades
+    ]
 
 
 DIST = {"width": 320, "height": 140, "bar_w": 44, "gap": 16, "left": 8, "plot_h": 96, "top": 14}
@@ -379,8 +460,18 @@ def _dist_chart(summary) -> dict:
         h = round(DIST["plot_h"] * count / peak, 1)
         x = DIST["left"] + i * (DIST["bar_w"] + DIST["gap"])
         y = DIST["top"] + DIST["plot_h"] - h
-        bars.append({"label": label, "count": count, "x": x, "y": y, "h": h, "cx": x + DIST["bar_w"] / 2,
-                     "ty": y - 3, "fail": i == 0})
+        bars.append(
+            {
+                "label": label,
+                "count": count,
+                "x": x,
+                "y": y,
+                "h": h,
+                "cx": x + DIST["bar_w"] / 2,
+                "ty": y - 3,
+                "fail": i == 0,
+            }
+        )
     return {**DIST, "bars": bars, "label_y": DIST["top"] + DIST["plot_h"] + 16}
 
 
@@ -395,23 +486,28 @@ def gradesheet_html(offering: Offering) -> str:
     printed = timezone.localtime()
     title = _("Grade sheet")
     rows = _printed_rows(components, grades)
-    return render_to_string("grades/gradesheet_pdf.html", {
-        "offering": offering,
-        "components": components,
-        "rows": rows,
-        "summary": summary,
-        "institution": institution,
-        "title": title,
-        "instructors": list(offering.instructors.all()),
-        "printed_on": date_format(printed, "Y-m-d"),
-        "margin": {
-            "header": css_string(f"{institution} · {title}"),
-            "footer_left": css_string(f"{offering.code} · {offering.course.name} · "
-                                      + _("printed %(at)s") % {"at": date_format(printed, "Y-m-d H:i")}),
-            "page": css_string(_("Page")),
+    return render_to_string(
+        "grades/gradesheet_pdf.html",
+        {
+            "offering": offering,
+            "components": components,
+            "rows": rows,
+            "summary": summary,
+            "institution": institution,
+            "title": title,
+            "instructors": list(offering.instructors.all()),
+            "printed_on": date_format(printed, "Y-m-d"),
+            "margin": {
+                "header": css_string(f"{institution} · {title}"),
+                "footer_left": css_string(
+                    f"{offering.code} · {offering.course.name} · "
+                    + _("printed %(at)s") % {"at": date_format(printed, "Y-m-d H:i")}
+                ),
+                "page": css_string(_("Page")),
+            },
+            "lang": translation.get_language(),
         },
-        "lang": translation.get_language(),
-    })
+    )
 
 
 @login_required
@@ -439,17 +535,22 @@ def windows(request):
         if form.is_valid():
             d = form.cleaned_data
             try:
-                services.window_publish(term=d["term"], opens_at=d["opens_at"], closes_at=d["closes_at"],
-                                        colleges=d["colleges"], offerings=d["offerings"], note=d["note"],
-                                        actor=request.user)
+                services.window_publish(
+                    term=d["term"],
+                    opens_at=d["opens_at"],
+                    closes_at=d["closes_at"],
+                    colleges=d["colleges"],
+                    offerings=d["offerings"],
+                    note=d["note"],
+                    actor=request.user,
+                )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, _("The entry window is published."))
                 return redirect("grades:windows")
     page_obj = params.page_of(request, selectors.window_list(), PAGE_SIZE)
-    return render(request, "grades/entry_windows.html", {"form": form, "page_obj": page_obj,
-                                                         "now": timezone.now()})
+    return render(request, "grades/entry_windows.html", {"form": form, "page_obj": page_obj, "now": timezone.now()})
 
 
 @login_required
@@ -463,13 +564,15 @@ def confirm_queue(request):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("%(count)s grade sheet(s) confirmed; students now see the grades.")
-                             % {"count": len(done)})
+            messages.success(
+                request, _("%(count)s grade sheet(s) confirmed; students now see the grades.") % {"count": len(done)}
+            )
         return redirect(request.get_full_path())
     form = OfferingFilterForm(request.GET or None)
     f = form.filters()
-    queue = selectors.confirm_queue(search=f.get("search", ""), college_id=f.get("college_id"),
-                                    term_id=f.get("term_id"))
+    queue = selectors.confirm_queue(
+        search=f.get("search", ""), college_id=f.get("college_id"), term_id=f.get("term_id")
+    )
     page_obj = params.page_of(request, queue, PAGE_SIZE)
     return render(request, "grades/entry_confirm_queue.html", {"form": form, "page_obj": page_obj})
 
@@ -499,16 +602,20 @@ def late_dashboard(request):
     search = params.search_of(request)
     by_college = selectors.late_by_college()
     page_obj = params.page_of(request, selectors.late_offerings(college_id=college_id, search=search), 50)
-    return render(request, "grades/entry_late.html", {
-        "by_college": by_college,
-        "chart": _late_chart(by_college),
-        "total_late": sum(r["late"] for r in by_college),
-        "page_obj": page_obj,
-        "college_id": college_id,
-        "today": timezone.localdate(),
-        "now": timezone.now(),
-        "days": settings.REGISTRAR["GRADES"]["ENTRY_DAYS_AFTER_EXAM"],
-    })
+    return render(
+        request,
+        "grades/entry_late.html",
+        {
+            "by_college": by_college,
+            "chart": _late_chart(by_college),
+            "total_late": sum(r["late"] for r in by_college),
+            "page_obj": page_obj,
+            "college_id": college_id,
+            "today": timezone.localdate(),
+            "now": timezone.now(),
+            "days": settings.REGISTRAR["GRADES"]["ENTRY_DAYS_AFTER_EXAM"],
+        },
+    )
 
 
 urlpatterns = [

@@ -35,9 +35,11 @@ JOB_QUEUED = gettext_lazy("The file was uploaded; the import runs in the backgro
 
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("What the file holds"), choices=())
-    file = forms.FileField(label=gettext_lazy("Excel file"),
-                           help_text=gettext_lazy("The first sheet is imported; the header row names the columns."),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.xlsb,.ods"}))
+    file = forms.FileField(
+        label=gettext_lazy("Excel file"),
+        help_text=gettext_lazy("The first sheet is imported; the header row names the columns."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.xlsb,.ods"}),
+    )
 
     def __init__(self, *args, kinds=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,12 +59,17 @@ def import_page(request):
     """Upload a file (POST) and list the imports the user can see (searchable by file name,
     filtered by kind and status, paginated)."""
     kinds = _kinds_or_403(request.user)
-    form = ImportForm(request.POST or None, request.FILES or None, kinds=kinds,
-                      initial={"kind": request.GET.get("kind") if request.GET.get("kind") in kinds else None})
+    form = ImportForm(
+        request.POST or None,
+        request.FILES or None,
+        kinds=kinds,
+        initial={"kind": request.GET.get("kind") if request.GET.get("kind") in kinds else None},
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            job = services.import_job_create(kind=form.cleaned_data["kind"], file=form.cleaned_data["file"],
-                                             actor=request.user)
+            job = services.import_job_create(
+                kind=form.cleaned_data["kind"], file=form.cleaned_data["file"], actor=request.user
+            )
         except ApplicationError as exc:
             form.add_error("file", exc.message)
         else:
@@ -80,15 +87,20 @@ def import_page(request):
         jobs = jobs.filter(status=status)
     page_obj = params.page_of(request, jobs.order_by("-created_at", "-pk"), PAGE_SIZE)
     labels = dict(ImportJob.Kind.choices)
-    return render(request, "grades/import_upload.html", {
-        "form": form,
-        "page_obj": page_obj,
-        "filters": {"q": search, "k": kind, "status": status},
-        "kinds": [(k, labels[k]) for k in kinds],
-        "all_kinds": ImportJob.Kind.choices,
-        "statuses": ImportJob.Status.choices,
-        "columns": {k: template_columns(k) for k in kinds},
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "grades/import_upload.html",
+        {
+            "form": form,
+            "page_obj": page_obj,
+            "filters": {"q": search, "k": kind, "status": status},
+            "kinds": [(k, labels[k]) for k in kinds],
+            "all_kinds": ImportJob.Kind.choices,
+            "statuses": ImportJob.Status.choices,
+            "columns": {k: template_columns(k) for k in kinds},
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 def _job_or_404(user, pk) -> ImportJob:

@@ -49,16 +49,30 @@ def gpa_chart(terms) -> dict | None:
         y = c["top"] + plot_h * float(1 - value / top)
         dots.append({"x": round(x, 1), "y": round(y, 1), "value": value, "label": term.code, "name": str(term)})
     grid = [{"value": f"{top * k / 4:.1f}", "y": round(c["top"] + plot_h * (1 - k / 4), 1)} for k in range(5)]
-    return {**c, "dots": dots, "grid": grid, "line": " ".join(f"{d['x']},{d['y']}" for d in dots),
-            "axis_y": c["height"] - c["bottom"], "right_x": c["width"] - c["right"]}
+    return {
+        **c,
+        "dots": dots,
+        "grid": grid,
+        "line": " ".join(f"{d['x']},{d['y']}" for d in dots),
+        "axis_y": c["height"] - c["bottom"],
+        "right_x": c["width"] - c["right"],
+    }
 
 
 def _render_record(request, student, *, own: bool):
     page = record_page(student)
-    return render(request, "grades/records_student.html", {
-        "page": page, "student": student, "record": page.record, "own": own, "chart": gpa_chart(page.terms),
-        "attempt_labels": ATTEMPT_LABELS,
-    })
+    return render(
+        request,
+        "grades/records_student.html",
+        {
+            "page": page,
+            "student": student,
+            "record": page.record,
+            "own": own,
+            "chart": gpa_chart(page.terms),
+            "attempt_labels": ATTEMPT_LABELS,
+        },
+    )
 
 
 @login_required
@@ -99,19 +113,32 @@ def makeups(request):
     view = "clearing" if request.GET.get("view") == "clearing" else "makeup"
     groups = []
     if term is not None:
-        groups = (clearing_candidates(year=year, college=college, term=term) if view == "clearing"
-                  else makeup_candidates(term=term, college=college))
+        groups = (
+            clearing_candidates(year=year, college=college, term=term)
+            if view == "clearing"
+            else makeup_candidates(term=term, college=college)
+        )
     search = params.search_of(request).lower()
     if search:
         groups = [g for g in groups if search in g.course.code.lower() or search in g.course.name.lower()]
     page_obj = params.page_of(request, groups, PAGE_SIZE)
     sources = [g.source for g in page_obj if g.source is not None]
     prefetch_related_objects(sources, "instructors")
-    return render(request, "grades/records_makeups.html", {
-        "form": form, "term": term, "college": college, "year": year, "view": view, "page_obj": page_obj,
-        "instructors": list(instructor_queryset()), "kind": Offering.Kind.CLEARING if view == "clearing"
-        else Offering.Kind.MAKEUP, "totals": {"courses": len(groups), "students": sum(len(g.candidates) for g in groups)},
-    })
+    return render(
+        request,
+        "grades/records_makeups.html",
+        {
+            "form": form,
+            "term": term,
+            "college": college,
+            "year": year,
+            "view": view,
+            "page_obj": page_obj,
+            "instructors": list(instructor_queryset()),
+            "kind": Offering.Kind.CLEARING if view == "clearing" else Offering.Kind.MAKEUP,
+            "totals": {"courses": len(groups), "students": sum(len(g.candidates) for g in groups)},
+        },
+    )
 
 
 @login_required
@@ -124,9 +151,16 @@ def makeup_create(request):
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("grades:makeups")
     if not form.is_valid():
-        messages.error(request, _("The make-up sheet was not created: %(errors)s") % {
-            "errors": "; ".join(f"{form.fields[k].label}: {' '.join(v)}" if k in form.fields else " ".join(v)
-                                for k, v in form.errors.items())})
+        messages.error(
+            request,
+            _("The make-up sheet was not created: %(errors)s")
+            % {
+                "errors": "; ".join(
+                    f"{form.fields[k].label}: {' '.join(v)}" if k in form.fields else " ".join(v)
+                    for k, v in form.errors.items()
+                )
+            },
+        )
         return redirect(back)
     if allowed is not None and form.cleaned_data["college"].pk not in allowed:
         raise Http404
@@ -135,8 +169,11 @@ def makeup_create(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect(back)
-    messages.success(request, _("%(kind)s sheet %(code)s created with %(count)s students.") % {
-        "kind": offering.get_kind_display(), "code": offering.code, "count": offering.grades.count()})
+    messages.success(
+        request,
+        _("%(kind)s sheet %(code)s created with %(count)s students.")
+        % {"kind": offering.get_kind_display(), "code": offering.code, "count": offering.grades.count()},
+    )
     return redirect(back)
 
 

@@ -53,8 +53,10 @@ def blank_sheets(request):
             response = HttpResponse(services.blank_sheets_xlsx(term=term, class_sheets=class_sheets), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
         else:
-            response = HttpResponse(services.blank_sheets_pdf(term=term, class_sheets=class_sheets, station=station),
-                                    content_type="application/pdf")
+            response = HttpResponse(
+                services.blank_sheets_pdf(term=term, class_sheets=class_sheets, station=station),
+                content_type="application/pdf",
+            )
             response["Content-Disposition"] = f'attachment; filename="{stem}.pdf"'
         return response
     return render(request, "grades/station_blank_sheets.html", {"form": form})
@@ -67,9 +69,15 @@ def submission_list(request):
     form = SubmissionFilterForm(request.GET or None, user=request.user)
     qs = sel.submission_list(user=request.user, **form.filters())
     page = params.page_of(request, qs, PAGE_SIZE)
-    return render(request, "grades/station_submission_list.html", {
-        "form": form, "page_obj": page, "may_submit": bool(sel.station_ids_of(request.user)),
-    })
+    return render(
+        request,
+        "grades/station_submission_list.html",
+        {
+            "form": form,
+            "page_obj": page,
+            "may_submit": bool(sel.station_ids_of(request.user)),
+        },
+    )
 
 
 def _my_stations(user):
@@ -93,8 +101,11 @@ def submission_create(request):
         if form.is_valid():
             try:
                 submission = services.station_submission_create(
-                    station=form.cleaned_data["station"], offering=form.cleaned_data["offering"],
-                    upload=form.cleaned_data["file"], actor=request.user)
+                    station=form.cleaned_data["station"],
+                    offering=form.cleaned_data["offering"],
+                    upload=form.cleaned_data["file"],
+                    actor=request.user,
+                )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
                 errors = _upload_errors(exc)
@@ -111,9 +122,7 @@ def _detail_context(request, submission, **extra) -> dict:
     components = list(offering.components.all())
     is_station = submission.station_id in sel.station_ids_of(request.user)
     is_reviewer = sel.may_review(request.user, offering)
-    rows = [
-        {**r, "cells": [r["values"].get(c.code, "") for c in components]} for r in submission.rows
-    ]
+    rows = [{**r, "cells": [r["values"].get(c.code, "") for c in components]} for r in submission.rows]
     context = {
         "submission": submission,
         "offering": offering,
@@ -163,11 +172,16 @@ def submission_return(request, pk):
     _require_reviewer(request.user, submission)
     form = ReturnForm(request.POST)
     if not form.is_valid():
-        return render(request, "grades/station_submission_detail.html",
-                      _detail_context(request, submission, return_form=form), status=400)
+        return render(
+            request,
+            "grades/station_submission_detail.html",
+            _detail_context(request, submission, return_form=form),
+            status=400,
+        )
     try:
-        services.station_submission_return(submission=submission, actor=request.user,
-                                           reason=form.cleaned_data["reason"])
+        services.station_submission_return(
+            submission=submission, actor=request.user, reason=form.cleaned_data["reason"]
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -182,8 +196,9 @@ def submission_accept(request, pk):
     form = AcceptForm(request.POST)
     if form.is_valid():
         try:
-            services.station_submission_accept(submission=submission, actor=request.user,
-                                               opinion=form.cleaned_data["opinion"])
+            services.station_submission_accept(
+                submission=submission, actor=request.user, opinion=form.cleaned_data["opinion"]
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -199,17 +214,28 @@ def submission_resubmit(request, pk):
     form = ResubmitForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.station_submission_resubmit(submission=submission, upload=form.cleaned_data["file"],
-                                                 actor=request.user, opinion=form.cleaned_data["opinion"])
+            services.station_submission_resubmit(
+                submission=submission,
+                upload=form.cleaned_data["file"],
+                actor=request.user,
+                opinion=form.cleaned_data["opinion"],
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
-            return render(request, "grades/station_submission_detail.html",
-                          _detail_context(request, submission, resubmit_form=form, errors=_upload_errors(exc)),
-                          status=400)
+            return render(
+                request,
+                "grades/station_submission_detail.html",
+                _detail_context(request, submission, resubmit_form=form, errors=_upload_errors(exc)),
+                status=400,
+            )
         messages.success(request, _("Resubmitted: the college will review the corrected results."))
         return redirect("grades:station_submission_detail", submission.pk)
-    return render(request, "grades/station_submission_detail.html",
-                  _detail_context(request, submission, resubmit_form=form), status=400)
+    return render(
+        request,
+        "grades/station_submission_detail.html",
+        _detail_context(request, submission, resubmit_form=form),
+        status=400,
+    )
 
 
 urlpatterns = [

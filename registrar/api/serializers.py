@@ -24,9 +24,28 @@ class StudentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Student
-        fields = ["id", "student_number", "name", "gender", "id_number", "birth_date", "ethnicity",
-                  "political_status", "personal_data_masked", "level", "study_form", "college", "major", "klass",
-                  "station", "enrollment_date", "expected_graduation", "card_number", "status", "status_label"]
+        fields = [
+            "id",
+            "student_number",
+            "name",
+            "gender",
+            "id_number",
+            "birth_date",
+            "ethnicity",
+            "political_status",
+            "personal_data_masked",
+            "level",
+            "study_form",
+            "college",
+            "major",
+            "klass",
+            "station",
+            "enrollment_date",
+            "expected_graduation",
+            "card_number",
+            "status",
+            "status_label",
+        ]
 
     def _personal(self, obj):
         from students.permissions import personal_data
@@ -59,8 +78,21 @@ class SignOffSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SignOff
-        fields = ["id", "stage", "stage_label", "round", "role", "role_label", "actor_label", "decision",
-                  "opinion", "source_state", "target_state", "data", "created_at"]
+        fields = [
+            "id",
+            "stage",
+            "stage_label",
+            "round",
+            "role",
+            "role_label",
+            "actor_label",
+            "decision",
+            "opinion",
+            "source_state",
+            "target_state",
+            "data",
+            "created_at",
+        ]
 
     def get_stage_label(self, obj) -> str:
         return force_str(obj.stage_label())
@@ -71,7 +103,8 @@ class SignOffSerializer(serializers.ModelSerializer):
 
 class AttachmentSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField(
-        help_text="The attachment's download view (stored files have no public URL).")
+        help_text="The attachment's download view (stored files have no public URL)."
+    )
 
     class Meta:
         model = Attachment
@@ -125,8 +158,19 @@ def request_serializer_for(chain):
     if chain.code in _REQUEST_SERIALIZERS:
         return _REQUEST_SERIALIZERS[chain.code]
     writable = chain.applicant_fields()
-    read_only = ["id", "state", "round", "submitted_at", "completed_at", "stage_entered_at", "stage_due_at",
-                 "return_reason", "created_at", "updated_at", *sorted(chain.stage_data_fields())]
+    read_only = [
+        "id",
+        "state",
+        "round",
+        "submitted_at",
+        "completed_at",
+        "stage_entered_at",
+        "stage_due_at",
+        "return_reason",
+        "created_at",
+        "updated_at",
+        *sorted(chain.stage_data_fields()),
+    ]
 
     class Meta:
         model = chain.model
@@ -136,8 +180,10 @@ def request_serializer_for(chain):
     attrs = {
         "Meta": Meta,
         "student": serializers.PrimaryKeyRelatedField(
-            queryset=Student.objects.all(), required=False,
-            help_text="Staff initiators name the student; a student applies for themself."),
+            queryset=Student.objects.all(),
+            required=False,
+            help_text="Staff initiators name the student; a student applies for themself.",
+        ),
         "chain": serializers.SerializerMethodField(),
         "state_label": serializers.SerializerMethodField(),
         "is_overdue": serializers.BooleanField(read_only=True),

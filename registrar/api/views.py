@@ -12,11 +12,11 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import MethodNotAllowed, NotFound, ValidationError
-from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import MethodNotAllowed, NotFound, ValidationError
+from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,6 +25,7 @@ from registrar.approvals import selectors, services
 from registrar.approvals.chains import all_chains, get_chain
 from registrar.exceptions import ApplicationError
 from registrar.lockout import is_locked_out, lockout_message
+
 from .serializers import (
     ActionSerializer,
     AttachmentSerializer,
@@ -35,15 +36,23 @@ from .serializers import (
     request_serializer_for,
 )
 
-CHAIN_PARAM = OpenApiParameter("chain", str, OpenApiParameter.PATH, description="Chain code, e.g. U6",
-                               enum=[c.code for c in all_chains() if c.model is not None])
+CHAIN_PARAM = OpenApiParameter(
+    "chain",
+    str,
+    OpenApiParameter.PATH,
+    description="Chain code, e.g. U6",
+    enum=[c.code for c in all_chains() if c.model is not None],
+)
 
 
 def _one_of(name: str, factory, *, many: bool = False) -> PolymorphicProxySerializer:
     """For the schema: the chain's own serializer, one per chain (the path's ``chain`` decides)."""
     return PolymorphicProxySerializer(
-        component_name=name, resource_type_field_name=None, many=many,
-        serializers=lambda: [factory(c) for c in all_chains() if c.model is not None])
+        component_name=name,
+        resource_type_field_name=None,
+        many=many,
+        serializers=lambda: [factory(c) for c in all_chains() if c.model is not None],
+    )
 
 
 DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
@@ -78,10 +87,14 @@ class TokenView(ObtainAuthToken):
     A refusal is answered, not raised: DRF rolls back the request's transaction on a raised error,
     which would forget the failed attempt."""
 
-    @extend_schema(request=AuthTokenSerializer, responses={
-        200: inline_serializer("Token", {"token": serializers.CharField()}),
-        400: OpenApiResponse(description="Wrong username or password."),
-        429: inline_serializer("LockedOut", {"detail": serializers.CharField()})})
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="Wrong username or password."),
+            429: inline_serializer("LockedOut", {"detail": serializers.CharField()}),
+        },
+    )
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         if serializer.is_valid():
@@ -124,34 +137,53 @@ class InboxView(APIView):
         summary="Requests awaiting the caller's sign-off, oldest first",
         parameters=[
             OpenApiParameter("page", int, description="A page number (50 a page); 404 past the last page."),
-            OpenApiParameter("chain", str, description="Only this chain's requests.",
-                             enum=[c.code for c in all_chains() if c.model is not None]),
+            OpenApiParameter(
+                "chain",
+                str,
+                description="Only this chain's requests.",
+                enum=[c.code for c in all_chains() if c.model is not None],
+            ),
             OpenApiParameter("search", str, description="Student name or number."),
         ],
-        responses={200: inline_serializer("Inbox", {
-            "count": serializers.IntegerField(),
-            "counts": serializers.DictField(child=serializers.IntegerField(), help_text="Requests per chain."),
-            "results": _one_of("InboxRequest", request_serializer_for, many=True),
-        }), 400: OpenApiResponse(description="A bad filter."), 404: DETAIL},
+        responses={
+            200: inline_serializer(
+                "Inbox",
+                {
+                    "count": serializers.IntegerField(),
+                    "counts": serializers.DictField(child=serializers.IntegerField(), help_text="Requests per chain."),
+                    "results": _one_of("InboxRequest", request_serializer_for, many=True),
+                },
+            ),
+            400: OpenApiResponse(description="A bad filter."),
+            404: DETAIL,
+        },
     )
     def get(self, request):
         from django import forms
 
         page = params.api_page_number(request.query_params.get("page"))
         query = params.parse_api_query(
-            request.query_params, search=params.SearchField(),
-            chain=forms.ChoiceField(required=False, choices=[(c.code, c.code) for c in all_chains()]))
+            request.query_params,
+            search=params.SearchField(),
+            chain=forms.ChoiceField(required=False, choices=[(c.code, c.code) for c in all_chains()]),
+        )
         size = self.PAGE_SIZE
         rows, counts, total = selectors.inbox_page_rows(
-            request.user, offset=(page - 1) * size, limit=size, chain_code=query["chain"] or None,
-            search=query["search"] or "")
+            request.user,
+            offset=(page - 1) * size,
+            limit=size,
+            chain_code=query["chain"] or None,
+            search=query["search"] or "",
+        )
         if page > 1 and (page - 1) * size >= total:
             raise NotFound(params.INVALID_PAGE)
-        return Response({
-            "count": total,
-            "counts": counts,
-            "results": [dict(request_serializer_for(r.chain)(r).data) for r in rows],
-        })
+        return Response(
+            {
+                "count": total,
+                "counts": counts,
+                "results": [dict(request_serializer_for(r.chain)(r).data) for r in rows],
+            }
+        )
 
 
 @extend_schema(parameters=[CHAIN_PARAM])
@@ -177,8 +209,13 @@ class RequestListCreateView(generics.ListCreateAPIView):
 
     @extend_schema(
         summary="The caller's visible requests of a chain, newest first",
-        parameters=[OpenApiParameter("state", str, description="Only requests in this state (a stage code, "
-                                                                   "draft, returned, withdrawn or completed).")],
+        parameters=[
+            OpenApiParameter(
+                "state",
+                str,
+                description="Only requests in this state (a stage code, draft, returned, withdrawn or completed).",
+            )
+        ],
         responses=_one_of("Request", request_serializer_for, many=True),
     )
     def get(self, request, *args, **kwargs):
@@ -187,11 +224,15 @@ class RequestListCreateView(generics.ListCreateAPIView):
     @extend_schema(
         summary="Open a request (a draft, or submitted with submit=true)",
         description="Not offered for chains whose requests are opened by a service of their own (405): "
-                    + (NOT_OPENED_HERE or "none"),
+        + (NOT_OPENED_HERE or "none"),
         request=_one_of("RequestInput", request_serializer_for),
-        responses={201: _one_of("Request", request_serializer_for), 400: OpenApiResponse(
-            description="Invalid data, or a refusal of the chain (wrong state or status, limits)."),
-            405: DETAIL},
+        responses={
+            201: _one_of("Request", request_serializer_for),
+            400: OpenApiResponse(
+                description="Invalid data, or a refusal of the chain (wrong state or status, limits)."
+            ),
+            405: DETAIL,
+        },
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -206,10 +247,15 @@ class RequestListCreateView(generics.ListCreateAPIView):
         student = data.pop("student", None) or getattr(request.user, "student", None)
         if student is None:
             raise ValidationError({"student": "Name the student this request is about."})
-        attachments = {rule.kind: request.FILES.get(rule.kind) for rule in chain.attachments if request.FILES.get(rule.kind)}
+        attachments = {
+            rule.kind: request.FILES.get(rule.kind) for rule in chain.attachments if request.FILES.get(rule.kind)
+        }
         submit = str(request.data.get("submit", "")).lower() in ("1", "true", "yes")
-        obj = _domain_errors(lambda: services.request_create(
-            chain=chain, student=student, applicant=request.user, data=data, attachments=attachments, submit=submit))
+        obj = _domain_errors(
+            lambda: services.request_create(
+                chain=chain, student=student, applicant=request.user, data=data, attachments=attachments, submit=submit
+            )
+        )
         return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
 
 
@@ -227,15 +273,22 @@ class RequestDetailView(generics.RetrieveUpdateAPIView):
         chain = _chain(self.kwargs["chain"])
         return _domain_errors(lambda: selectors.request_get_visible(self.request.user, chain, self.kwargs["pk"]))
 
-    @extend_schema(summary="One request with its sign-offs, attachments and the caller's available actions",
-                   responses={200: _one_of("RequestDetail", request_detail_serializer_for), 404: DETAIL})
+    @extend_schema(
+        summary="One request with its sign-offs, attachments and the caller's available actions",
+        responses={200: _one_of("RequestDetail", request_detail_serializer_for), 404: DETAIL},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(summary="Amend a draft or returned request (the applicant)",
-                   request=_one_of("RequestPatch", request_serializer_for),
-                   responses={200: _one_of("Request", request_serializer_for), 400: OpenApiResponse(
-                       description="Invalid data, or the request is not editable."), 404: DETAIL})
+    @extend_schema(
+        summary="Amend a draft or returned request (the applicant)",
+        request=_one_of("RequestPatch", request_serializer_for),
+        responses={
+            200: _one_of("Request", request_serializer_for),
+            400: OpenApiResponse(description="Invalid data, or the request is not editable."),
+            404: DETAIL,
+        },
+    )
     def patch(self, request, *args, **kwargs):
         return super().patch(request, *args, **kwargs)
 
@@ -252,24 +305,44 @@ class RequestDetailView(generics.RetrieveUpdateAPIView):
 class RequestTransitionsView(APIView):
     """GET: the transitions the caller may perform now. POST: perform one with an opinion."""
 
-    @extend_schema(responses={200: inline_serializer("Transitions", {
-        "state": serializers.CharField(), "available_actions": ActionSerializer(many=True)}), 404: DETAIL})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Transitions", {"state": serializers.CharField(), "available_actions": ActionSerializer(many=True)}
+            ),
+            404: DETAIL,
+        }
+    )
     def get(self, request, chain, pk):
         c = _chain(chain)
         obj = _domain_errors(lambda: selectors.request_get_visible(request.user, c, pk))
         return Response({"state": obj.state, "available_actions": selectors.available_actions(obj, request.user)})
 
-    @extend_schema(request=TransitionSerializer, responses={
-        200: _one_of("Request", request_serializer_for), 400: OpenApiResponse(
-            description="The action is not available now, or its data is invalid."), 403: DETAIL, 404: DETAIL})
+    @extend_schema(
+        request=TransitionSerializer,
+        responses={
+            200: _one_of("Request", request_serializer_for),
+            400: OpenApiResponse(description="The action is not available now, or its data is invalid."),
+            403: DETAIL,
+            404: DETAIL,
+        },
+    )
     def post(self, request, chain, pk):
         c = _chain(chain)
         body = TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         v = body.validated_data
-        obj = _domain_errors(lambda: services.request_act(
-            chain=c, request_id=pk, actor=request.user, action=v["action"], opinion=v["opinion"],
-            data=v["data"], as_role=v["as_role"] or None))
+        obj = _domain_errors(
+            lambda: services.request_act(
+                chain=c,
+                request_id=pk,
+                actor=request.user,
+                action=v["action"],
+                opinion=v["opinion"],
+                data=v["data"],
+                as_role=v["as_role"] or None,
+            )
+        )
         return Response(request_serializer_for(c)(obj).data)
 
 
@@ -286,6 +359,12 @@ class RequestAttachmentView(APIView):
         if obj.state not in ("draft", "returned"):
             raise ValidationError({"detail": str(services.NOT_EDITABLE)})
         with transaction.atomic():
-            att = _domain_errors(lambda: services.attachment_add(
-                request=obj, kind=body.validated_data["kind"], upload=body.validated_data["file"], actor=request.user))
+            att = _domain_errors(
+                lambda: services.attachment_add(
+                    request=obj,
+                    kind=body.validated_data["kind"],
+                    upload=body.validated_data["file"],
+                    actor=request.user,
+                )
+            )
         return Response(AttachmentSerializer(att).data, status=status.HTTP_201_CREATED)

@@ -142,9 +142,7 @@ class Chain:
     def state_field(self):
         from django_fsm import FSMField
 
-        return FSMField(
-            _("state"), default=DRAFT, choices=self.states(), protected=True, db_index=True, max_length=40
-        )
+        return FSMField(_("state"), default=DRAFT, choices=self.states(), protected=True, db_index=True, max_length=40)
 
     def participant_roles(self) -> set[str]:
         roles = set(self.initiator_roles)
@@ -162,8 +160,21 @@ class Chain:
 
     def applicant_fields(self) -> list[str]:
         """The request model's fields the applicant fills in (kernel and stage-data fields excluded)."""
-        kernel = {"id", "student", "applicant", "round", "submitted_at", "completed_at", "stage_entered_at",
-                  "stage_due_at", "return_reason", "reminded_at", "state", "created_at", "updated_at"}
+        kernel = {
+            "id",
+            "student",
+            "applicant",
+            "round",
+            "submitted_at",
+            "completed_at",
+            "stage_entered_at",
+            "stage_due_at",
+            "return_reason",
+            "reminded_at",
+            "state",
+            "created_at",
+            "updated_at",
+        }
         skip = kernel | self.stage_data_fields()
         return [f.name for f in self.model._meta.concrete_fields if f.editable and f.name not in skip]
 
@@ -214,8 +225,14 @@ class Chain:
             for t in self.model._meta.get_field("state").get_all_transitions(self.model):
                 target = t.target
                 targets = list(getattr(target, "allowed_states", None) or [target])
-                transitions.append({"name": t.name, "label": force_str(t.custom.get("label", t.name)),
-                                    "source": t.source, "targets": targets})
+                transitions.append(
+                    {
+                        "name": t.name,
+                        "label": force_str(t.custom.get("label", t.name)),
+                        "source": t.source,
+                        "targets": targets,
+                    }
+                )
         return {
             "code": self.code,
             "name": force_str(self.name),

@@ -99,9 +99,13 @@ class ApplicationFormBase(forms.ModelForm):
                     services.attachment_validate(chain=self.chain, kind=rule.kind, upload=upload)
                 except ApplicationError as exc:
                     self.add_error(rule.kind, str(exc.message))
-            elif (self.submitting and rule.kind not in self.existing_kinds
-                  and rule.is_required_for(self.chain.model(**{k: v for k, v in cleaned.items()
-                                                                if k in self._meta.fields}))):
+            elif (
+                self.submitting
+                and rule.kind not in self.existing_kinds
+                and rule.is_required_for(
+                    self.chain.model(**{k: v for k, v in cleaned.items() if k in self._meta.fields})
+                )
+            ):
                 self.add_error(rule.kind, ATTACHMENT_REQUIRED)
         return cleaned
 
@@ -120,8 +124,9 @@ class ApplicationFormBase(forms.ModelForm):
 def _attachment_field(rule) -> forms.FileField:
     limit_kb = (rule.max_bytes // 1024) if rule.max_bytes else None
     if rule.images_only:
-        help_text = _("JPEG or PNG image") if limit_kb is None else _("JPEG or PNG image, at most %(kb)s KB") % {
-            "kb": limit_kb}
+        help_text = (
+            _("JPEG or PNG image") if limit_kb is None else _("JPEG or PNG image, at most %(kb)s KB") % {"kb": limit_kb}
+        )
         widget = forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"})
     else:
         help_text = _("Image or PDF") if limit_kb is None else _("Image or PDF, at most %(kb)s KB") % {"kb": limit_kb}
@@ -140,7 +145,8 @@ def application_form_for(chain: Chain, *, picks_student: bool = False) -> type[A
     attrs: dict = {"chain": chain, "picks_student": picks_student}
     if picks_student:
         attrs["student_number"] = forms.CharField(
-            label=_("Student number"), max_length=20,
+            label=_("Student number"),
+            max_length=20,
             help_text=_("The 学号 of the student this request is about."),
         )
     for rule in chain.attachments:
@@ -158,7 +164,9 @@ class ActForm(forms.Form):
     """The signer's written opinion (签署意见); required to reject or send back."""
 
     opinion = forms.CharField(
-        label=_("Opinion"), required=False, max_length=1000,
+        label=_("Opinion"),
+        required=False,
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
@@ -176,5 +184,6 @@ class ActForm(forms.Form):
             from registrar.roles import Role
 
             self.fields["as_role"] = forms.ChoiceField(
-                label=_("Sign as"), choices=[(r, Role(r).label) for r in roles],
+                label=_("Sign as"),
+                choices=[(r, Role(r).label) for r in roles],
             )

@@ -166,26 +166,41 @@ def _install_transitions(cls, chain: Chain) -> None:
     fsm_state = "state"
     transitions = {
         "submit": transition(
-            field=fsm_state, source=[DRAFT, RETURNED], target=first,
-            permission=perms.may_submit, custom={"label": _("Submit"), "decision": "submit"},
+            field=fsm_state,
+            source=[DRAFT, RETURNED],
+            target=first,
+            permission=perms.may_submit,
+            custom={"label": _("Submit"), "decision": "submit"},
         )(submit),
         "approve": transition(
-            field=fsm_state, source=stages, target=GET_STATE(_after_approve, states=[*stages, COMPLETED]),
-            permission=perms.may_sign, custom={"label": _("Approve"), "decision": "approve"},
+            field=fsm_state,
+            source=stages,
+            target=GET_STATE(_after_approve, states=[*stages, COMPLETED]),
+            permission=perms.may_sign,
+            custom={"label": _("Approve"), "decision": "approve"},
         )(approve),
         "reject": transition(
-            field=fsm_state, source=returnable, target=RETURNED,
-            permission=perms.may_sign, custom={"label": _("Reject and return to applicant"), "decision": "reject"},
+            field=fsm_state,
+            source=returnable,
+            target=RETURNED,
+            permission=perms.may_sign,
+            custom={"label": _("Reject and return to applicant"), "decision": "reject"},
         )(reject),
         "withdraw": transition(
-            field=fsm_state, source=[DRAFT, RETURNED, first], target=WITHDRAWN,
-            permission=perms.may_withdraw, custom={"label": _("Withdraw"), "decision": "withdraw"},
+            field=fsm_state,
+            source=[DRAFT, RETURNED, first],
+            target=WITHDRAWN,
+            permission=perms.may_withdraw,
+            custom={"label": _("Withdraw"), "decision": "withdraw"},
         )(withdraw),
     }
     if len(returnable) > 1:
         transitions["send_back"] = transition(
-            field=fsm_state, source=returnable[1:], target=GET_STATE(_previous, states=stages[:-1]),
-            permission=perms.may_sign, custom={"label": _("Send back to previous stage"), "decision": "return"},
+            field=fsm_state,
+            source=returnable[1:],
+            target=GET_STATE(_previous, states=stages[:-1]),
+            permission=perms.may_sign,
+            custom={"label": _("Send back to previous stage"), "decision": "return"},
         )(send_back)
     for name, method in transitions.items():
         method.__name__ = name
@@ -203,8 +218,10 @@ class SignOffQuerySet(AppendOnlyQuerySet):
         """Sign-offs not voided by a later re-entry into their stage (send_back, resubmit):
         a stage entered again must be signed again."""
         reentry = SignOff.objects.filter(
-            content_type=models.OuterRef("content_type"), object_id=models.OuterRef("object_id"),
-            target_state=models.OuterRef("stage"), id__gt=models.OuterRef("id"),
+            content_type=models.OuterRef("content_type"),
+            object_id=models.OuterRef("object_id"),
+            target_state=models.OuterRef("stage"),
+            id__gt=models.OuterRef("id"),
         ).exclude(source_state=models.OuterRef("stage"))
         return self.filter(~models.Exists(reentry))
 
@@ -230,7 +247,9 @@ class SignOff(AppendOnlyModel):
     stage = models.CharField(_("stage"), max_length=40)
     round = models.PositiveSmallIntegerField(_("round"), default=0)
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("signed by"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("signed by")
+    )
     actor_label = models.CharField(_("signer's name"), max_length=64)
     decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
     opinion = models.TextField(_("opinion"), blank=True)
@@ -294,8 +313,12 @@ class StageConfig(models.Model):
 
     chain = models.CharField(_("chain"), max_length=16)
     stage = models.CharField(_("stage"), max_length=40)
-    signers = models.JSONField(_("signer roles"), default=list, blank=True,
-                               help_text=_("Role codes that must all sign; empty keeps the default."))
+    signers = models.JSONField(
+        _("signer roles"),
+        default=list,
+        blank=True,
+        help_text=_("Role codes that must all sign; empty keeps the default."),
+    )
     deadline_days = models.PositiveSmallIntegerField(_("deadline (days)"), null=True, blank=True)
 
     class Meta:

@@ -56,12 +56,11 @@ def grants(user) -> list[Grant]:
     from students.models import Class, RoleAssignment
 
     result = [
-        Grant(a.role, a.scope, a.college_id, a.klass_id, a.station_id)
-        for a in RoleAssignment.objects.filter(user=user)
+        Grant(a.role, a.scope, a.college_id, a.klass_id, a.station_id) for a in RoleAssignment.objects.filter(user=user)
     ]
-    for klass_id, advisor_id, counsellor_id in Class.objects.filter(
-        Q(advisor=user) | Q(counsellor=user)
-    ).values_list("id", "advisor_id", "counsellor_id"):
+    for klass_id, advisor_id, counsellor_id in Class.objects.filter(Q(advisor=user) | Q(counsellor=user)).values_list(
+        "id", "advisor_id", "counsellor_id"
+    ):
         if advisor_id == user.pk:
             result.append(Grant(Role.ADVISOR, Scope.CLASS, klass_id=klass_id))
         if counsellor_id == user.pk:

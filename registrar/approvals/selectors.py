@@ -23,16 +23,21 @@ def _awaiting_q(user, chain: Chain) -> Q | None:
         if not stages:
             continue
         signed = SignOff.objects.filter(
-            content_type=ct, object_id=OuterRef("pk"), round=OuterRef("round"), stage=OuterRef("state"),
-            role=g.role, decision=SignOff.Decision.APPROVE,
+            content_type=ct,
+            object_id=OuterRef("pk"),
+            round=OuterRef("round"),
+            stage=OuterRef("state"),
+            role=g.role,
+            decision=SignOff.Decision.APPROVE,
         ).standing()
         part = Q(state__in=stages) & g.student_q("student__") & ~Exists(signed)
         q = part if q is None else q | part
     return q
 
 
-def inbox_querysets(user, *, chain_code: str | None = None, search: str = "", overdue_only: bool = False,
-                    college_id: int | None = None):
+def inbox_querysets(
+    user, *, chain_code: str | None = None, search: str = "", overdue_only: bool = False, college_id: int | None = None
+):
     """(chain, queryset) per chain with requests awaiting ``user``; oldest stage first."""
     result = []
     for chain in all_chains():
@@ -64,14 +69,16 @@ def inbox_page_rows(user, *, offset: int, limit: int, **filters):
         return [], counts, total
     parts = [
         # order_by(): no Meta.ordering inside the UNION's parts (SQLite refuses ORDER BY there)
-        qs.order_by().annotate(chain_code=Value(chain.code, output_field=CharField())).values_list(
-            "chain_code", "pk", "stage_entered_at")
-        for chain, qs in pairs if counts[chain.code]
+        qs.order_by()
+        .annotate(chain_code=Value(chain.code, output_field=CharField()))
+        .values_list("chain_code", "pk", "stage_entered_at")
+        for chain, qs in pairs
+        if counts[chain.code]
     ]
     if not parts:
         return [], counts, total
     union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    keys = list(union.order_by("stage_entered_at", "pk")[offset: offset + limit])
+    keys = list(union.order_by("stage_entered_at", "pk")[offset : offset + limit])
     by_chain: dict[str, list[int]] = {}
     for code, pk, _entered in keys:
         by_chain.setdefault(code, []).append(pk)
@@ -79,7 +86,8 @@ def inbox_page_rows(user, *, offset: int, limit: int, **filters):
     for code, pks in by_chain.items():
         chain = get_chain(code)
         for obj in chain.model.objects.filter(pk__in=pks).select_related(
-                "student", "student__klass", "student__college", "applicant"):
+            "student", "student__klass", "student__college", "applicant"
+        ):
             objects[(code, obj.pk)] = obj
     rows = [objects[(code, pk)] for code, pk, _entered in keys if (code, pk) in objects]
     return rows, counts, total
@@ -104,7 +112,9 @@ def request_get_visible(user, chain: Chain, pk: int):
     from django.http import Http404
 
     try:
-        req = chain.model.objects.select_related("student", "student__klass", "student__college", "applicant").get(pk=pk)
+        req = chain.model.objects.select_related("student", "student__klass", "student__college", "applicant").get(
+            pk=pk
+        )
     except chain.model.DoesNotExist:
         raise Http404 from None
     if not perms.can_view(user, req):
@@ -125,8 +135,9 @@ def available_actions(request, user) -> list[dict]:
     """The transitions ``user`` may perform now, with labels — for buttons and the API."""
     out = []
     for t in request.get_available_user_state_transitions(user):
-        out.append({"name": t.name, "label": str(t.custom.get("label", t.name)),
-                    "decision": t.custom.get("decision", t.name)})
+        out.append(
+            {"name": t.name, "label": str(t.custom.get("label", t.name)), "decision": t.custom.get("decision", t.name)}
+        )
     order = {"submit": 0, "approve": 1, "send_back": 2, "reject": 3, "withdraw": 4}
     return sorted(out, key=lambda a: order.get(a["name"], 9))
 
@@ -142,7 +153,8 @@ def users_awaited_by(request):
         return []
     student = request.student
     scope_q = (
-        Q(scope="university") | Q(scope="college", college_id=student.college_id)
+        Q(scope="university")
+        | Q(scope="college", college_id=student.college_id)
         | Q(scope="class", klass_id=student.klass_id)
     )
     if student.station_id:

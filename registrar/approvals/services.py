@@ -46,8 +46,17 @@ def _decision_for(action: str) -> str:
     }[action]
 
 
-def signoff_record(*, request: ApprovalRequest, actor, role: str, decision: str, source: str,
-                   stage: str | None = None, opinion: str = "", data: dict | None = None) -> SignOff:
+def signoff_record(
+    *,
+    request: ApprovalRequest,
+    actor,
+    role: str,
+    decision: str,
+    source: str,
+    stage: str | None = None,
+    opinion: str = "",
+    data: dict | None = None,
+) -> SignOff:
     """Append one row to the sign-off log (inside the caller's transaction)."""
     return SignOff.objects.create(
         content_type=ContentType.objects.get_for_model(request.__class__),
@@ -71,9 +80,7 @@ def _jsonable(data: dict) -> dict:
     for key, value in data.items():
         if hasattr(value, "isoformat"):
             value = value.isoformat()
-        elif hasattr(value, "pk"):
-            value = str(value)
-        elif not isinstance(value, str | int | float | bool | type(None) | list | dict):
+        elif hasattr(value, "pk") or not isinstance(value, str | int | float | bool | type(None) | list | dict):
             value = str(value)
         out[key] = value
     return out
@@ -87,8 +94,11 @@ def _open_requests(chain: Chain, student, data: dict | None = None):
     chains = [c for c in all_chains() if chain.exclusive_group and c.exclusive_group == chain.exclusive_group]
     narrow = {f: (data or {}).get(f) for f in chain.open_per}
     for c in chains or [chain]:
-        found = (c.model.objects.filter(student=student, **(narrow if c is chain else {}))
-                 .exclude(state__in=[COMPLETED, WITHDRAWN]).first())
+        found = (
+            c.model.objects.filter(student=student, **(narrow if c is chain else {}))
+            .exclude(state__in=[COMPLETED, WITHDRAWN])
+            .first()
+        )
         if found is not None:
             return found
     return None
@@ -96,13 +106,13 @@ def _open_requests(chain: Chain, student, data: dict | None = None):
 
 def _check_student_status(chain: Chain, student) -> None:
     if chain.allowed_statuses and student.status not in chain.allowed_statuses:
-        raise ApplicationError(WRONG_STUDENT_STATUS % {
-            "chain": chain.name, "status": student.get_status_display()})
+        raise ApplicationError(WRONG_STUDENT_STATUS % {"chain": chain.name, "status": student.get_status_display()})
 
 
 @transaction.atomic
-def request_create(*, chain: Chain, student, applicant, data: dict | None = None,
-                   attachments: dict | None = None, submit: bool = False) -> ApprovalRequest:
+def request_create(
+    *, chain: Chain, student, applicant, data: dict | None = None, attachments: dict | None = None, submit: bool = False
+) -> ApprovalRequest:
     """Open a request of ``chain`` for ``student`` (draft), optionally submitting it at once."""
     if not perms.may_initiate(chain, applicant, student):
         raise PermissionDenied(MAY_NOT_INITIATE)
@@ -125,8 +135,9 @@ def request_create(*, chain: Chain, student, applicant, data: dict | None = None
 
 
 @transaction.atomic
-def request_update(*, request: ApprovalRequest, actor, data: dict, attachments: dict | None = None,
-                   submit: bool = False) -> ApprovalRequest:
+def request_update(
+    *, request: ApprovalRequest, actor, data: dict, attachments: dict | None = None, submit: bool = False
+) -> ApprovalRequest:
     """Amend a draft or returned request (applicant only), optionally (re)submitting it at once."""
     if request.applicant_id != actor.pk:
         raise PermissionDenied
@@ -166,8 +177,16 @@ def _stage_data(req: ApprovalRequest, data: dict | None, role: str | None = None
 
 
 @transaction.atomic
-def request_act(*, chain: Chain, request_id: int, actor, action: str, opinion: str = "",
-                data: dict | None = None, as_role: str | None = None) -> ApprovalRequest:
+def request_act(
+    *,
+    chain: Chain,
+    request_id: int,
+    actor,
+    action: str,
+    opinion: str = "",
+    data: dict | None = None,
+    as_role: str | None = None,
+) -> ApprovalRequest:
     """Perform one transition on a request, record the sign-off, issue documents, notify.
 
     Wrong state → ApplicationError; out of scope → Http404; in scope, wrong role → PermissionDenied.
@@ -192,8 +211,15 @@ def request_act(*, chain: Chain, request_id: int, actor, action: str, opinion: s
         eligible = perms.eligible_roles(req, actor)
         role = as_role if as_role in eligible else eligible[0]
     else:
-        role = Role.STUDENT if req.student.user_id == actor.pk else (
-            next(iter(r for r in chain.initiator_roles if r in perms.roles_covering(actor, req.student)), Role.STUDENT)
+        role = (
+            Role.STUDENT
+            if req.student.user_id == actor.pk
+            else (
+                next(
+                    iter(r for r in chain.initiator_roles if r in perms.roles_covering(actor, req.student)),
+                    Role.STUDENT,
+                )
+            )
         )
     stage_data: dict = {}
     if action == "approve":
@@ -210,8 +236,15 @@ def request_act(*, chain: Chain, request_id: int, actor, action: str, opinion: s
             import_string(chain.validate)(request=req)
     method(**kwargs)
     req.save()
-    signoff_record(request=req, actor=actor, role=role, decision=_decision_for(action), source=source,
-                   opinion=opinion, data=stage_data)
+    signoff_record(
+        request=req,
+        actor=actor,
+        role=role,
+        decision=_decision_for(action),
+        source=source,
+        opinion=opinion,
+        data=stage_data,
+    )
     if action == "approve" and req.state != source:
         _stage_passed(req, source, actor)
     if action == "reject":
@@ -238,10 +271,15 @@ def _stage_passed(req: ApprovalRequest, stage_code: str, actor) -> None:
 
 
 def _action_label(action: str) -> str:
-    return str({
-        "submit": _("Submit"), "approve": _("Approve"), "reject": _("Reject"),
-        "send_back": _("Send back"), "withdraw": _("Withdraw"),
-    }.get(action, action))
+    return str(
+        {
+            "submit": _("Submit"),
+            "approve": _("Approve"),
+            "reject": _("Reject"),
+            "send_back": _("Send back"),
+            "withdraw": _("Withdraw"),
+        }.get(action, action)
+    )
 
 
 # --- attachments ----------------------------------------------------------------------
@@ -274,12 +312,14 @@ def attachment_validate(*, chain: Chain, kind: str, upload) -> str:
         raise ApplicationError(ATTACHMENT_UNKNOWN_KIND % {"kind": kind})
     limit = rule.max_bytes or settings.REGISTRAR["ATTACHMENT_MAX_BYTES"]
     if upload.size > limit:
-        raise ApplicationError(ATTACHMENT_TOO_BIG % {
-            "name": upload.name, "size": upload.size // 1024, "limit": limit // 1024})
+        raise ApplicationError(
+            ATTACHMENT_TOO_BIG % {"name": upload.name, "size": upload.size // 1024, "limit": limit // 1024}
+        )
     mime = _sniff(upload)
     if mime is None or (rule.images_only and not mime.startswith("image/")):
-        raise ApplicationError(ATTACHMENT_BAD_TYPE % {
-            "name": upload.name, "pdf": "" if rule.images_only else str(_(" or a PDF"))})
+        raise ApplicationError(
+            ATTACHMENT_BAD_TYPE % {"name": upload.name, "pdf": "" if rule.images_only else str(_(" or a PDF"))}
+        )
     return mime
 
 

@@ -20,16 +20,22 @@ def flag_overdue_requests() -> int:
     now = timezone.now()
     reminded = 0
     for chain in all_chains():
-        overdue = chain.model.objects.filter(
-            stage_due_at__lt=now, state__in=chain.stage_codes
-        ).exclude(reminded_at__gt=now - timedelta(hours=23)).select_related("student", "student__klass")
+        overdue = (
+            chain.model.objects.filter(stage_due_at__lt=now, state__in=chain.stage_codes)
+            .exclude(reminded_at__gt=now - timedelta(hours=23))
+            .select_related("student", "student__klass")
+        )
         for req in overdue:
             with transaction.atomic():
                 notify(
                     users=users_awaited_by(req),
                     message=_("Overdue: %(chain)s #%(id)s (%(name)s) has waited since %(since)s.")
-                    % {"chain": chain.name, "id": req.pk, "name": req.student.name,
-                       "since": timezone.localtime(req.stage_entered_at).strftime("%Y-%m-%d")},
+                    % {
+                        "chain": chain.name,
+                        "id": req.pk,
+                        "name": req.student.name,
+                        "since": timezone.localtime(req.stage_entered_at).strftime("%Y-%m-%d"),
+                    },
                     url=req.get_absolute_url(),
                 )
                 chain.model.objects.filter(pk=req.pk).update(reminded_at=now)

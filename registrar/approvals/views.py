@@ -40,8 +40,12 @@ def inbox(request):
     from students.selectors import student_list
 
     query = params.parse_query(
-        request.GET, type=forms.ChoiceField(required=False, choices=[(c.code, c.code) for c in all_chains()]),
-        q=params.SearchField(), overdue=forms.BooleanField(required=False), college=params.IdField())
+        request.GET,
+        type=forms.ChoiceField(required=False, choices=[(c.code, c.code) for c in all_chains()]),
+        q=params.SearchField(),
+        overdue=forms.BooleanField(required=False),
+        college=params.IdField(),
+    )
     chain_code = query["type"] or None
     filters = {
         "search": query["q"] or "",
@@ -50,30 +54,44 @@ def inbox(request):
     }
     page_number = params.page_number(request.GET.get("page"))
     rows, counts, total = selectors.inbox_page_rows(
-        request.user, offset=(page_number - 1) * INBOX_PAGE_SIZE, limit=INBOX_PAGE_SIZE,
-        chain_code=chain_code, **filters)
+        request.user,
+        offset=(page_number - 1) * INBOX_PAGE_SIZE,
+        limit=INBOX_PAGE_SIZE,
+        chain_code=chain_code,
+        **filters,
+    )
     paginator = Paginator(range(total), INBOX_PAGE_SIZE)
     if page_number > paginator.num_pages:  # past the end: show the last page
         page_number = paginator.num_pages
         rows, counts, total = selectors.inbox_page_rows(
-            request.user, offset=(page_number - 1) * INBOX_PAGE_SIZE, limit=INBOX_PAGE_SIZE,
-            chain_code=chain_code, **filters)
+            request.user,
+            offset=(page_number - 1) * INBOX_PAGE_SIZE,
+            limit=INBOX_PAGE_SIZE,
+            chain_code=chain_code,
+            **filters,
+        )
     if chain_code:  # the tabs show every type's count under the other filters
         _rows, counts, _total = selectors.inbox_page_rows(request.user, offset=0, limit=0, **filters)
     tabs = [
         {"code": chain.code, "name": chain.name, "count": counts[chain.code]}
-        for chain in all_chains() if chain.code in counts
+        for chain in all_chains()
+        if chain.code in counts
     ]
-    return render(request, "approvals/inbox.html", {
-        "rows": rows,
-        "page_obj": paginator.page(page_number),
-        "tabs": tabs,
-        "all_count": sum(counts.values()),
-        "chain_code": chain_code,
-        "filters": filters,
-        "colleges": College.objects.filter(
-            pk__in=student_list(user=request.user).values("college_id")).only("id", "name"),
-    })
+    return render(
+        request,
+        "approvals/inbox.html",
+        {
+            "rows": rows,
+            "page_obj": paginator.page(page_number),
+            "tabs": tabs,
+            "all_count": sum(counts.values()),
+            "chain_code": chain_code,
+            "filters": filters,
+            "colleges": College.objects.filter(pk__in=student_list(user=request.user).values("college_id")).only(
+                "id", "name"
+            ),
+        },
+    )
 
 
 # --- request page -------------------------------------------------------------------------
@@ -111,9 +129,7 @@ def _progress(req, signoffs) -> list[dict]:
         current = codes.index(rejected.stage) if rejected and rejected.stage in codes else -1
     else:
         current = -1
-    signed = {
-        (s.stage, s.role): s for s in signoffs if s.round == req.round and s.decision == "approve"
-    }
+    signed = {(s.stage, s.role): s for s in signoffs if s.round == req.round and s.decision == "approve"}
     steps = []
     for i, stage in enumerate(chain.stages):
         if i < current:
@@ -123,17 +139,22 @@ def _progress(req, signoffs) -> list[dict]:
         else:
             status = "pending"
         deadline = chain.deadline(stage.code)
-        steps.append({
-            "code": stage.code,
-            "label": stage.label,
-            "status": status,
-            "deadline_days": deadline.days if deadline else None,
-            "signers": [
-                {"role": role, "label": Role(role).label,
-                 "signoff": signed.get((stage.code, role)) if status in ("done", "current") else None}
-                for role in chain.signers(stage.code)
-            ],
-        })
+        steps.append(
+            {
+                "code": stage.code,
+                "label": stage.label,
+                "status": status,
+                "deadline_days": deadline.days if deadline else None,
+                "signers": [
+                    {
+                        "role": role,
+                        "label": Role(role).label,
+                        "signoff": signed.get((stage.code, role)) if status in ("done", "current") else None,
+                    }
+                    for role in chain.signers(stage.code)
+                ],
+            }
+        )
     return steps
 
 
@@ -145,19 +166,23 @@ def request_detail(request, chain, pk):
     chain = get_chain(chain)
     req = selectors.request_get_visible(request.user, chain, pk)
     signoffs = selectors.request_timeline(req)
-    return render(request, "approvals/request_detail.html", {
-        "req": req,
-        "chain": chain,
-        "field_rows": _field_rows(req),
-        "steps": _progress(req, signoffs),
-        "signoffs": signoffs,
-        "attachments": selectors.request_attachments(req),
-        "documents": documents_of_request(req),
-        "pending_changes": pending_changes(req.student),
-        "actions": selectors.available_actions(req, request.user),
-        "can_edit": req.applicant_id == request.user.pk and req.state in EDITABLE_STATES,
-        "is_finished": req.state in (COMPLETED, WITHDRAWN),
-    })
+    return render(
+        request,
+        "approvals/request_detail.html",
+        {
+            "req": req,
+            "chain": chain,
+            "field_rows": _field_rows(req),
+            "steps": _progress(req, signoffs),
+            "signoffs": signoffs,
+            "attachments": selectors.request_attachments(req),
+            "documents": documents_of_request(req),
+            "pending_changes": pending_changes(req.student),
+            "actions": selectors.available_actions(req, request.user),
+            "can_edit": req.applicant_id == request.user.pk and req.state in EDITABLE_STATES,
+            "is_finished": req.state in (COMPLETED, WITHDRAWN),
+        },
+    )
 
 
 @login_required
@@ -168,8 +193,13 @@ def attachment_download(request, chain, pk, attachment_pk):
     attachment = next((a for a in selectors.request_attachments(req) if a.pk == attachment_pk), None)
     if attachment is None:
         raise Http404
-    return serve_file(request, attachment.file, filename=attachment.original_name, content_type=attachment.mime_type,
-                      as_attachment=request.GET.get("download") == "1")
+    return serve_file(
+        request,
+        attachment.file,
+        filename=attachment.original_name,
+        content_type=attachment.mime_type,
+        as_attachment=request.GET.get("download") == "1",
+    )
 
 
 @login_required
@@ -191,10 +221,15 @@ def approval_form(request, chain, pk):
 
 def _already_signed(req, user) -> bool:
     """Whether ``user`` has signed ``req`` in its current round (a repeated click, a stale page)."""
-    return SignOff.objects.for_object(req).filter(
-        actor=user, round=req.round,
-        decision__in=[SignOff.Decision.APPROVE, SignOff.Decision.REJECT, SignOff.Decision.RETURN],
-    ).exists()
+    return (
+        SignOff.objects.for_object(req)
+        .filter(
+            actor=user,
+            round=req.round,
+            decision__in=[SignOff.Decision.APPROVE, SignOff.Decision.REJECT, SignOff.Decision.RETURN],
+        )
+        .exists()
+    )
 
 
 # --- act ------------------------------------------------------------------------------------
@@ -215,8 +250,10 @@ def request_act(request, chain, pk, action):
             say(request, services.UNKNOWN_ACTION)
             return redirect(req)
         if not can_proceed(method):
-            say(request, services.WRONG_STATE % {
-                "state": req.get_state_label(), "action": services._action_label(action)})
+            say(
+                request,
+                services.WRONG_STATE % {"state": req.get_state_label(), "action": services._action_label(action)},
+            )
             return redirect(req)
         if _already_signed(req, request.user):
             say(request, ALREADY_SIGNED % {"state": req.get_state_label()})
@@ -231,8 +268,12 @@ def request_act(request, chain, pk, action):
         if form.is_valid():
             try:
                 req = services.request_act(
-                    chain=chain, request_id=req.pk, actor=request.user, action=action,
-                    opinion=form.cleaned_data["opinion"], data=request.POST,
+                    chain=chain,
+                    request_id=req.pk,
+                    actor=request.user,
+                    action=action,
+                    opinion=form.cleaned_data["opinion"],
+                    data=request.POST,
                     as_role=form.cleaned_data.get("as_role"),
                 )
             except ApplicationError as exc:
@@ -246,24 +287,29 @@ def request_act(request, chain, pk, action):
                 messages.error(request, ALREADY_SIGNED % {"state": req.get_state_label()})
                 return redirect(req)
             else:
-                messages.success(request, _("Done: the request is now at “%(state)s”.") % {
-                    "state": req.get_state_label()})
+                messages.success(
+                    request, _("Done: the request is now at “%(state)s”.") % {"state": req.get_state_label()}
+                )
                 return redirect(req)
     else:
         form = ActForm(action=action, roles=roles)
         stage_form = stage_form_class() if stage_form_class else None
     if stage_form is not None:
         use_date_inputs(stage_form)
-    return render(request, "approvals/request_act.html", {
-        "req": req,
-        "chain": chain,
-        "action": available.get(action) or {"name": action, "label": services._action_label(action)},
-        "form": form,
-        "stage_form": stage_form,
-        "stage": req.stage,
-        "field_rows": _field_rows(req),
-        "signoffs": selectors.request_timeline(req),
-    })
+    return render(
+        request,
+        "approvals/request_act.html",
+        {
+            "req": req,
+            "chain": chain,
+            "action": available.get(action) or {"name": action, "label": services._action_label(action)},
+            "form": form,
+            "stage_form": stage_form,
+            "stage": req.stage,
+            "field_rows": _field_rows(req),
+            "signoffs": selectors.request_timeline(req),
+        },
+    )
 
 
 # --- apply / amend --------------------------------------------------------------------------
@@ -294,8 +340,9 @@ def request_create(request, chain):
         messages.error(request, chain.opened_elsewhere)
         return redirect("home")
     if student is not None and chain.allowed_statuses and student.status not in chain.allowed_statuses:
-        messages.error(request, services.WRONG_STUDENT_STATUS % {
-            "chain": chain.name, "status": student.get_status_display()})
+        messages.error(
+            request, services.WRONG_STUDENT_STATUS % {"chain": chain.name, "status": student.get_status_display()}
+        )
         return redirect("home")
     form_class = application_form_for(chain, picks_student=picks_student)
     # A staff initiator may arrive with the student chosen (?student=<id>, 404 outside their
@@ -310,28 +357,42 @@ def request_create(request, chain):
         preset = student_get_visible(request.user, student_id)
     if request.method == "POST":
         submit = "submit" in request.POST
-        form = form_class(request.POST, request.FILES, user=request.user, submitting=submit,
-                          student=student or preset)
+        form = form_class(request.POST, request.FILES, user=request.user, submitting=submit, student=student or preset)
         if form.is_valid():
             try:
                 req = services.request_create(
-                    chain=chain, student=student or form.student(), applicant=request.user,
-                    data=form.request_data(), attachments=form.attachments(), submit=submit,
+                    chain=chain,
+                    student=student or form.student(),
+                    applicant=request.user,
+                    data=form.request_data(),
+                    attachments=form.attachments(),
+                    submit=submit,
                 )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             except ValidationError as exc:  # the request model's clean() refused the data
                 _add_model_errors(form, exc)
             else:
-                messages.success(request, _("Your request has been submitted.") if submit
-                                 else _("Saved as a draft. Submit it when it is complete."))
+                messages.success(
+                    request,
+                    _("Your request has been submitted.")
+                    if submit
+                    else _("Saved as a draft. Submit it when it is complete."),
+                )
                 return redirect(req)
     else:
         initial = {name: request.GET[name] for name in applicant_field_names(chain) if name in request.GET}
         form = form_class(user=request.user, student=student or preset, initial=initial)
-    return render(request, "approvals/request_form.html", {
-        "chain": chain, "form": form, "student": student or preset, "req": None,
-    })
+    return render(
+        request,
+        "approvals/request_form.html",
+        {
+            "chain": chain,
+            "form": form,
+            "student": student or preset,
+            "req": None,
+        },
+    )
 
 
 @login_required
@@ -348,21 +409,35 @@ def request_edit(request, chain, pk):
     existing = {a.kind for a in selectors.request_attachments(req)}
     if request.method == "POST":
         submit = "submit" in request.POST
-        form = form_class(request.POST, request.FILES, instance=req, user=request.user, submitting=submit,
-                          existing_kinds=existing)
+        form = form_class(
+            request.POST, request.FILES, instance=req, user=request.user, submitting=submit, existing_kinds=existing
+        )
         if form.is_valid():
             try:
-                req = services.request_update(request=req, actor=request.user, data=form.request_data(),
-                                              attachments=form.attachments(), submit=submit)
+                req = services.request_update(
+                    request=req,
+                    actor=request.user,
+                    data=form.request_data(),
+                    attachments=form.attachments(),
+                    submit=submit,
+                )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, _("Your request has been resubmitted.") if submit
-                                 else _("Your changes have been saved."))
+                messages.success(
+                    request, _("Your request has been resubmitted.") if submit else _("Your changes have been saved.")
+                )
                 return redirect(req)
     else:
         form = form_class(instance=req, user=request.user, existing_kinds=existing)
-    return render(request, "approvals/request_form.html", {
-        "chain": chain, "form": form, "student": req.student, "req": req,
-        "attachments": selectors.request_attachments(req),
-    })
+    return render(
+        request,
+        "approvals/request_form.html",
+        {
+            "chain": chain,
+            "form": form,
+            "student": req.student,
+            "req": req,
+            "attachments": selectors.request_attachments(req),
+        },
+    )

@@ -61,8 +61,9 @@ def request_fields(request) -> list[dict]:
     for field in request._meta.concrete_fields:
         if field.name in skip or field.name.endswith("_ptr"):
             continue
-        rows.append({"name": field.name, "label": capfirst(force_str(field.verbose_name)),
-                     "value": field_value(request, field)})
+        rows.append(
+            {"name": field.name, "label": capfirst(force_str(field.verbose_name)), "value": field_value(request, field)}
+        )
     return rows
 
 
@@ -146,11 +147,18 @@ def approval_form_context(request) -> dict:
     for stage in chain.stages:
         signers = []
         for role in chain.signers(stage.code):
-            latest = next((row for row in reversed(current) if row["stage"] == stage.code and row["role"] == role),
-                          None)
+            latest = next(
+                (row for row in reversed(current) if row["stage"] == stage.code and row["role"] == role), None
+            )
             signers.append({"role": role, "role_label": role_label(role), "signoff": latest})
-        stages.append({"code": stage.code, "label": force_str(stage.label), "signers": signers,
-                       "seal": seal_unit(stage.seal, request.student) if stage.seal else ""})
+        stages.append(
+            {
+                "code": stage.code,
+                "label": force_str(stage.label),
+                "signers": signers,
+                "seal": seal_unit(stage.seal, request.student) if stage.seal else "",
+            }
+        )
     return {
         "chain": {"code": chain.code, "name": force_str(chain.name)},
         "request": {
@@ -172,8 +180,12 @@ def approval_form_context(request) -> dict:
         "returns": [row for row in timeline if row["decision"] in RETURN_DECISIONS],
         "timeline": timeline,
         "attachments": [
-            {"kind": a.kind, "label": force_str(getattr(chain.attachment_rule(a.kind), "label", a.kind)),
-             "name": a.original_name, "time": fmt_time(a.created_at)}
+            {
+                "kind": a.kind,
+                "label": force_str(getattr(chain.attachment_rule(a.kind), "label", a.kind)),
+                "name": a.original_name,
+                "time": fmt_time(a.created_at),
+            }
             for a in request_attachments(request)
             if not (photo and a.kind == "photo")  # the photo is printed, not listed
         ],

@@ -25,14 +25,19 @@ def _font(bold: bool):
     family = settings.REGISTRAR.get("DOCUMENT_FONT", "Noto Serif CJK SC")
     pattern = f"{family}:weight={'bold' if bold else 'regular'}"
     try:
-        out = subprocess.run([fc_match, "-f", "%{file}\n%{index}", pattern], capture_output=True, text=True,
-                             timeout=10, check=True).stdout.split("\n")
+        out = subprocess.run(
+            [fc_match, "-f", "%{file}\n%{index}", pattern], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.split("\n")
         from fontTools.ttLib import TTFont
 
         font = TTFont(out[0], fontNumber=int(out[1] or 0), lazy=True)
         os2 = font["OS/2"]  # the typographic ascender/descender bound the (ideographic) em box
-        return (font.getGlyphSet(), font.getBestCmap(), font["head"].unitsPerEm,
-                (os2.sTypoAscender + os2.sTypoDescender) / 2)
+        return (
+            font.getGlyphSet(),
+            font.getBestCmap(),
+            font["head"].unitsPerEm,
+            (os2.sTypoAscender + os2.sTypoDescender) / 2,
+        )
     except Exception:  # noqa: BLE001 - no usable font: callers fall back to text
         return None
 
@@ -55,8 +60,9 @@ def glyph_path(ch: str, *, bold: bool = True) -> tuple[str, float, float, float]
     return pen.getCommands(), glyph.width, upm, centre
 
 
-def glyph_svg(ch: str, *, x: float, y: float, size: float, rotate: float = 0.0, fill: str = "#000",
-              bold: bool = True) -> str | None:
+def glyph_svg(
+    ch: str, *, x: float, y: float, size: float, rotate: float = 0.0, fill: str = "#000", bold: bool = True
+) -> str | None:
     """An SVG ``<path>`` drawing ``ch`` ``size`` units tall, centred on (x, y), turned by ``rotate``
     degrees; None when the font has no outline for it."""
     glyph = glyph_path(ch, bold=bold)
@@ -65,6 +71,8 @@ def glyph_svg(ch: str, *, x: float, y: float, size: float, rotate: float = 0.0, 
     d, advance, upm, centre = glyph
     scale = size / upm
     # font units are y-up with the baseline at 0: flip, and move the glyph's centre to the origin
-    transform = (f"translate({x:.2f} {y:.2f}) rotate({rotate:.2f}) scale({scale:.5f} {-scale:.5f}) "
-                 f"translate({-advance / 2:.1f} {-centre:.1f})")
+    transform = (
+        f"translate({x:.2f} {y:.2f}) rotate({rotate:.2f}) scale({scale:.5f} {-scale:.5f}) "
+        f"translate({-advance / 2:.1f} {-centre:.1f})"
+    )
     return f'<path d="{d}" transform="{transform}" fill="{fill}"/>'

@@ -26,8 +26,9 @@ class Document(models.Model):
     doc_type = models.CharField(_("document type"), max_length=40, db_index=True)
     serial = models.CharField(_("serial number"), max_length=40, unique=True)
     code = models.CharField(_("verification code"), max_length=32, unique=True)
-    student = models.ForeignKey("students.Student", on_delete=models.PROTECT, related_name="documents",
-                                verbose_name=_("holder"))
+    student = models.ForeignKey(
+        "students.Student", on_delete=models.PROTECT, related_name="documents", verbose_name=_("holder")
+    )
     holder_name = models.CharField(_("holder's name"), max_length=64)
     title = models.CharField(_("title"), max_length=128)
     chain = models.CharField(_("chain"), max_length=16, blank=True)
@@ -43,14 +44,27 @@ class Document(models.Model):
     file = models.FileField(_("file"), upload_to="documents/%Y/", blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True, db_index=True)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                  related_name="+", verbose_name=_("issued by"))
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+", verbose_name=_("revoked by"))
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
     revoke_reason = models.CharField(_("reason for revocation"), max_length=255, blank=True)
-    reissue_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissues",
-                                   verbose_name=_("reissue of"))
+    reissue_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissues", verbose_name=_("reissue of")
+    )
 
     objects = DocumentQuerySet.as_manager()
 
@@ -66,6 +80,11 @@ class Document(models.Model):
 
     def __str__(self):
         return f"{self.serial} {self.title}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("documents:detail", args=[self.pk])
 
     def delete(self, *args, **kwargs):
         raise ValidationError(DOCUMENT_NEVER_DELETED)
@@ -86,12 +105,7 @@ class Document(models.Model):
     @property
     def display_code(self) -> str:
         """The verification code in groups of four, as printed (ABCD-EFGH-JKLM-NPQR)."""
-        return "-".join(self.code[i:i + 4] for i in range(0, len(self.code), 4))
-
-    def get_absolute_url(self):
-        from django.urls import reverse
-
-        return reverse("documents:detail", args=[self.pk])
+        return "-".join(self.code[i : i + 4] for i in range(0, len(self.code), 4))
 
 
 class DocumentSequence(models.Model):

@@ -37,8 +37,10 @@ from .types import DocType, get_doc_type
 logger = logging.getLogger(__name__)
 
 ALREADY_REVOKED = _("This document was already revoked on %(date)s.")
-REVOKE_REASON_REQUIRED = _("Give the reason for revoking the document: it is kept on record (the public "
-                           "verification page shows only that and when the document was revoked).")
+REVOKE_REASON_REQUIRED = _(
+    "Give the reason for revoking the document: it is kept on record (the public "
+    "verification page shows only that and when the document was revoked)."
+)
 CONTEXT_NOT_JSON = _("The document content cannot be stored: %(error)s")
 SUPERSEDED = _("Superseded by the reissued document %(serial)s.")
 
@@ -98,14 +100,22 @@ def _enqueue_render(document_id: int) -> None:
     queue = settings.REGISTRAR.get("DOCUMENT_QUEUE")
     try:
         render_document.apply_async(args=[document_id], **({"queue": queue} if queue else {}))
-    except Exception:  # noqa: BLE001 - the request that issued the document has succeeded already
+    except Exception:
         logger.exception("could not queue the rendering of document %s", document_id)
 
 
 @transaction.atomic
-def document_issue(*, doc_type: str | DocType, student, title: str | None = None, context: dict,
-                   issued_by, chain: str = "", request_id: int | None = None,
-                   reissue_of: Document | None = None) -> Document:
+def document_issue(
+    *,
+    doc_type: str | DocType,
+    student,
+    title: str | None = None,
+    context: dict,
+    issued_by,
+    chain: str = "",
+    request_id: int | None = None,
+    reissue_of: Document | None = None,
+) -> Document:
     """Issue a document: run the type's guards, number it, give it a code, queue the rendering.
 
     A guard's refusal (``ApplicationError``) leaves nothing written.
@@ -174,15 +184,25 @@ def document_issue_for_request(*, doc_type: str | DocType, request, issued_by) -
             # Not rendered yet (or its job was lost): queue it again; rendering is idempotent.
             transaction.on_commit(lambda: _enqueue_render(latest.pk))
         return latest
-    document = document_issue(doc_type=doc_type, student=request.student, title=title, context=context,
-                              issued_by=issued_by, chain=request.chain.code, request_id=request.pk)
+    document = document_issue(
+        doc_type=doc_type,
+        student=request.student,
+        title=title,
+        context=context,
+        issued_by=issued_by,
+        chain=request.chain.code,
+        request_id=request.pk,
+    )
     if doc_type.code != "approval_form":
         with translation.override(document_language()):
             reason = force_str(SUPERSEDED) % {"serial": document.serial}
-        (Document.objects.filter(doc_type=doc_type.code, chain=request.chain.code, request_id=request.pk,
-                                 revoked_at__isnull=True)
-         .exclude(pk=document.pk)
-         .update(revoked_at=timezone.now(), revoked_by=issued_by, revoke_reason=reason[:255]))
+        (
+            Document.objects.filter(
+                doc_type=doc_type.code, chain=request.chain.code, request_id=request.pk, revoked_at__isnull=True
+            )
+            .exclude(pk=document.pk)
+            .update(revoked_at=timezone.now(), revoked_by=issued_by, revoke_reason=reason[:255])
+        )
     return document
 
 
@@ -232,9 +252,16 @@ def document_reissue(*, document: Document, actor) -> Document:
     document = Document.objects.select_for_update().select_related("student").get(pk=document.pk)
     _check_may_revoke(actor, document)
     context = {k: v for k, v in document.context.items() if k != "fingerprint"}
-    new = document_issue(doc_type=document.doc_type, student=document.student, title=document.title,
-                         context=context, issued_by=actor, chain=document.chain, request_id=document.request_id,
-                         reissue_of=document)
+    new = document_issue(
+        doc_type=document.doc_type,
+        student=document.student,
+        title=document.title,
+        context=context,
+        issued_by=actor,
+        chain=document.chain,
+        request_id=document.request_id,
+        reissue_of=document,
+    )
     if not document.is_revoked:
         with translation.override(document_language()):
             reason = force_str(SUPERSEDED) % {"serial": new.serial}
@@ -321,7 +348,7 @@ def document_render(*, document_id: int, final: bool = True) -> Document:
             document.heartbeat_at = timezone.now()
             document.save(update_fields=["file", "sha256", "status", "progress", "error", "heartbeat_at"])
         return document
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the document for the UI
+    except Exception as exc:
         if not final and is_transient(exc):
             raise
         logger.exception("rendering document %s failed", document_id)

@@ -86,12 +86,14 @@ class DocType:
         return import_string(self.context_builder)(request)
 
 
-AUTO_WITHDRAWN_REFUSED = _("“%(type)s” is never issued to %(name)s: the student was withdrawn automatically "
-                           "(自动退学), for whom no certificate of incomplete study, withdrawal certificate or "
-                           "transcript is issued.")
+AUTO_WITHDRAWN_REFUSED = _(
+    "“%(type)s” is never issued to %(name)s: the student was withdrawn automatically "
+    "(自动退学), for whom no certificate of incomplete study, withdrawal certificate or "
+    "transcript is issued."
+)
 
 
-def refuse_auto_withdrawn(doc_type: "DocType", student) -> None:
+def refuse_auto_withdrawn(doc_type: DocType, student) -> None:
     """U4 rule: no 肄业证明书, 退学证明 or transcript for an automatically withdrawn student."""
     from django.conf import settings
 

@@ -35,12 +35,16 @@ def document_detail(request, pk: int):
     status = document_status(document)
     if _wants_json(request):
         return JsonResponse(status)
-    return render(request, "documents/document_detail.html", {
-        "document": document,
-        "status": status,
-        "doc_type": find_doc_type(document.doc_type),
-        "can_revoke": perms.can_revoke(request.user, document),
-    })
+    return render(
+        request,
+        "documents/document_detail.html",
+        {
+            "document": document,
+            "status": status,
+            "doc_type": find_doc_type(document.doc_type),
+            "can_revoke": perms.can_revoke(request.user, document),
+        },
+    )
 
 
 @login_required
@@ -51,8 +55,13 @@ def document_download(request, pk: int):
         if _wants_json(request):
             return JsonResponse(document_status(document), status=409)
         return redirect(document.get_absolute_url())
-    response = serve_file(request, document.file, content_type="application/pdf",
-                          as_attachment=request.GET.get("inline") != "1", filename=f"{document.serial}.pdf")
+    response = serve_file(
+        request,
+        document.file,
+        content_type="application/pdf",
+        as_attachment=request.GET.get("inline") != "1",
+        filename=f"{document.serial}.pdf",
+    )
     response["X-Document-SHA256"] = document.sha256
     return response
 
@@ -82,8 +91,12 @@ def document_revoke_view(request, pk: int):
         else:
             messages.success(request, REVOKED_OK % {"serial": document.serial})
         return redirect(document.get_absolute_url())
-    return render(request, "documents/document_revoke.html", {"document": document, "form": form},
-                  status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "documents/document_revoke.html",
+        {"document": document, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required

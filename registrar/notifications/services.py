@@ -14,13 +14,14 @@ from .models import Notification
 
 
 def notify(*, users, message: str, url: str = "") -> None:
-    users = [u for u in {u.pk: u for u in users if u is not None}.values()]
+    users = list({u.pk: u for u in users if u is not None}.values())
     if not users:
         return
     Notification.objects.bulk_create([Notification(user=u, message=message[:255], url=url) for u in users])
     mails = [
         (message[:120], f"{message}\n\n{public_url(url)}", settings.DEFAULT_FROM_EMAIL, [u.email])
-        for u in users if u.email
+        for u in users
+        if u.email
     ]
     if mails:
         transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))
@@ -38,10 +39,15 @@ def notify_request_moved(*, request, actor, source: str, action: str) -> None:
     label = request.get_state_label()
     head = f"{request.chain.name} #{request.pk}（{request.student.name}）"
     if request.applicant_id != actor.pk:
-        notify(users=[request.applicant], message=_("%(head)s: now “%(state)s”.") % {"head": head, "state": label}, url=url)
+        notify(
+            users=[request.applicant], message=_("%(head)s: now “%(state)s”.") % {"head": head, "state": label}, url=url
+        )
     waiting = [u for u in users_awaited_by(request) if u.pk != actor.pk]
-    notify(users=waiting, message=_("%(head)s awaits your sign-off at “%(state)s”.") % {"head": head, "state": label},
-           url=url)
+    notify(
+        users=waiting,
+        message=_("%(head)s awaits your sign-off at “%(state)s”.") % {"head": head, "state": label},
+        url=url,
+    )
 
 
 def notification_mark_read(*, user, ids=None) -> int:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("REGISTRAR_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -84,9 +83,7 @@ TEMPLATES = [
 
 # An empty DATABASE_URL means the embedded default too.
 DATABASES = {
-    "default": env.db_url_config(
-        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'registrar.sqlite3'}"
-    )
+    "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'registrar.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -95,12 +92,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # timeout helps it. IMMEDIATE takes the write lock at BEGIN and waits for it (up to the timeout);
     # WAL lets reads go on while one connection writes.
     _SQLITE_TIMEOUT = env.int("REGISTRAR_SQLITE_TIMEOUT", default=30)  # seconds
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "transaction_mode": "IMMEDIATE",
-        "timeout": _SQLITE_TIMEOUT,
-        "init_command": (f"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                         f"PRAGMA busy_timeout={_SQLITE_TIMEOUT * 1000}"),
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": _SQLITE_TIMEOUT,
+            "init_command": (
+                f"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={_SQLITE_TIMEOUT * 1000}"
+            ),
+        }
+    )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 
@@ -277,8 +277,9 @@ REGISTRAR = {
     "PUBLIC_URL": env.str("REGISTRAR_PUBLIC_URL", default="http://localhost:8000").rstrip("/"),
     # The institution's English name, for English documents (the English transcript); an
     # installation that sets its name but not this one gets its name on English documents too.
-    "INSTITUTION_NAME_EN": env.str("REGISTRAR_INSTITUTION_NAME_EN",
-                                   default="" if _INSTITUTION_NAME else "Demonstration University"),
+    "INSTITUTION_NAME_EN": env.str(
+        "REGISTRAR_INSTITUTION_NAME_EN", default="" if _INSTITUTION_NAME else "Demonstration University"
+    ),
     "STATUS_CHANGE": {
         "SUSPENSION_MAX_DAYS": env.int("REGISTRAR_SUSPENSION_MAX_DAYS", default=366),
         "SUSPENSION_TOTAL_MAX_DAYS": env.int("REGISTRAR_SUSPENSION_TOTAL_MAX_DAYS", default=731),
@@ -286,8 +287,12 @@ REGISTRAR = {
         "C4_FILING_WINDOWS": [("02-20", "04-30"), ("09-01", "11-30")],
     },
     # Document types never issued to a student withdrawn automatically (U4).
-    "AUTO_WITHDRAWAL_BANNED_DOCUMENTS": ["incomplete_certificate", "withdrawal_certificate", "transcript",
-                                         "transcript_en"],
+    "AUTO_WITHDRAWAL_BANNED_DOCUMENTS": [
+        "incomplete_certificate",
+        "withdrawal_certificate",
+        "transcript",
+        "transcript_en",
+    ],
     "GRADES": {
         # U5: grades are entered within this many days after the exam; later offerings are flagged late
         "ENTRY_DAYS_AFTER_EXAM": env.int("REGISTRAR_GRADE_ENTRY_DAYS", default=7),
@@ -297,8 +302,17 @@ REGISTRAR = {
         # a passed make-up / clearing exam is recorded at most at this score (None: as sat)
         "MAKEUP_SCORE_CAP": 60,
         # (lowest score, grade point), highest first; below the last entry the grade point is 0
-        "GRADE_POINTS": [(90, 4.0), (85, 3.7), (82, 3.3), (78, 3.0), (75, 2.7), (72, 2.3), (68, 2.0),
-                         (64, 1.5), (60, 1.0)],
+        "GRADE_POINTS": [
+            (90, 4.0),
+            (85, 3.7),
+            (82, 3.3),
+            (78, 3.0),
+            (75, 2.7),
+            (72, 2.3),
+            (68, 2.0),
+            (64, 1.5),
+            (60, 1.0),
+        ],
         # five-level grades: the hundred-point equivalent used for the composite, averages and GPA
         "FIVE_LEVELS": [("优", 95), ("良", 85), ("中", 75), ("及格", 65), ("不及格", 0)],
         # score boundaries to derive a five-level grade from a composite: (lowest score, level)

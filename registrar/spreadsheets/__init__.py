@@ -14,6 +14,15 @@ from .intake import Workbook, check_upload, open_workbook, read_rows
 from .writer import append_row, csv_safe, formula_like, new_workbook, workbook_bytes
 
 __all__ = [
-    "Limits", "SpreadsheetRefused", "Workbook", "append_row", "check_upload", "csv_safe", "formula_like",
-    "new_workbook", "open_workbook", "read_rows", "workbook_bytes",
+    "Limits",
+    "SpreadsheetRefused",
+    "Workbook",
+    "append_row",
+    "check_upload",
+    "csv_safe",
+    "formula_like",
+    "new_workbook",
+    "open_workbook",
+    "read_rows",
+    "workbook_bytes",
 ]

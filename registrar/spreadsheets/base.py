@@ -15,37 +15,63 @@ from registrar.exceptions import ApplicationError
 # --- messages (tests import these) -------------------------------------------------------------
 FILE_EMPTY = _("The file is empty.")
 FILE_TOO_LARGE = _("The file is %(size)s; files up to %(limit)s are accepted.")
-NOT_XLSX = _("This file is not an Excel workbook (.xlsx). Open it in Excel or WPS, save it as “Excel Workbook "
-             "(*.xlsx)” and upload that file.")
-OLD_XLS = _("This is an old Excel 97–2003 workbook (.xls). Open it in Excel or WPS, save it as “Excel Workbook "
-            "(*.xlsx)” and upload that file.")
-ENCRYPTED = _("This workbook is protected by a password (encrypted), so it cannot be read. Remove the password "
-              "in Excel (File → Info → Protect Workbook) and upload it again.")
-MACROS = _("This workbook contains macros (.xlsm). Workbooks with macros are refused, not run: save it as “Excel "
-           "Workbook (*.xlsx)”, without macros, and upload that file.")
-DAMAGED = _("The workbook is damaged or incomplete: its archive cannot be read (%(detail)s). Open it in Excel, "
-            "save it again and upload the new file.")
+NOT_XLSX = _(
+    "This file is not an Excel workbook (.xlsx). Open it in Excel or WPS, save it as “Excel Workbook "
+    "(*.xlsx)” and upload that file."
+)
+OLD_XLS = _(
+    "This is an old Excel 97–2003 workbook (.xls). Open it in Excel or WPS, save it as “Excel Workbook "
+    "(*.xlsx)” and upload that file."
+)
+ENCRYPTED = _(
+    "This workbook is protected by a password (encrypted), so it cannot be read. Remove the password "
+    "in Excel (File → Info → Protect Workbook) and upload it again."
+)
+MACROS = _(
+    "This workbook contains macros (.xlsm). Workbooks with macros are refused, not run: save it as “Excel "
+    "Workbook (*.xlsx)”, without macros, and upload that file."
+)
+DAMAGED = _(
+    "The workbook is damaged or incomplete: its archive cannot be read (%(detail)s). Open it in Excel, "
+    "save it again and upload the new file."
+)
 TOO_MANY_PARTS = _("The workbook is made of %(count)s parts; at most %(limit)s are accepted.")
 UNPACKED_TOO_LARGE = _("The workbook unpacks to %(size)s; at most %(limit)s is accepted.")
-COMPRESSION_RATIO = _("The part “%(part)s” of the workbook is compressed %(ratio)s to 1, far more than a spreadsheet "
-                      "(at most %(limit)s to 1): the file looks like a zip bomb and is refused.")
-NESTED_ARCHIVE = _("The workbook contains embedded archives nested more than %(depth)s deep (“%(part)s”): remove "
-                   "the embedded files and upload it again.")
-ENCODING = _("The part “%(part)s” of the workbook is not encoded in UTF-8 (%(encoding)s), as Excel always saves "
-             "it: open the file in Excel or WPS and save it again as .xlsx.")
-MALFORMED = _("The part “%(part)s” of the workbook is not valid XML (%(detail)s): open the file in Excel or WPS "
-              "and save it again as .xlsx.")
-TOO_MANY_ROWS = _("The sheet in “%(part)s” reaches (or declares) row %(row)s; at most %(limit)s rows are "
-                  "accepted. Delete the empty rows below your data (or split the file) and upload it again.")
-TOO_MANY_COLUMNS = _("The sheet in “%(part)s” reaches (or declares) column %(column)s (column %(number)s); at most "
-                     "%(limit)s columns are accepted. Delete the empty columns to the right of your data and upload "
-                     "it again.")
-TOO_MANY_CELLS = _("The sheet “%(sheet)s” spans %(rows)s rows × %(columns)s columns; at most %(limit)s cells are "
-                   "accepted. Delete the empty rows and columns around your data and upload it again.")
+COMPRESSION_RATIO = _(
+    "The part “%(part)s” of the workbook is compressed %(ratio)s to 1, far more than a spreadsheet "
+    "(at most %(limit)s to 1): the file looks like a zip bomb and is refused."
+)
+NESTED_ARCHIVE = _(
+    "The workbook contains embedded archives nested more than %(depth)s deep (“%(part)s”): remove "
+    "the embedded files and upload it again."
+)
+ENCODING = _(
+    "The part “%(part)s” of the workbook is not encoded in UTF-8 (%(encoding)s), as Excel always saves "
+    "it: open the file in Excel or WPS and save it again as .xlsx."
+)
+MALFORMED = _(
+    "The part “%(part)s” of the workbook is not valid XML (%(detail)s): open the file in Excel or WPS "
+    "and save it again as .xlsx."
+)
+TOO_MANY_ROWS = _(
+    "The sheet in “%(part)s” reaches (or declares) row %(row)s; at most %(limit)s rows are "
+    "accepted. Delete the empty rows below your data (or split the file) and upload it again."
+)
+TOO_MANY_COLUMNS = _(
+    "The sheet in “%(part)s” reaches (or declares) column %(column)s (column %(number)s); at most "
+    "%(limit)s columns are accepted. Delete the empty columns to the right of your data and upload "
+    "it again."
+)
+TOO_MANY_CELLS = _(
+    "The sheet “%(sheet)s” spans %(rows)s rows × %(columns)s columns; at most %(limit)s cells are "
+    "accepted. Delete the empty rows and columns around your data and upload it again."
+)
 TOO_MANY_STRINGS = _("The workbook declares %(count)s different texts; at most %(limit)s are accepted.")
 NO_SHEET = _("The workbook has no worksheet.")
-UNREADABLE = _("The workbook could not be read (%(detail)s). Open it in Excel or WPS, save it again as .xlsx and "
-               "upload the new file.")
+UNREADABLE = _(
+    "The workbook could not be read (%(detail)s). Open it in Excel or WPS, save it again as .xlsx and "
+    "upload the new file."
+)
 
 
 class SpreadsheetRefused(ApplicationError):
@@ -128,9 +154,9 @@ def parse_ref(value: bytes | str) -> tuple[int, int] | None:
     m = _REF.match(raw)
     if m is None or not m.group(2):
         return None
-    row = int(m.group(2)) if len(m.group(2)) <= 15 else 10 ** 15  # calamine's u32 wraps; far out either way
+    row = int(m.group(2)) if len(m.group(2)) <= 15 else 10**15  # calamine's u32 wraps; far out either way
     if row == 0:
         return None
     letters = m.group(1)
-    column = column_number(letters) if len(letters) <= 10 else 26 ** 10
+    column = column_number(letters) if len(letters) <= 10 else 26**10
     return row, column

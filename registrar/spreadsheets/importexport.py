@@ -22,15 +22,17 @@ import tablib
 from django import forms
 from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
-from import_export.forms import ImportForm
 from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import ImportForm
 
 from .base import FILE_TOO_LARGE, TOO_MANY_COLUMNS, TOO_MANY_ROWS, Limits, SpreadsheetRefused, refuse, size_text
 from .intake import read_rows
 from .writer import append_row, csv_safe, new_workbook, workbook_bytes
 
-CSV_NOT_UTF8 = _("The CSV file is not encoded in UTF-8: save it again as “CSV UTF-8 (comma delimited)” and upload "
-                 "that file, or upload the Excel workbook (.xlsx) instead.")
+CSV_NOT_UTF8 = _(
+    "The CSV file is not encoded in UTF-8: save it again as “CSV UTF-8 (comma delimited)” and upload "
+    "that file, or upload the Excel workbook (.xlsx) instead."
+)
 
 
 def _header(value) -> str:
@@ -86,12 +88,17 @@ class IntakeCSV(CSV):
             except UnicodeDecodeError:
                 raise SpreadsheetRefused(CSV_NOT_UTF8) from None
         count = 0
-        for count, row in enumerate(csv.reader(io.StringIO(in_stream)), start=1):  # noqa: B007
+        for count, row in enumerate(csv.reader(io.StringIO(in_stream)), start=1):
             if count > limits.max_rows:
                 raise refuse(TOO_MANY_ROWS, part="CSV", row=f"{count:,}", limit=f"{limits.max_rows:,}")
             if len(row) > limits.max_columns:
-                raise refuse(TOO_MANY_COLUMNS, part="CSV", column=len(row), number=f"{len(row):,}",
-                             limit=f"{limits.max_columns:,}")
+                raise refuse(
+                    TOO_MANY_COLUMNS,
+                    part="CSV",
+                    column=len(row),
+                    number=f"{len(row):,}",
+                    limit=f"{limits.max_columns:,}",
+                )
         return super().create_dataset(in_stream, **kwargs)
 
     def export_data(self, dataset, **kwargs):

@@ -64,8 +64,17 @@ RATIO_FLOOR_BYTES = 1 << 20
 #: Archives inside the workbook (embedded objects) are opened this deep, no deeper.
 NESTED_DEPTH = 2
 _COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-_ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
-                   NotImplementedError, UnicodeDecodeError, RuntimeError)
+_ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    UnicodeDecodeError,
+    RuntimeError,
+)
 
 
 @dataclass
@@ -115,7 +124,7 @@ def _check_size(size: int, limits: Limits) -> None:
 
 
 def _open(checked: Checked):
-    return open(checked.path, "rb") if checked.path is not None else io.BytesIO(checked.data)  # noqa: SIM115
+    return open(checked.path, "rb") if checked.path is not None else io.BytesIO(checked.data)
 
 
 def _check_kind(handle) -> None:
@@ -152,8 +161,12 @@ def _check_directory(infos, limits: Limits, *, budget: int) -> int:
         raise refuse(UNPACKED_TOO_LARGE, size=size_text(shown), limit=size_text(limits.max_unpacked_bytes))
     for info in infos:
         if info.file_size > RATIO_FLOOR_BYTES and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            raise refuse(COMPRESSION_RATIO, part=info.filename,
-                         ratio=f"{info.file_size // max(info.compress_size, 1):,}", limit=limits.max_ratio)
+            raise refuse(
+                COMPRESSION_RATIO,
+                part=info.filename,
+                ratio=f"{info.file_size // max(info.compress_size, 1):,}",
+                limit=limits.max_ratio,
+            )
     return total
 
 
@@ -201,8 +214,9 @@ def _check_nested(data: bytes, part: str, limits: Limits, *, depth: int, budget:
                 with inner.open(info) as stream:
                     is_archive = stream.read(4) == ZIP_MAGIC
                 if is_archive:
-                    _check_nested(inner.read(info), f"{part}/{info.filename}", limits, depth=depth + 1,
-                                  budget=budget - used)
+                    _check_nested(
+                        inner.read(info), f"{part}/{info.filename}", limits, depth=depth + 1, budget=budget - used
+                    )
     except SpreadsheetRefused:
         raise
     except _ARCHIVE_ERRORS:
@@ -266,8 +280,13 @@ class Workbook:
         part = found.name
         check_position(rows, columns, part, self._limits)
         if rows * columns > self._limits.max_cells:
-            raise refuse(TOO_MANY_CELLS, sheet=part, rows=f"{rows:,}", columns=f"{columns:,}",
-                         limit=f"{self._limits.max_cells:,}")
+            raise refuse(
+                TOO_MANY_CELLS,
+                sheet=part,
+                rows=f"{rows:,}",
+                columns=f"{columns:,}",
+                limit=f"{self._limits.max_cells:,}",
+            )
         try:
             return found.to_python(skip_empty_area=False)
         except BaseException as exc:  # noqa: BLE001

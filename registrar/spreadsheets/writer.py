@@ -63,7 +63,7 @@ def neutralise(wb) -> None:
         for row in ws.iter_rows():
             for cell in row:
                 value = cell.value
-                if cell.data_type == "f" and isinstance(value, str) or formula_like(value):
+                if (cell.data_type == "f" and isinstance(value, str)) or formula_like(value):
                     as_text(cell)
 
 

@@ -67,8 +67,9 @@ def _not_above(limit: int) -> bytes:
         low = 1 if i == 0 else 0
         top = int(ch) - 1
         if top >= low:
-            alternatives.append(s[:i].encode() + b"[%d-%d]" % (low, top) + (b"[0-9]{%d}" % (n - i - 1) if n - i - 1
-                                                                             else b""))
+            alternatives.append(
+                s[:i].encode() + b"[%d-%d]" % (low, top) + (b"[0-9]{%d}" % (n - i - 1) if n - i - 1 else b"")
+            )
     alternatives.append(s.encode())
     return b"(?:" + b"|".join(alternatives) + b")"
 
@@ -105,8 +106,13 @@ def check_position(row: int, column: int, part: str, limits: Limits) -> None:
     if row > limits.max_rows:
         raise refuse(TOO_MANY_ROWS, part=part, row=f"{row:,}", limit=f"{limits.max_rows:,}")
     if column > limits.max_columns:
-        raise refuse(TOO_MANY_COLUMNS, part=part, column=column_letters(min(column, 10 ** 6)),
-                     number=f"{column:,}", limit=f"{limits.max_columns:,}")
+        raise refuse(
+            TOO_MANY_COLUMNS,
+            part=part,
+            column=column_letters(min(column, 10**6)),
+            number=f"{column:,}",
+            limit=f"{limits.max_columns:,}",
+        )
 
 
 def check_reference_text(value: bytes | str, part: str, limits: Limits) -> None:

@@ -15,8 +15,14 @@ def seal_char(c: dict, size: float, fill: str = "#d0021b"):
     outline, so the seal is a drawing, not text; as SVG text when the font has no outline for it."""
     svg = glyph_svg(c["ch"], x=float(c["x"]), y=float(c["y"]), size=float(size), rotate=float(c["rot"]), fill=fill)
     if svg is not None:
-        return mark_safe(svg)  # noqa: S308 - path data and numbers from the font and the geometry
+        return mark_safe(svg)
     return format_html(
         '<text x="{x}" y="{y}" font-family="Noto Serif CJK SC" font-weight="bold" font-size="{size}" fill="{fill}" '
         'text-anchor="middle" dominant-baseline="central" transform="rotate({rot} {x} {y})">{ch}</text>',
-        x=c["x"], y=c["y"], size=size, fill=fill, rot=c["rot"], ch=c["ch"])
+        x=c["x"],
+        y=c["y"],
+        size=size,
+        fill=fill,
+        rot=c["rot"],
+        ch=c["ch"],
+    )

@@ -67,8 +67,8 @@ def state_badge(req):
     badge = format_html('<span class="badge {}">{}</span>', state_class(req), req.get_state_label())
     if getattr(req, "is_overdue", False):
         badge += format_html(
-            ' <span class="badge text-bg-danger"><i class="bi bi-alarm" aria-hidden="true"></i> {}</span>',
-            _("Overdue"))
+            ' <span class="badge text-bg-danger"><i class="bi bi-alarm" aria-hidden="true"></i> {}</span>', _("Overdue")
+        )
     return badge
 
 
@@ -169,12 +169,19 @@ def _wrap(text: str, size: float, width: float, max_lines: int = 3) -> list[str]
 
 def _text(x, y, lines, *, size=13, weight="normal", fill="#212529", anchor="middle"):
     tspans = format_html_join(
-        "", '<tspan x="{}" dy="{}">{}</tspan>',
+        "",
+        '<tspan x="{}" dy="{}">{}</tspan>',
         ((x, 0 if i == 0 else round(size * 1.25, 1), line) for i, line in enumerate(lines)),
     )
     return format_html(
         '<text x="{}" y="{}" font-size="{}" font-weight="{}" fill="{}" text-anchor="{}">{}</text>',
-        x, y, size, weight, fill, anchor, tspans,
+        x,
+        y,
+        size,
+        weight,
+        fill,
+        anchor,
+        tspans,
     )
 
 
@@ -222,15 +229,19 @@ def workflow_svg(desc: dict):
 
     parts = []
     # markers
-    parts.append(format_html(
-        '<defs>'
-        '<marker id="a-{0}-main" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#495057"/></marker>'
-        '<marker id="a-{0}-rej" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#dc3545"/></marker>'
-        '<marker id="a-{0}-back" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#d9822b"/></marker>'
-        '</defs>', code))
+    parts.append(
+        format_html(
+            "<defs>"
+            '<marker id="a-{0}-main" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#495057"/></marker>'
+            '<marker id="a-{0}-rej" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#dc3545"/></marker>'
+            '<marker id="a-{0}-back" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#d9822b"/></marker>'
+            "</defs>",
+            code,
+        )
+    )
 
     def terminal(i, label, fill, stroke, y=None):
         x = x_of(i)
@@ -238,7 +249,12 @@ def workflow_svg(desc: dict):
         return format_html(
             '<g class="wf-terminal"><rect x="{}" y="{}" width="{}" height="{}" rx="21" fill="{}" stroke="{}" '
             'stroke-width="1.5"/>{}</g>',
-            x, y, BOX_W, term_h, fill, stroke,
+            x,
+            y,
+            BOX_W,
+            term_h,
+            fill,
+            stroke,
             _text(x + BOX_W / 2, y + term_h / 2 + 4.5, _wrap(label, 13, inner, 1), weight="600"),
         )
 
@@ -249,73 +265,137 @@ def workflow_svg(desc: dict):
     for i, b in enumerate(boxes, start=1):
         x = x_of(i)
         y = top
-        body = [format_html(
-            '<rect x="{}" y="{}" width="{}" height="{}" rx="8" fill="#eef4ff" stroke="#3d6fd6" stroke-width="1.5"/>',
-            x, y, BOX_W, box_h)]
+        body = [
+            format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" rx="8" fill="#eef4ff" stroke="#3d6fd6" stroke-width="1.5"/>',
+                x,
+                y,
+                BOX_W,
+                box_h,
+            )
+        ]
         ty = y + PAD + 12
         body.append(_text(x + BOX_W / 2, ty, b["title"], weight="600", fill="#1b3d82"))
         rule_y = y + PAD + len(b["title"]) * LINE + 2
-        body.append(format_html('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#b7c9ef"/>',
-                                x + PAD, rule_y, x + BOX_W - PAD, rule_y))
+        body.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#b7c9ef"/>', x + PAD, rule_y, x + BOX_W - PAD, rule_y
+            )
+        )
         if b["signers"]:
             body.append(_text(x + PAD, rule_y + 15, b["signers"], size=11.5, anchor="start", fill="#343a40"))
         if b["extra"]:
             body.append(_text(x + PAD, y + box_h - PAD, [b["extra"]], size=10, anchor="start", fill="#6c757d"))
-        parts.append(format_html('<g class="wf-stage" data-stage="{}"><title>{}</title>{}</g>', b["stage"]["code"],
-                                 b["stage"]["label"], mark_safe("".join(body))))  # noqa: S308 - parts escaped
+        parts.append(
+            format_html(
+                '<g class="wf-stage" data-stage="{}"><title>{}</title>{}</g>',
+                b["stage"]["code"],
+                b["stage"]["label"],
+                mark_safe("".join(body)),
+            )
+        )
 
     # main flow arrows
     for i in range(n - 1):
         x1 = x_of(i) + BOX_W
         x2 = x_of(i + 1) - 2
-        parts.append(format_html(
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#495057" stroke-width="1.6" marker-end="url(#a-{}-main)"/>',
-            x1, mid, x2, mid, code))
-        parts.append(_text((x1 + x2) / 2, mid - 7, [_("submit") if i == 0 else _("approve")], size=10,
-                           fill="#495057"))
+        parts.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#495057" stroke-width="1.6" marker-end="url(#a-{}-main)"/>',
+                x1,
+                mid,
+                x2,
+                mid,
+                code,
+            )
+        )
+        parts.append(_text((x1 + x2) / 2, mid - 7, [_("submit") if i == 0 else _("approve")], size=10, fill="#495057"))
 
     # send back: arcs above from each stage to the one before
     if has_send_back:
         for i in range(2, len(stages) + 1):
             x_from = x_of(i) + BOX_W / 2 - 24
             x_to = x_of(i - 1) + BOX_W / 2 + 24
-            parts.append(format_html(
-                '<path d="M{},{} C{},{} {},{} {},{}" fill="none" stroke="#d9822b" stroke-width="1.4" '
-                'stroke-dasharray="5 4" marker-end="url(#a-{}-back)"/>',
-                x_from, top, x_from, top - 44, x_to, top - 44, x_to, top - 1, code))
+            parts.append(
+                format_html(
+                    '<path d="M{},{} C{},{} {},{} {},{}" fill="none" stroke="#d9822b" stroke-width="1.4" '
+                    'stroke-dasharray="5 4" marker-end="url(#a-{}-back)"/>',
+                    x_from,
+                    top,
+                    x_from,
+                    top - 44,
+                    x_to,
+                    top - 44,
+                    x_to,
+                    top - 1,
+                    code,
+                )
+            )
             parts.append(_text((x_from + x_to) / 2, top - 38, [_("send back")], size=10, fill="#b4661a"))
 
     # reject: dashed drops from every stage to a bus ending at "returned"
     if stages:
         for i in range(1, len(stages) + 1):
             cx = x_of(i) + BOX_W / 2
-            parts.append(format_html(
-                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#dc3545" stroke-width="1.4" stroke-dasharray="5 4"/>',
-                cx, top + box_h, cx, bus_y))
+            parts.append(
+                format_html(
+                    '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#dc3545" stroke-width="1.4" stroke-dasharray="5 4"/>',
+                    cx,
+                    top + box_h,
+                    cx,
+                    bus_y,
+                )
+            )
         last = x_of(len(stages)) + BOX_W / 2
-        parts.append(format_html(
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#dc3545" stroke-width="1.4" stroke-dasharray="5 4" '
-            'marker-end="url(#a-{}-rej)"/>', last, bus_y, x_of(0) + BOX_W + 2, bus_y, code))
-        parts.append(_text(x_of(1) + BOX_W / 2 + 8, bus_y - 6, [_("reject")], size=10, fill="#b02a37",
-                           anchor="start"))
-        parts.append(terminal(0, labels.get(RETURNED, _("Returned to applicant")), "#fff4e5", "#d9822b",
-                              y=returned_y))
+        parts.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#dc3545" stroke-width="1.4" stroke-dasharray="5 4" '
+                'marker-end="url(#a-{}-rej)"/>',
+                last,
+                bus_y,
+                x_of(0) + BOX_W + 2,
+                bus_y,
+                code,
+            )
+        )
+        parts.append(_text(x_of(1) + BOX_W / 2 + 8, bus_y - 6, [_("reject")], size=10, fill="#b02a37", anchor="start"))
+        parts.append(terminal(0, labels.get(RETURNED, _("Returned to applicant")), "#fff4e5", "#d9822b", y=returned_y))
         # amend and resubmit: returned → draft-like applicant step
         ax = x_of(0) + BOX_W / 2
-        parts.append(format_html(
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#495057" stroke-width="1.4" '
-            'marker-end="url(#a-{}-main)"/>', ax, returned_y, ax, mid + term_h / 2 + 2, code))
-        parts.append(_text(ax + 6, (returned_y + mid + term_h / 2) / 2 + 4, [_("amend, resubmit")], size=10,
-                           fill="#495057", anchor="start"))
+        parts.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#495057" stroke-width="1.4" '
+                'marker-end="url(#a-{}-main)"/>',
+                ax,
+                returned_y,
+                ax,
+                mid + term_h / 2 + 2,
+                code,
+            )
+        )
+        parts.append(
+            _text(
+                ax + 6,
+                (returned_y + mid + term_h / 2) / 2 + 4,
+                [_("amend, resubmit")],
+                size=10,
+                fill="#495057",
+                anchor="start",
+            )
+        )
 
     title = _("Flow of %(name)s") % {"name": desc["name"]}
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="workflow-svg" viewBox="0 0 {w} {h}" width="100%" '
         'data-max-width="{w}" data-min-width="{min_w}" role="img" aria-labelledby="wf-title-{code}" '
-        'font-family="system-ui, -apple-system, \'Noto Sans CJK SC\', \'Microsoft YaHei\', sans-serif">'
+        "font-family=\"system-ui, -apple-system, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif\">"
         '<title id="wf-title-{code}">{title}</title>{body}</svg>',
-        w=round(width), h=round(height), min_w=round(width * 0.7), code=code, title=title,
-        body=mark_safe("".join(parts)),  # noqa: S308 - every part was built with format_html
+        w=round(width),
+        h=round(height),
+        min_w=round(width * 0.7),
+        code=code,
+        title=title,
+        body=mark_safe("".join(parts)),
     )
 
 

@@ -104,8 +104,26 @@ SECOND_CLASS = "SE2301"
 MALE_SHARE = {"CIE": 0.7, "EM": 0.4, "FL": 0.25, "CE": 0.5}
 
 SURNAMES = (
-    "王" * 9 + "李" * 9 + "张" * 8 + "刘" * 7 + "陈" * 7 + "杨" * 5 + "黄" * 4 + "赵" * 4 + "吴" * 4 + "周" * 4
-    + "徐" * 3 + "孙" * 3 + "马" * 2 + "朱" * 3 + "胡" * 3 + "郭" * 2 + "何" * 2 + "高" * 2 + "林" * 3 + "罗" * 2
+    "王" * 9
+    + "李" * 9
+    + "张" * 8
+    + "刘" * 7
+    + "陈" * 7
+    + "杨" * 5
+    + "黄" * 4
+    + "赵" * 4
+    + "吴" * 4
+    + "周" * 4
+    + "徐" * 3
+    + "孙" * 3
+    + "马" * 2
+    + "朱" * 3
+    + "胡" * 3
+    + "郭" * 2
+    + "何" * 2
+    + "高" * 2
+    + "林" * 3
+    + "罗" * 2
     + "郑郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈沈姚卢姜崔钟谭陆汪汪范金石廖贾夏韦方"
     "白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤楼应童项俞章"
 )
@@ -114,8 +132,26 @@ GIVEN_FEMALE = "芳娜敏静丽婷雪琳欣怡佳慧颖悦雨萱婧瑶思梦晓�
 GIVEN_SHARED = "安宁晨子嘉一文雨思佳欣宇梓诗家俊"
 ETHNIC_MINORITIES = ("畲族", "回族", "满族", "土家族", "苗族", "壮族", "蒙古族", "布依族")
 ZJ_REGIONS = (
-    "330102", "330106", "330108", "330203", "330205", "330302", "330304", "330402", "330411", "330502",
-    "330602", "330681", "330702", "330782", "330802", "331002", "331081", "331102", "330902", "330381",
+    "330102",
+    "330106",
+    "330108",
+    "330203",
+    "330205",
+    "330302",
+    "330304",
+    "330402",
+    "330411",
+    "330502",
+    "330602",
+    "330681",
+    "330702",
+    "330782",
+    "330802",
+    "331002",
+    "331081",
+    "331102",
+    "330902",
+    "330381",
 )
 OTHER_REGIONS = ("320102", "340102", "360102", "410102", "430102", "510104", "520102", "350102", "420102")
 
@@ -225,7 +261,7 @@ def _political(rng: random.Random, correspondence: bool, cohort: int) -> str:
 
 
 def build_student(*, klass: Class, spec: tuple, college_code: str, number: str, taken: set[str]) -> Student:
-    code, _name_, cohort, _major, level, station_code = spec
+    _code, _class_name, cohort, _major, level, station_code = spec
     rng = random.Random(f"{SEED}:{number}")
     correspondence = station_code is not None
     male = rng.random() < MALE_SHARE[college_code]
@@ -309,21 +345,36 @@ class DemoSeeder:
         for code, _no, name in COLLEGES:
             colleges[code] = _with_english_name(
                 College.objects.get_or_create(code=code, defaults={"name": name, "name_en": COLLEGES_EN[code]})[0],
-                COLLEGES_EN[code])
+                COLLEGES_EN[code],
+            )
         self.majors = {}
         for code, name, college in MAJORS:
-            self.majors[code] = _with_english_name(Major.objects.get_or_create(
-                code=code, defaults={"name": name, "name_en": MAJORS_EN[code], "college": colleges[college]})[0],
-                MAJORS_EN[code])
+            self.majors[code] = _with_english_name(
+                Major.objects.get_or_create(
+                    code=code, defaults={"name": name, "name_en": MAJORS_EN[code], "college": colleges[college]}
+                )[0],
+                MAJORS_EN[code],
+            )
         self.stations = {}
         for code, name, city, _regions in STATIONS:
-            self.stations[code] = _with_english_name(Station.objects.get_or_create(
-                code=code, defaults={"name": name, "name_en": STATIONS_EN[code], "city": city})[0], STATIONS_EN[code])
+            self.stations[code] = _with_english_name(
+                Station.objects.get_or_create(
+                    code=code, defaults={"name": name, "name_en": STATIONS_EN[code], "city": city}
+                )[0],
+                STATIONS_EN[code],
+            )
         self.classes = {}
         for code, name, cohort, major, _level, station in CLASSES:
-            self.classes[code], _ = Class.objects.get_or_create(code=code, defaults={
-                "name": name, "cohort": cohort, "major": self.majors[major],
-                "college": self.majors[major].college, "station": self.stations.get(station)})
+            self.classes[code], _ = Class.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "cohort": cohort,
+                    "major": self.majors[major],
+                    "college": self.majors[major].college,
+                    "station": self.stations.get(station),
+                },
+            )
         return colleges
 
     def students(self, colleges) -> None:
@@ -338,17 +389,22 @@ class DemoSeeder:
                 number = f"{prefix}{i:03d}"
                 if number in existing:
                     continue
-                student = build_student(klass=klass, spec=spec, college_code=klass.college.code, number=number,
-                                        taken=taken)
+                student = build_student(
+                    klass=klass, spec=spec, college_code=klass.college.code, number=number, taken=taken
+                )
                 # Field validators and clean(); foreign keys are known to exist (no query per row).
-                student.full_clean(exclude=["college", "major", "klass", "station", "user"],
-                                   validate_unique=False, validate_constraints=False)
+                student.full_clean(
+                    exclude=["college", "major", "klass", "station", "user"],
+                    validate_unique=False,
+                    validate_constraints=False,
+                )
                 new.append(student)
         Student.objects.bulk_create(new, batch_size=500)
 
     def _user(self, username: str, full_name: str, **extra) -> User:
         user, _ = User.objects.get_or_create(
-            username=username, defaults={"full_name": full_name, "password": self.password_hash, **extra})
+            username=username, defaults={"full_name": full_name, "password": self.password_hash, **extra}
+        )
         return user
 
     def logins(self) -> list[Login]:
@@ -363,43 +419,77 @@ class DemoSeeder:
         if demo is not None and demo.user_id is None and not User.objects.filter(username=STUDENT_LOGIN).exists():
             demo.user = self._user(STUDENT_LOGIN, demo.name)
             demo.save(update_fields=["user", "updated_at"])
-        usernames = set(User.objects.filter(username__in=[s.student_number for s in students])
-                        .values_list("username", flat=True))
-        User.objects.bulk_create([
-            User(username=s.student_number, full_name=s.name, password=self.password_hash)
-            for s in students[1:] if s.user_id is None and s.student_number not in usernames
-        ])
+        usernames = set(
+            User.objects.filter(username__in=[s.student_number for s in students]).values_list("username", flat=True)
+        )
+        User.objects.bulk_create(
+            [
+                User(username=s.student_number, full_name=s.name, password=self.password_hash)
+                for s in students[1:]
+                if s.user_id is None and s.student_number not in usernames
+            ]
+        )
         by_name = {u.username: u for u in User.objects.filter(username__in=[s.student_number for s in students])}
-        unlinked = [s for s in students[1:] if s.user_id is None and s.student_number in by_name
-                    and not Student.objects.filter(user=by_name[s.student_number]).exists()]
+        unlinked = [
+            s
+            for s in students[1:]
+            if s.user_id is None
+            and s.student_number in by_name
+            and not Student.objects.filter(user=by_name[s.student_number]).exists()
+        ]
         for s in unlinked:
             s.user = by_name[s.student_number]
         Student.objects.bulk_update(unlinked, ["user"])
         if demo is not None:
             demo.refresh_from_db()
-            logins.append(Login(demo.user.username if demo.user else STUDENT_LOGIN, demo.name, "student",
-                                f"{demo.student_number} {demo.klass.name}"))
+            logins.append(
+                Login(
+                    demo.user.username if demo.user else STUDENT_LOGIN,
+                    demo.name,
+                    "student",
+                    f"{demo.student_number} {demo.klass.name}",
+                )
+            )
             if len(students) > 1:
-                logins.append(Login(f"{students[1].student_number} … {students[-1].student_number}",
-                                    "", "student", f"{demo_class.name} (学号 = username)"))
+                logins.append(
+                    Login(
+                        f"{students[1].student_number} … {students[-1].student_number}",
+                        "",
+                        "student",
+                        f"{demo_class.name} (学号 = username)",
+                    )
+                )
 
         # Staff, one per role, scoped as the role normally is.
         for username, full_name, role in STAFF:
             user = self._user(username, full_name)
             scope = default_scope(role)
-            target = {Scope.COLLEGE: {"college": college}, Scope.CLASS: {"klass": demo_class},
-                      Scope.STATION: {"station": station}}.get(scope, {})
-            RoleAssignment.objects.get_or_create(user=user, role=role, scope=scope, college=target.get("college"),
-                                                 klass=target.get("klass"), station=target.get("station"))
-            where = {Scope.COLLEGE: college.name, Scope.CLASS: demo_class.name,
-                     Scope.STATION: station.name}.get(scope, "")
+            target = {
+                Scope.COLLEGE: {"college": college},
+                Scope.CLASS: {"klass": demo_class},
+                Scope.STATION: {"station": station},
+            }.get(scope, {})
+            RoleAssignment.objects.get_or_create(
+                user=user,
+                role=role,
+                scope=scope,
+                college=target.get("college"),
+                klass=target.get("klass"),
+                station=target.get("station"),
+            )
+            where = {Scope.COLLEGE: college.name, Scope.CLASS: demo_class.name, Scope.STATION: station.name}.get(
+                scope, ""
+            )
             if role == Role.COUNSELLOR:
                 where = f"{demo_class.name}, {self.classes[SECOND_CLASS].name}"
             label = str(Scope(scope).label)
             logins.append(Login(username, full_name, role, f"{label}: {where}" if where else label))
         staff = {u.username: u for u in User.objects.filter(username__in=["advisor", "counsellor"])}
-        for code, field, username in ((DEMO_CLASS, "advisor", "advisor"), (DEMO_CLASS, "counsellor", "counsellor"),
-                                      (SECOND_CLASS, "counsellor", "counsellor")):
+        for code, field, username in (
+            (DEMO_CLASS, "advisor", "advisor"),
+            (DEMO_CLASS, "counsellor", "counsellor"),
+            (SECOND_CLASS, "counsellor", "counsellor"),
+        ):
             klass = self.classes[code]
             if getattr(klass, f"{field}_id") is None:
                 setattr(klass, field, staff[username])
@@ -419,27 +509,35 @@ class DemoSeeder:
     def requests(self) -> None:
         from registrar.approvals.services import request_act, request_create
 
-        students = list(Student.objects.filter(klass=self.classes[DEMO_CLASS], user__isnull=False)
-                        .select_related("user", "klass").order_by("student_number")[:10])
+        students = list(
+            Student.objects.filter(klass=self.classes[DEMO_CLASS], user__isnull=False)
+            .select_related("user", "klass")
+            .order_by("student_number")[:10]
+        )
         if len(students) < 10:
             return
         staff = {u.username: u for u in User.objects.filter(username__in=["counsellor", "finance", "registrar"])}
 
         def act(req, who, action, opinion="", data=None):
             actor = User.objects.get(pk=staff[who].pk) if who in staff else User.objects.get(pk=req.applicant_id)
-            return request_act(chain=U6, request_id=req.pk, actor=actor, action=action, opinion=opinion,
-                               data=data)
+            return request_act(chain=U6, request_id=req.pk, actor=actor, action=action, opinion=opinion, data=data)
 
         def confirm(req):
             return act(req, "counsellor", "approve", "情况属实，同意补办。")
 
         def pay(req, receipt):
-            return act(req, "finance", "approve", "已缴补办工本费 20 元。",
-                       {"fee_amount": "20.00", "receipt_number": receipt})
+            return act(
+                req, "finance", "approve", "已缴补办工本费 20 元。", {"fee_amount": "20.00", "receipt_number": receipt}
+            )
 
         def reissue(req):
-            return act(req, "registrar", "approve", "已补办，新证已发放。",
-                       {"new_card_number": f"XSZ-{req.student.student_number}-2"})
+            return act(
+                req,
+                "registrar",
+                "approve",
+                "已补办，新证已发放。",
+                {"new_card_number": f"XSZ-{req.student.student_number}-2"},
+            )
 
         R = IdCardReissueRequest.Reason
         scenarios = [
@@ -458,10 +556,14 @@ class DemoSeeder:
             if IdCardReissueRequest.objects.filter(student=student).exists():
                 continue
             photo = SimpleUploadedFile(f"photo-{student.student_number}.png", photo_png(n), content_type="image/png")
-            req = request_create(chain=U6, student=student, applicant=student.user,
-                                 data={"reason": reason, "reason_detail": detail,
-                                       "old_card_number": student.card_number},
-                                 attachments={"photo": photo}, submit=bool(steps))
+            req = request_create(
+                chain=U6,
+                student=student,
+                applicant=student.user,
+                data={"reason": reason, "reason_detail": detail, "old_card_number": student.card_number},
+                attachments={"photo": photo},
+                submit=bool(steps),
+            )
             receipt = f"CW{timezone.localdate():%Y}{n + 1:04d}"
             for step in steps:
                 if step == "confirm":
@@ -484,8 +586,8 @@ class DemoSeeder:
                     past = timezone.now() - dt.timedelta(days=5)
                     deadline = U6.deadline(req.state)
                     IdCardReissueRequest.objects.filter(pk=req.pk).update(
-                        submitted_at=past, stage_entered_at=past,
-                        stage_due_at=past + deadline if deadline else past)
+                        submitted_at=past, stage_entered_at=past, stage_due_at=past + deadline if deadline else past
+                    )
 
     # --- status changes (U1–U4, C4) in various stages, through the kernel ----------------
     def status_changes(self) -> None:
@@ -494,10 +596,12 @@ class DemoSeeder:
 
 def _pdf(name: str) -> SimpleUploadedFile:
     """A small, well-formed one-page PDF standing in for a scanned document."""
-    body = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-            b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    body = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
     return SimpleUploadedFile(name, body, content_type="application/pdf")
 
 
@@ -506,41 +610,113 @@ def _pdf(name: str) -> SimpleUploadedFile:
 #: ``then`` is a last action (reject with a reason).
 STATUS_CHANGE_SCENARIOS = (
     # U1 休学
-    {"key": "u1-new", "chain": "U1", "until": "advisor_confirm", "reason": "illness",
-     "detail": "患急性肝炎，需住院治疗并休养半年，附医院诊断证明。"},
-    {"key": "u1-college", "chain": "U1", "until": "college_review", "also": ("counsellor",), "reason": "personal",
-     "detail": "家中父亲重病，需回家照顾。"},
-    {"key": "u1-offices", "chain": "U1", "until": "offices_review", "reason": "military",
-     "detail": "应征入伍，服义务兵役两年。", "days": 365},
-    {"key": "u1-clearance", "chain": "U1", "until": "clearance", "also": ("library",), "reason": "entrepreneurship",
-     "detail": "休学创业，公司已完成工商注册。"},
+    {
+        "key": "u1-new",
+        "chain": "U1",
+        "until": "advisor_confirm",
+        "reason": "illness",
+        "detail": "患急性肝炎，需住院治疗并休养半年，附医院诊断证明。",
+    },
+    {
+        "key": "u1-college",
+        "chain": "U1",
+        "until": "college_review",
+        "also": ("counsellor",),
+        "reason": "personal",
+        "detail": "家中父亲重病，需回家照顾。",
+    },
+    {
+        "key": "u1-offices",
+        "chain": "U1",
+        "until": "offices_review",
+        "reason": "military",
+        "detail": "应征入伍，服义务兵役两年。",
+        "days": 365,
+    },
+    {
+        "key": "u1-clearance",
+        "chain": "U1",
+        "until": "clearance",
+        "also": ("library",),
+        "reason": "entrepreneurship",
+        "detail": "休学创业，公司已完成工商注册。",
+    },
     # U2 复学: a completed U1 first (the student is then 休学)
-    {"key": "u2-college", "chain": "U2", "until": "college_review", "also": ("advisor",),
-     "detail": "休学期满，身体已康复，申请复学。", "after_u1": "illness"},
-    {"key": "u2-new", "chain": "U2", "until": "advisor_confirm", "detail": "创业项目告一段落，申请复学。",
-     "after_u1": "entrepreneurship"},
+    {
+        "key": "u2-college",
+        "chain": "U2",
+        "until": "college_review",
+        "also": ("advisor",),
+        "detail": "休学期满，身体已康复，申请复学。",
+        "after_u1": "illness",
+    },
+    {
+        "key": "u2-new",
+        "chain": "U2",
+        "until": "advisor_confirm",
+        "detail": "创业项目告一段落，申请复学。",
+        "after_u1": "entrepreneurship",
+    },
     # U3 退学
-    {"key": "u3-clearance", "chain": "U3", "until": "clearance", "also": ("college_office", "finance", "library"),
-     "detail": "已被国外大学录取，出国留学。"},
+    {
+        "key": "u3-clearance",
+        "chain": "U3",
+        "until": "clearance",
+        "also": ("college_office", "finance", "library"),
+        "detail": "已被国外大学录取，出国留学。",
+    },
     {"key": "u3-done", "chain": "U3", "until": None, "detail": "家庭经济困难，决定退学就业。"},
-    {"key": "u3-returned", "chain": "U3", "until": "college_review", "detail": "不想读了。",
-     "then": ("reject", "college_dean", "退学理由过于简单，请写明具体原因并与家长沟通后重新提交。")},
+    {
+        "key": "u3-returned",
+        "chain": "U3",
+        "until": "college_review",
+        "detail": "不想读了。",
+        "then": ("reject", "college_dean", "退学理由过于简单，请写明具体原因并与家长沟通后重新提交。"),
+    },
     # U4 自动退学 (filed by the counsellor; students of the second class)
-    {"key": "u4-pending", "chain": "U4", "until": "college_leadership", "also": ("college_secretary",),
-     "detail": "自2025年10月起连续两个月未到校上课，多次电话、短信联系本人及家长均未回复。", "absent_days": 60},
-    {"key": "u4-done", "chain": "U4", "until": None,
-     "detail": "开学后一直未报到注册，超过两周未办理请假手续，经辅导员多方联系无果。", "absent_days": 75},
+    {
+        "key": "u4-pending",
+        "chain": "U4",
+        "until": "college_leadership",
+        "also": ("college_secretary",),
+        "detail": "自2025年10月起连续两个月未到校上课，多次电话、短信联系本人及家长均未回复。",
+        "absent_days": 60,
+    },
+    {
+        "key": "u4-done",
+        "chain": "U4",
+        "until": None,
+        "detail": "开学后一直未报到注册，超过两周未办理请假手续，经辅导员多方联系无果。",
+        "absent_days": 75,
+    },
     # C4 函授站学籍异动 (filed by station staff for a correspondence student)
-    {"key": "c4-college", "chain": "C4", "until": "college_review", "change_type": "suspension",
-     "detail": "工作单位派驻外地一年，无法参加面授，申请休学。"},
+    {
+        "key": "c4-college",
+        "chain": "C4",
+        "until": "college_review",
+        "change_type": "suspension",
+        "detail": "工作单位派驻外地一年，无法参加面授，申请休学。",
+    },
 )
 
 OPINIONS = {
-    "advisor": "情况属实，同意。", "counsellor": "经核实情况属实，同意。", "college_secretary": "同意。",
-    "college_dean": "同意，报学校审批。", "student_affairs": "同意。", "academic_affairs": "同意。",
-    "academic_affairs_head": "同意。", "leadership": "同意。", "finance": "已结清。", "library": "无借阅欠书。",
-    "dorm": "已办理退宿。", "apartment": "已退宿，钥匙已交回。", "canteen": "饭卡已恢复。", "textbook": "无教材欠款。",
-    "youth_league": "团组织关系已转出。", "college_office": "学院手续已办结。", "teaching_secretary": "已报到。",
+    "advisor": "情况属实，同意。",
+    "counsellor": "经核实情况属实，同意。",
+    "college_secretary": "同意。",
+    "college_dean": "同意，报学校审批。",
+    "student_affairs": "同意。",
+    "academic_affairs": "同意。",
+    "academic_affairs_head": "同意。",
+    "leadership": "同意。",
+    "finance": "已结清。",
+    "library": "无借阅欠书。",
+    "dorm": "已办理退宿。",
+    "apartment": "已退宿，钥匙已交回。",
+    "canteen": "饭卡已恢复。",
+    "textbook": "无教材欠款。",
+    "youth_league": "团组织关系已转出。",
+    "college_office": "学院手续已办结。",
+    "teaching_secretary": "已报到。",
     "station": "材料齐全，同意上报。",
 }
 
@@ -567,8 +743,11 @@ class StatusChangeSeeder:
         self.by_role = {role: self.users[username] for role, username in role_user.items() if username in self.users}
         classes = self.seeder.classes
         pools = {
-            "student": list(Student.objects.filter(klass=classes[DEMO_CLASS], user__isnull=False)
-                            .select_related("user").order_by("student_number")[10:]),  # 0–9: ID-card requests
+            "student": list(
+                Student.objects.filter(klass=classes[DEMO_CLASS], user__isnull=False)
+                .select_related("user")
+                .order_by("student_number")[10:]
+            ),  # 0–9: ID-card requests
             "counsellor": list(Student.objects.filter(klass=classes[SECOND_CLASS]).order_by("student_number")),
             "station": list(Student.objects.filter(klass__station__code=STAFF_STATION).order_by("student_number")),
         }
@@ -599,20 +778,33 @@ class StatusChangeSeeder:
             ("U1", "registrar_issue"): {"effective_date": today},
             ("U2", "registrar_issue"): {"receiving_class": student.klass_id, "effective_date": today},
             ("U2", "finance_settlement"): {"tuition_amount": "5200.00", "tuition_receipt": f"XF-{student.pk:06d}"},
-            ("U3", "registrar_certificate"): {"notice_returned": "on", "photos_received": "2",
-                                              "id_card_returned": "on", "effective_date": today},
+            ("U3", "registrar_certificate"): {
+                "notice_returned": "on",
+                "photos_received": "2",
+                "id_card_returned": "on",
+                "effective_date": today,
+            },
             ("U3", "dossier"): {"dossier_filed_on": today},
-            ("C4", "province_filing"): {"filed_on": today, "filing_reference": f"浙教学备〔{self.today:%Y}〕18号",
-                                        "filing_outcome": "准予备案"},
+            ("C4", "province_filing"): {
+                "filed_on": today,
+                "filing_reference": f"浙教学备〔{self.today:%Y}〕18号",
+                "filing_outcome": "准予备案",
+            },
         }.get((code, stage), {})
 
     def sign(self, req, role: str):
         from registrar.approvals.services import request_act
 
         stage = req.state
-        return request_act(chain=req.chain, request_id=req.pk, actor=self.signer(role, req.student),
-                           action="approve", opinion=OPINIONS.get(role, "同意。"), as_role=role,
-                           data=self.stage_data(req.chain.code, stage, role, req.student))
+        return request_act(
+            chain=req.chain,
+            request_id=req.pk,
+            actor=self.signer(role, req.student),
+            action="approve",
+            opinion=OPINIONS.get(role, "同意。"),
+            as_role=role,
+            data=self.stage_data(req.chain.code, stage, role, req.student),
+        )
 
     def advance(self, req, *, until: str | None = None, also: tuple = ()):
         """Approve stage after stage until ``until`` (or completion); then ``also`` sign ``until``."""
@@ -630,10 +822,19 @@ class StatusChangeSeeder:
 
         start = self.today + dt.timedelta(days=7)
         attachments = {"medical_certificate": _pdf("诊断证明.pdf")} if reason == "illness" else {}
-        return request_create(chain=self.chains["U1"], student=student, applicant=student.user, submit=True,
-                              attachments=attachments, data={
-                                  "reason": reason, "reason_detail": detail, "period_start": start,
-                                  "period_end": start + dt.timedelta(days=days)})
+        return request_create(
+            chain=self.chains["U1"],
+            student=student,
+            applicant=student.user,
+            submit=True,
+            attachments=attachments,
+            data={
+                "reason": reason,
+                "reason_detail": detail,
+                "period_start": start,
+                "period_end": start + dt.timedelta(days=days),
+            },
+        )
 
     def scenario(self, sc: dict, student) -> None:
         from registrar.approvals.services import request_act, request_create
@@ -646,16 +847,27 @@ class StatusChangeSeeder:
             self.advance(self.suspension(student, reason=sc["after_u1"], detail="休学一学期。"))
             student.refresh_from_db()
             attachments = {"medical_clearance": _pdf("复查证明.pdf")} if sc["after_u1"] == "illness" else {}
-            req = request_create(chain=chain, student=student, applicant=student.user, submit=True,
-                                 attachments=attachments, data={"reason_detail": sc["detail"]})
+            req = request_create(
+                chain=chain,
+                student=student,
+                applicant=student.user,
+                submit=True,
+                attachments=attachments,
+                data={"reason_detail": sc["detail"]},
+            )
         elif code == "U3":
-            req = request_create(chain=chain, student=student, applicant=student.user, submit=True,
-                                 data={"reason_detail": sc["detail"]})
+            req = request_create(
+                chain=chain, student=student, applicant=student.user, submit=True, data={"reason_detail": sc["detail"]}
+            )
         elif code == "U4":
-            req = request_create(chain=chain, student=student, applicant=self.by_role["counsellor"], submit=True,
-                                 data={"absent_since": self.today - dt.timedelta(days=sc["absent_days"]),
-                                       "evidence": sc["detail"]},
-                                 attachments={"absence_evidence": _pdf("缺勤记录.pdf")})
+            req = request_create(
+                chain=chain,
+                student=student,
+                applicant=self.by_role["counsellor"],
+                submit=True,
+                data={"absent_since": self.today - dt.timedelta(days=sc["absent_days"]), "evidence": sc["detail"]},
+                attachments={"absence_evidence": _pdf("缺勤记录.pdf")},
+            )
         else:  # C4: only within the term's filing window; outside it the demo files it as if inside
             from django.conf import settings
             from django.test.utils import override_settings
@@ -663,17 +875,30 @@ class StatusChangeSeeder:
             registrar = settings.REGISTRAR
             md = self.today.strftime("%m-%d")
             if not any(a <= md <= b for a, b in registrar["STATUS_CHANGE"]["C4_FILING_WINDOWS"]):
-                registrar = {**registrar, "STATUS_CHANGE": {**registrar["STATUS_CHANGE"],
-                                                            "C4_FILING_WINDOWS": [(md, md)]}}
+                registrar = {
+                    **registrar,
+                    "STATUS_CHANGE": {**registrar["STATUS_CHANGE"], "C4_FILING_WINDOWS": [(md, md)]},
+                }
             with override_settings(REGISTRAR=registrar):
-                req = request_create(chain=chain, student=student, applicant=self.by_role["station"], submit=True,
-                                     data={"change_type": sc["change_type"], "reason_detail": sc["detail"]},
-                                     attachments={"written_application": _pdf("书面申请.pdf")})
+                req = request_create(
+                    chain=chain,
+                    student=student,
+                    applicant=self.by_role["station"],
+                    submit=True,
+                    data={"change_type": sc["change_type"], "reason_detail": sc["detail"]},
+                    attachments={"written_application": _pdf("书面申请.pdf")},
+                )
         req = self.advance(req, until=sc["until"], also=sc.get("also", ()))
         if sc.get("then"):
             action, role, opinion = sc["then"]
-            request_act(chain=chain, request_id=req.pk, actor=self.signer(role, student), action=action,
-                        opinion=opinion, as_role=role)
+            request_act(
+                chain=chain,
+                request_id=req.pk,
+                actor=self.signer(role, student),
+                action=action,
+                opinion=opinion,
+                as_role=role,
+            )
 
 
 def seed_demo(*, students: int = 600) -> list[Login]:

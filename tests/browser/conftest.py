@@ -17,8 +17,12 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-    "--disable-gpu", "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PASSWORD = "pass12345"  # tests.factories.UserFactory's password
@@ -103,16 +107,14 @@ def open_page(browser, live_server, artifacts_dir, request, csp_violations):
             csp_violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def make(locale: str = "zh-CN"):
-        context = browser.new_context(base_url=live_server.url, locale=locale,
-                                      viewport={"width": 1280, "height": 900})
+        context = browser.new_context(base_url=live_server.url, locale=locale, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(TIMEOUT_MS)
         context.on("console", watch)
         contexts.append(context)
         return context.new_page()
 
     yield make
-    failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False)
-                 for when in ("setup", "call"))
+    failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
     n = 0
     for context in contexts:
         if failed:

@@ -44,10 +44,19 @@ def _pages(username: str) -> list[str]:
     if student is not None and username != "student":
         pages += [reverse("students:list"), reverse("students:detail", args=[student.pk])]
     if username == "registrar":
-        pages += [reverse("statuschange:dashboard"), reverse("grades:offering_list"), reverse("grades:confirm_queue"),
-                  reverse("grades:late_dashboard"), reverse("grades:windows"), reverse("grades:imports"),
-                  reverse("grades:progression"), reverse("grades:transcript_batches"), "/api/docs/", "/admin/",
-                  "/admin/registrar/user/"]
+        pages += [
+            reverse("statuschange:dashboard"),
+            reverse("grades:offering_list"),
+            reverse("grades:confirm_queue"),
+            reverse("grades:late_dashboard"),
+            reverse("grades:windows"),
+            reverse("grades:imports"),
+            reverse("grades:progression"),
+            reverse("grades:transcript_batches"),
+            "/api/docs/",
+            "/admin/",
+            "/admin/registrar/user/",
+        ]
         job = ImportJob.objects.order_by("pk").first()
         if job is not None:
             pages.append(reverse("grades:import_job", args=[job.pk]))
@@ -61,8 +70,14 @@ def _pages(username: str) -> list[str]:
         sheet = Offering.objects.filter(instructors=user).order_by("pk").first()
         pages += [reverse("grades:offering_list"), reverse("grades:offering_detail", args=[sheet.pk])]
     if username == "teaching_secretary":
-        sheet = Offering.objects.filter(college__in=[g.college_id for g in user.role_assignments.all()],
-                                        sheet_state=Offering.SheetState.ENTERING).order_by("pk").first()
+        sheet = (
+            Offering.objects.filter(
+                college__in=[g.college_id for g in user.role_assignments.all()],
+                sheet_state=Offering.SheetState.ENTERING,
+            )
+            .order_by("pk")
+            .first()
+        )
         if sheet is not None:
             pages.append(reverse("grades:offering_composition", args=[sheet.pk]))
     if username == "student":
@@ -125,8 +140,9 @@ def test_scripts_moved_to_static_files_still_run(demo, open_page, login, csp_vio
         assert all(b.is_checked() for b in boxes.all())
 
     secretary = sign_in("teaching_secretary")
-    sheet = (Offering.objects.filter(sheet_state=Offering.SheetState.ENTERING, grades__isnull=False)
-             .order_by("pk").first())
+    sheet = (
+        Offering.objects.filter(sheet_state=Offering.SheetState.ENTERING, grades__isnull=False).order_by("pk").first()
+    )
     secretary.goto(reverse("grades:offering_composition", args=[sheet.pk]))
     if secretary.locator("#composition-table input.weight-input").count():
         first = secretary.locator("#composition-table input.weight-input").first

@@ -58,8 +58,13 @@ def entry_world(db):
     course = CourseFactory(college=college, name="数据结构", name_en="Data Structures", credits=Decimal("3.0"))
     instructor = staff(Role.INSTRUCTOR, college=college, username="instructor")
     academic_affairs = staff(Role.ACADEMIC_AFFAIRS, username="aa")
-    offering = make_offering(course=course, term=term, classes=[klass], instructors=[instructor],
-                             exam_date=timezone.localdate() - dt.timedelta(days=2))
+    offering = make_offering(
+        course=course,
+        term=term,
+        classes=[klass],
+        instructors=[instructor],
+        exam_date=timezone.localdate() - dt.timedelta(days=2),
+    )
     open_window(term, published_by=academic_affairs)
     return {
         "students": students,
@@ -181,9 +186,16 @@ def test_grades_entry_journey(open_page, login, shot, entry_world):
     shot(page, "instructor-grid-saved")
     grades = {g.student_id: g for g in Grade.objects.filter(offering=offering)}
     assert (grades[s0.pk].components, grades[s0.pk].score, grades[s0.pk].passed, grades[s0.pk].grade_point) == (
-        {"regular": "80", "final": "90"}, Decimal(87), True, Decimal("3.70"))
+        {"regular": "80", "final": "90"},
+        Decimal(87),
+        True,
+        Decimal("3.70"),
+    )
     assert (grades[s1.pk].components, grades[s1.pk].mark, grades[s1.pk].passed) == (
-        {"regular": "absent", "final": "75"}, Grade.Mark.ABSENT, False)
+        {"regular": "absent", "final": "75"},
+        Grade.Mark.ABSENT,
+        False,
+    )
     assert (grades[s2.pk].score, grades[s2.pk].passed) == (Decimal(57), False)
     assert {g.entered_by_id for g in grades.values()} == {w["instructor"].pk}
 

@@ -20,15 +20,18 @@ def history(request):
     w = request.getfixturevalue("grades_world")
     s = w["students"]
     college = w["college"]
-    a, b, c, d = (CourseFactory(college=college, name=n, credits=Decimal(cr))
-                  for n, cr in (("高等数学", "4"), ("大学英语", "3"), ("程序设计", "3"), ("数据结构", "2")))
+    a, b, c, d = (
+        CourseFactory(college=college, name=n, credits=Decimal(cr))
+        for n, cr in (("高等数学", "4"), ("大学英语", "3"), ("程序设计", "3"), ("数据结构", "2"))
+    )
     sheet(students=s, course=a, values={s[0]: "92", s[1]: "45", s[2]: "52", s[3]: "71", s[4]: "66"})
     sheet(students=s, course=b, values={s[0]: "55", s[1]: "48", s[2]: "80", s[3]: "缓考", s[4]: "90"})
     sheet(students=[s[0]], course=b, kind=Offering.Kind.MAKEUP, values={s[0]: "78"})
     sheet(students=s, course=c, term_=term(2), values=dict.fromkeys(s, "84"))
     sheet(students=[s[0]], course=d, term_=term(2), values={s[0]: "缓考"})
-    TeachingPlan.objects.create(major=s[0].major, level=s[0].level, cohort=s[0].klass.cohort,
-                                required_credits=Decimal(160))
+    TeachingPlan.objects.create(
+        major=s[0].major, level=s[0].level, cohort=s[0].klass.cohort, required_credits=Decimal(160)
+    )
     w.update(a=a, b=b)
     return w
 

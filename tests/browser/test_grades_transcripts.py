@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.browser]
 def tx_world(db):
     return transcript_world()
 
+
 NOTE = "2026届毕业生 — graduates 2026"
 COLLEGE_OPINION = "已打印并加盖学院公章"
 AA_OPINION = "教务处核验盖章"
@@ -49,8 +50,11 @@ def _seal(page, shot, detail_url: str, klass, stage: str, opinion: str, name: st
     expect(button).to_be_visible()
     shot(page, f"{name}-batch")
     button.click()
-    page.wait_for_url(_path_is(reverse("grades:transcript_batch_seal", args=[int(detail_url.rstrip("/").split("/")[-1]),
-                                                                              klass.pk, stage])))
+    page.wait_for_url(
+        _path_is(
+            reverse("grades:transcript_batch_seal", args=[int(detail_url.rstrip("/").split("/")[-1]), klass.pk, stage])
+        )
+    )
     expect(page.locator("#seal-waiting")).to_contain_text(klass.students.first().name)
     page.locator("main textarea[name=opinion]").fill(opinion)
     shot(page, f"{name}-confirm")
@@ -79,8 +83,12 @@ def test_route1_batch_for_one_class(open_page, login, shot, tx_world):
     shot(page, "student-affairs-form")
     page.locator("#batch-form button[type=submit]").click()
     batch_detail_prefix = reverse("grades:transcript_batches")
-    page.wait_for_url(lambda url: urlsplit(url).path.startswith(batch_detail_prefix)
-                      and urlsplit(url).path.rstrip("/").split("/")[-1].isdigit())
+    page.wait_for_url(
+        lambda url: (
+            urlsplit(url).path.startswith(batch_detail_prefix)
+            and urlsplit(url).path.rstrip("/").split("/")[-1].isdigit()
+        )
+    )
     batch = TranscriptBatch.objects.get()
     detail_url = reverse("grades:transcript_batch_detail", args=[batch.pk])
     assert urlsplit(page.url).path == detail_url
@@ -112,8 +120,9 @@ def test_route1_batch_for_one_class(open_page, login, shot, tx_world):
     if cp.status != ClassPrint.Status.READY:  # still being produced: the page polls and reloads
         expect(download).to_be_visible(timeout=60_000)
     expect(download).to_be_visible()
-    docs = Document.objects.filter(chain="U5B", request_id__in=BatchTranscriptRequest.objects.filter(batch=batch)
-                                   .values("pk"))
+    docs = Document.objects.filter(
+        chain="U5B", request_id__in=BatchTranscriptRequest.objects.filter(batch=batch).values("pk")
+    )
     assert docs.count() == 3 and set(docs.values_list("status", flat=True)) == {"ready"}
     expect(section.locator("a.transcript-link")).to_have_count(3)
     for s in students:

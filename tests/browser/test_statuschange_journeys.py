@@ -99,8 +99,9 @@ def _apply(page, shot, chain_code: str, fields: dict, step: str) -> None:
     expect(page.locator(".messages .alert-success")).to_be_visible()
 
 
-def _sign(page, req, *, opinion: str, fields: dict | None = None, shot=None, step: str = "",
-          signs_next: bool = False) -> None:
+def _sign(
+    page, req, *, opinion: str, fields: dict | None = None, shot=None, step: str = "", signs_next: bool = False
+) -> None:
     """Open ``req`` from the signer's inbox, approve it with ``fields`` (the stage form) and ``opinion``.
 
     Afterwards the signer has no approve button any more, unless they also sign the next stage."""
@@ -202,10 +203,18 @@ def test_u1_suspension_journey(open_page, login, shot, sc_world):
 
     # 1. the student applies
     page = desk(student.user.username)
-    _apply(page, shot, "U1", {
-        "reason": "personal", "period_start": "2026-03-01", "period_end": "2027-02-28",
-        "reason_detail": "家中有事需休学一年 (family matters)",
-    }, "student-apply")
+    _apply(
+        page,
+        shot,
+        "U1",
+        {
+            "reason": "personal",
+            "period_start": "2026-03-01",
+            "period_end": "2027-02-28",
+            "reason_detail": "家中有事需休学一年 (family matters)",
+        },
+        "student-apply",
+    )
     req = SuspensionRequest.objects.get(student=student)
     assert urlsplit(page.url).path == req.get_absolute_url()
     assert (req.reason, req.period_start, req.period_end) == ("personal", dt.date(2026, 3, 1), dt.date(2027, 2, 28))
@@ -245,14 +254,21 @@ def test_u1_suspension_journey(open_page, login, shot, sc_world):
 
     # 6. the registrar (Academic Affairs) issues the slip with the effective date
     page = desk("academic_affairs")
-    _sign(page, req, opinion="准予休学，出具异动单", fields={"effective_date": EFFECTIVE.isoformat()},
-          shot=shot, step="registrar-issue")
+    _sign(
+        page,
+        req,
+        opinion="准予休学，出具异动单",
+        fields={"effective_date": EFFECTIVE.isoformat()},
+        shot=shot,
+        step="registrar-issue",
+    )
     _assert_stage(page, req, state="finance_receipt", signoffs=9)
     assert req.effective_date == EFFECTIVE
     student.refresh_from_db()
     assert student.status == Student.Status.SUSPENDED
-    assert [(h.old_value, h.new_value, h.effective_date, h.request_id) for h in student.history.filter(
-        field="status")] == [("enrolled", "suspended", EFFECTIVE, req.pk)]
+    assert [
+        (h.old_value, h.new_value, h.effective_date, h.request_id) for h in student.history.filter(field="status")
+    ] == [("enrolled", "suspended", EFFECTIVE, req.pk)]
     _assert_document_ready(page, req, "suspension_slip")
 
     # 7. finance receives the slip
@@ -271,8 +287,9 @@ def test_u1_suspension_journey(open_page, login, shot, sc_world):
 
     # 9. the student sees the finished request, its timeline and the slip
     page = desk(student.user.username)
-    _student_sees_completed(page, shot, req, 12, ["advisor 同意", "准予休学，出具异动单", "dorm 已清"],
-                            "student-completed")
+    _student_sees_completed(
+        page, shot, req, 12, ["advisor 同意", "准予休学，出具异动单", "dorm 已清"], "student-completed"
+    )
     _assert_document_ready(page, req, "suspension_slip")
     expect(page.locator("#request-fields")).to_contain_text(EFFECTIVE.isoformat())
 
@@ -297,20 +314,37 @@ def test_u3_withdrawal_journey(open_page, login, shot, sc_world):
 
     # 2. the class advisor confirms; then advisor, college secretary, college director sign
     count = 1
-    for username, stage_after in [("advisor", "college_review"), ("advisor", "college_review"),
-                                  ("secretary", "college_review"), ("dean", "offices_review")]:
-        _sign(desk(username), req, opinion=f"{username} 同意", shot=shot if username != "secretary" else None,
-              step=f"{username}-{count}",
-              signs_next=count == 1)  # the advisor confirms, then signs the college stage too
+    for username, stage_after in [
+        ("advisor", "college_review"),
+        ("advisor", "college_review"),
+        ("secretary", "college_review"),
+        ("dean", "offices_review"),
+    ]:
+        _sign(
+            desk(username),
+            req,
+            opinion=f"{username} 同意",
+            shot=shot if username != "secretary" else None,
+            step=f"{username}-{count}",
+            signs_next=count == 1,
+        )  # the advisor confirms, then signs the college stage too
         count += 1
         _assert_stage(desk(username), req, state=stage_after, signoffs=count)
 
     # 3. Student Affairs, Academic Affairs, the head in charge; 4. university leadership
-    for username, stage_after in [("student_affairs", "offices_review"), ("academic_affairs", "offices_review"),
-                                  ("academic_affairs_head", "leadership_approval"),
-                                  ("leadership", "registrar_notice")]:
-        _sign(desk(username), req, opinion=f"{username} 同意", shot=shot if username != "academic_affairs" else None,
-              step=username)
+    for username, stage_after in [
+        ("student_affairs", "offices_review"),
+        ("academic_affairs", "offices_review"),
+        ("academic_affairs_head", "leadership_approval"),
+        ("leadership", "registrar_notice"),
+    ]:
+        _sign(
+            desk(username),
+            req,
+            opinion=f"{username} 同意",
+            shot=shot if username != "academic_affairs" else None,
+            step=username,
+        )
         count += 1
         _assert_stage(desk(username), req, state=stage_after, signoffs=count)
     assert not documents_of_request(req).filter(doc_type__in=["leave_notice", "withdrawal_certificate"]).exists()
@@ -344,10 +378,19 @@ def test_u3_withdrawal_journey(open_page, login, shot, sc_world):
 
     # 7. the registrar receives notice, photos, ID card and issues the withdrawal certificate
     page = desk("academic_affairs")
-    _sign(page, req, opinion="材料齐全，出具退学证明", fields={
-        "notice_returned": True, "photos_received": "2", "id_card_returned": True,
-        "effective_date": EFFECTIVE.isoformat(),
-    }, shot=shot, step="registrar-certificate")
+    _sign(
+        page,
+        req,
+        opinion="材料齐全，出具退学证明",
+        fields={
+            "notice_returned": True,
+            "photos_received": "2",
+            "id_card_returned": True,
+            "effective_date": EFFECTIVE.isoformat(),
+        },
+        shot=shot,
+        step="registrar-certificate",
+    )
     count += 1
     _assert_stage(page, req, state="dossier", signoffs=count)
     assert (req.notice_returned, req.photos_received, req.id_card_returned) == (True, 2, True)
@@ -358,22 +401,31 @@ def test_u3_withdrawal_journey(open_page, login, shot, sc_world):
     history = sorted((h.field, h.old_value, h.new_value, h.effective_date, h.request_id) for h in student.history.all())
     assert history == [
         ("status", "enrolled", "withdrawn", EFFECTIVE, req.pk),
-        ("withdrawal_kind", "", "voluntary", EFFECTIVE, req.pk)]
+        ("withdrawal_kind", "", "voluntary", EFFECTIVE, req.pk),
+    ]
     _assert_document_ready(page, req, "withdrawal_certificate")
 
     # 8. Student Affairs records the dossier
     page = desk("student_affairs")
-    _sign(page, req, opinion="档案已归档", fields={"dossier_filed_on": EFFECTIVE.isoformat()},
-          shot=shot, step="dossier")
+    _sign(
+        page, req, opinion="档案已归档", fields={"dossier_filed_on": EFFECTIVE.isoformat()}, shot=shot, step="dossier"
+    )
     count += 1
     _assert_stage(page, req, state="completed", signoffs=count)
     assert count == 18
     assert req.dossier_filed_on == EFFECTIVE and req.completed_at is not None
     assert [(s.stage, s.role) for s in _signoffs(req) if s.stage == "clearance"] == [
-        ("clearance", role) for role in CLEARANCE_ORDER]
+        ("clearance", role) for role in CLEARANCE_ORDER
+    ]
     assert len(documents_of_request(req, "leave_notice")) == 1
     assert len(documents_of_request(req, "withdrawal_certificate")) == 1
 
     # 9. the (now withdrawn) student sees the finished request
-    _student_sees_completed(desk(student.user.username), shot, req, count,
-                            ["advisor 同意", "finance 已办结", "档案已归档"], "student-completed")
+    _student_sees_completed(
+        desk(student.user.username),
+        shot,
+        req,
+        count,
+        ["advisor 同意", "finance 已办结", "档案已归档"],
+        "student-completed",
+    )

@@ -125,7 +125,10 @@ def test_u6_journey(open_page, login, shot, u6_world, tmp_path):
     req.refresh_from_db()
     assert req.state == "finance_payment"
     signoffs = _signoffs(req)
-    assert [(s.decision, s.actor_id) for s in signoffs] == [("submit", student.user.pk), ("approve", w["counsellor"].pk)]
+    assert [(s.decision, s.actor_id) for s in signoffs] == [
+        ("submit", student.user.pk),
+        ("approve", w["counsellor"].pk),
+    ]
     assert signoffs[-1].opinion == COUNSELLOR_OPINION
     expect(page.locator(".messages .alert-success")).to_contain_text(_state_label(page, req))
     expect(page.locator('#stepper li[data-stage="counsellor_confirm"]')).to_have_class(re.compile(r"\bdone\b"))
@@ -181,8 +184,10 @@ def test_u6_journey(open_page, login, shot, u6_world, tmp_path):
     assert req.new_card_number == "SC-000123"
     signoffs = _signoffs(req)
     assert [(s.decision, s.actor_id) for s in signoffs] == [
-        ("submit", student.user.pk), ("approve", w["counsellor"].pk),
-        ("approve", w["finance"].pk), ("approve", w["registrar"].pk),
+        ("submit", student.user.pk),
+        ("approve", w["counsellor"].pk),
+        ("approve", w["finance"].pk),
+        ("approve", w["registrar"].pk),
     ]
     student.refresh_from_db()
     assert student.card_number == "SC-000123"
@@ -209,7 +214,7 @@ def test_u6_journey(open_page, login, shot, u6_world, tmp_path):
     for actor in (w["counsellor"], w["finance"], w["registrar"]):
         expect(page.locator("ol.timeline")).to_contain_text(actor.display_name)
     expect(page.locator("#request-fields")).to_contain_text("SC-000123")
-    expect(page.locator('#request-actions a[data-action]')).to_have_count(0)
+    expect(page.locator("#request-actions a[data-action]")).to_have_count(0)
     shot(page, "student-completed")
     assert IdCardReissueRequest.objects.get(pk=req.pk).state == "completed"
     assert len(_signoffs(req)) == 4

@@ -37,15 +37,31 @@ class CourseFactory(factory.django.DjangoModelFactory):
 _seq = iter(range(1, 10**9))
 
 
-def make_offering(*, course=None, term=None, classes=(), instructors=(), kind=Offering.Kind.REGULAR,
-                  exam_date=None, college=None, code=None, scale=Offering.Scale.HUNDRED) -> Offering:
+def make_offering(
+    *,
+    course=None,
+    term=None,
+    classes=(),
+    instructors=(),
+    kind=Offering.Kind.REGULAR,
+    exam_date=None,
+    college=None,
+    code=None,
+    scale=Offering.Scale.HUNDRED,
+) -> Offering:
     """An offering through the real service (so its classes' students are enrolled)."""
     term = term or TermFactory()
     course = course or CourseFactory(college=college or (classes[0].college if classes else None) or CollegeFactory())
     college = college or (classes[0].college if classes else course.college)
     return offering_create(
-        code=code or f"{term.code}-{course.code}-{next(_seq):03d}", term=term, course=course, college=college,
-        kind=kind, instructors=instructors, classes=classes, exam_date=exam_date or dt.date(2026, 1, 10),
+        code=code or f"{term.code}-{course.code}-{next(_seq):03d}",
+        term=term,
+        course=course,
+        college=college,
+        kind=kind,
+        instructors=instructors,
+        classes=classes,
+        exam_date=exam_date or dt.date(2026, 1, 10),
         scale=scale,
     )
 
@@ -53,7 +69,10 @@ def make_offering(*, course=None, term=None, classes=(), instructors=(), kind=Of
 def open_window(term, *, published_by=None, days=30, **kw) -> GradeEntryWindow:
     now = timezone.now()
     window = GradeEntryWindow.objects.create(
-        term=term, opens_at=now - dt.timedelta(days=1), closes_at=now + dt.timedelta(days=days),
-        published_by=published_by or UserFactory(), **kw,
+        term=term,
+        opens_at=now - dt.timedelta(days=1),
+        closes_at=now + dt.timedelta(days=days),
+        published_by=published_by or UserFactory(),
+        **kw,
     )
     return window

@@ -51,5 +51,6 @@ def test_demo_grades_cover_every_state(tmp_path):
     late = re.search(r"one is submitted and (\w+) are late", readme).group(1)
     assert late_offerings().filter(instructors__username="instructor").count() == words[late]
     current = Offering.objects.filter(instructors__username="instructor").order_by("-term__start_date").first().term
-    assert Offering.objects.filter(instructors__username="instructor", term=current,
-                                   sheet_state="submitted").count() == 1
+    assert (
+        Offering.objects.filter(instructors__username="instructor", term=current, sheet_state="submitted").count() == 1
+    )

@@ -43,8 +43,9 @@ def test_entry_submit_confirm_flow_with_two_users(grades_world):
     assert teacher.post(reverse("grades-api:offering-submit", args=[pk])).json()["sheet_state"] == "submitted"
     locked = teacher.post(reverse("grades-api:offering-grades", args=[pk]), {"rows": rows}, format="json")
     assert locked.status_code == 400
-    assert locked.json()["detail"] == str(services.SHEET_LOCKED % {
-        "offering": w["offering"].code, "state": Offering.SheetState.SUBMITTED.label})
+    assert locked.json()["detail"] == str(
+        services.SHEET_LOCKED % {"offering": w["offering"].code, "state": Offering.SheetState.SUBMITTED.label}
+    )
 
     assert teacher.post(reverse("grades-api:offering-confirm", args=[pk])).status_code == 403
     assert student_record(w["students"][1]).grades == []
@@ -57,22 +58,32 @@ def test_bad_cells_answer_400_with_every_cell_and_write_nothing(grades_world):
     w = grades_world
     teacher = api(w["instructor"])
     s = w["students"]
-    response = teacher.post(reverse("grades-api:offering-grades", args=[w["offering"].pk]), {"rows": {
-        s[0].student_number: {"final": "150"}, s[1].student_number: {"final": "良好"},
-        s[2].student_number: {"final": 88},
-    }}, format="json")
+    response = teacher.post(
+        reverse("grades-api:offering-grades", args=[w["offering"].pk]),
+        {
+            "rows": {
+                s[0].student_number: {"final": "150"},
+                s[1].student_number: {"final": "良好"},
+                s[2].student_number: {"final": 88},
+            }
+        },
+        format="json",
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["detail"] == str(services.ENTRY_REFUSED % {"count": 2})
     assert {(e["student_number"], e["component"]) for e in body["errors"]} == {
-        (s[0].student_number, "final"), (s[1].student_number, "final")}
+        (s[0].student_number, "final"),
+        (s[1].student_number, "final"),
+    }
     assert not Grade.objects.filter(offering=w["offering"]).exclude(components={}).exists()
 
 
 def test_return_through_the_api(grades_world):
     w = grades_world
-    services.grades_enter(offering=w["offering"], actor=w["instructor"],
-                          rows={st.student_number: {"final": "60"} for st in w["students"]})
+    services.grades_enter(
+        offering=w["offering"], actor=w["instructor"], rows={st.student_number: {"final": "60"} for st in w["students"]}
+    )
     services.sheet_submit(offering=w["offering"], actor=w["instructor"])
     office = api(w["academic_affairs"])
     url = reverse("grades-api:offering-return", args=[w["offering"].pk])
@@ -86,12 +97,20 @@ def test_api_scope_and_roles(grades_world):
     pk = w["offering"].pk
     outsider = api(w["other_instructor"])
     assert outsider.get(reverse("grades-api:offering", args=[pk])).status_code == 404
-    assert outsider.put(reverse("grades-api:offering-grades", args=[pk]), {"rows": {}}, format="json").status_code == 404
+    assert (
+        outsider.put(reverse("grades-api:offering-grades", args=[pk]), {"rows": {}}, format="json").status_code == 404
+    )
     assert outsider.get(reverse("grades-api:offerings")).json()["results"] == []
     secretary = api(w["secretary"])
     assert secretary.get(reverse("grades-api:offering", args=[pk])).status_code == 200
-    assert secretary.put(reverse("grades-api:offering-grades", args=[pk]),
-                         {"rows": {w["student"].student_number: {"final": "1"}}}, format="json").status_code == 403
+    assert (
+        secretary.put(
+            reverse("grades-api:offering-grades", args=[pk]),
+            {"rows": {w["student"].student_number: {"final": "1"}}},
+            format="json",
+        ).status_code
+        == 403
+    )
     assert secretary.post(reverse("grades-api:offering-submit", args=[pk])).status_code == 403
     assert api(w["student"].user).get(reverse("grades-api:offerings")).status_code == 403
     assert APIClient().get(reverse("grades-api:offerings")).status_code in (401, 403)

@@ -21,8 +21,13 @@ def components_of(offering):
 
 def test_secretary_sets_composition_and_it_is_recorded(grades_world):
     w = grades_world
-    offering = services.composition_set(offering=w["offering"], actor=w["secretary"], components=THIRTY_SEVENTY,
-                                        scale=Offering.Scale.FIVE_LEVEL, rounding=Offering.Rounding.ONE_DECIMAL)
+    offering = services.composition_set(
+        offering=w["offering"],
+        actor=w["secretary"],
+        components=THIRTY_SEVENTY,
+        scale=Offering.Scale.FIVE_LEVEL,
+        rounding=Offering.Rounding.ONE_DECIMAL,
+    )
     offering.refresh_from_db()
     assert components_of(offering) == [("regular", 30), ("final", 70)]
     assert offering.components.get(code="regular").label == "平时成绩"
@@ -41,8 +46,11 @@ def test_weights_not_summing_to_100_are_refused_and_nothing_written(grades_world
     w = grades_world
     before = components_of(w["offering"])
     with pytest.raises(ApplicationError) as exc:
-        services.composition_set(offering=w["offering"], actor=w["secretary"], components=[
-            {"code": "regular", "weight": weights[0]}, {"code": "final", "weight": weights[1]}])
+        services.composition_set(
+            offering=w["offering"],
+            actor=w["secretary"],
+            components=[{"code": "regular", "weight": weights[0]}, {"code": "final", "weight": weights[1]}],
+        )
     assert str(exc.value) == str(WEIGHTS_NOT_100 % {"total": total})
     w["offering"].refresh_from_db()
     assert components_of(w["offering"]) == before == [("final", 100)]
@@ -52,12 +60,16 @@ def test_weights_not_summing_to_100_are_refused_and_nothing_written(grades_world
 def test_bad_component_and_weight_are_refused(grades_world):
     w = grades_world
     with pytest.raises(ApplicationError) as exc:
-        services.composition_set(offering=w["offering"], actor=w["secretary"],
-                                 components=[{"code": "homework", "weight": 100}])
+        services.composition_set(
+            offering=w["offering"], actor=w["secretary"], components=[{"code": "homework", "weight": 100}]
+        )
     assert str(exc.value) == str(services.UNKNOWN_COMPONENT % {"code": "homework"})
     with pytest.raises(ApplicationError) as exc:
-        services.composition_set(offering=w["offering"], actor=w["secretary"],
-                                 components=[{"code": "regular", "weight": 0}, {"code": "final", "weight": 100}])
+        services.composition_set(
+            offering=w["offering"],
+            actor=w["secretary"],
+            components=[{"code": "regular", "weight": 0}, {"code": "final", "weight": 100}],
+        )
     assert str(exc.value) == str(services.BAD_WEIGHT % {"component": "regular"})
 
 
@@ -72,8 +84,9 @@ def test_instructor_is_403_and_other_college_secretary_404(grades_world):
 
 def test_refused_once_a_result_is_entered(grades_world):
     w = grades_world
-    services.grades_enter(offering=w["offering"], actor=w["instructor"],
-                          rows={w["student"].student_number: {"final": "80"}})
+    services.grades_enter(
+        offering=w["offering"], actor=w["instructor"], rows={w["student"].student_number: {"final": "80"}}
+    )
     with pytest.raises(ApplicationError) as exc:
         services.composition_set(offering=w["offering"], actor=w["secretary"], components=THIRTY_SEVENTY)
     assert str(exc.value) == str(services.COMPOSITION_AFTER_ENTRY % {"offering": w["offering"].code})
@@ -82,13 +95,15 @@ def test_refused_once_a_result_is_entered(grades_world):
 
 def test_refused_unless_the_sheet_is_entering(grades_world):
     w = grades_world
-    services.grades_enter(offering=w["offering"], actor=w["instructor"],
-                          rows={s.student_number: {"final": "缓考"} for s in w["students"]})
+    services.grades_enter(
+        offering=w["offering"], actor=w["instructor"], rows={s.student_number: {"final": "缓考"} for s in w["students"]}
+    )
     services.sheet_submit(offering=w["offering"], actor=w["instructor"])
     with pytest.raises(ApplicationError) as exc:
         services.composition_set(offering=w["offering"], actor=w["secretary"], components=THIRTY_SEVENTY)
-    assert str(exc.value) == str(services.COMPOSITION_STATE % {
-        "offering": w["offering"].code, "state": Offering.SheetState.SUBMITTED.label})
+    assert str(exc.value) == str(
+        services.COMPOSITION_STATE % {"offering": w["offering"].code, "state": Offering.SheetState.SUBMITTED.label}
+    )
     assert components_of(w["offering"]) == [("final", 100)]
 
 
@@ -98,19 +113,30 @@ def test_composition_page_saves_and_reports_the_scoring_message(client, grades_w
     url = reverse("grades:offering_composition", args=[w["offering"].pk])
     client.force_login(w["secretary"])
     assert client.get(url).status_code == 200
-    response = client.post(url, {"scale": "hundred", "rounding": "integer", "weight_regular": "30",
-                                 "weight_final": "60"})
+    response = client.post(
+        url, {"scale": "hundred", "rounding": "integer", "weight_regular": "30", "weight_final": "60"}
+    )
     assert response.status_code == 200
     assert str(WEIGHTS_NOT_100 % {"total": 90}) in response.content.decode()
     assert components_of(w["offering"]) == [("final", 100)]
-    response = client.post(url, {"scale": "hundred", "rounding": "integer", "weight_regular": "30",
-                                 "weight_final": "70", "label_regular": "平时"})
+    response = client.post(
+        url,
+        {
+            "scale": "hundred",
+            "rounding": "integer",
+            "weight_regular": "30",
+            "weight_final": "70",
+            "label_regular": "平时",
+        },
+    )
     assert response.status_code == 302
     assert components_of(w["offering"]) == [("regular", 30), ("final", 70)]
 
 
-@pytest.mark.parametrize("who,status", [("instructor", 403), ("other_secretary", 404), ("dean", 403),
-                                        ("academic_affairs", 200), ("secretary", 200)])
+@pytest.mark.parametrize(
+    "who,status",
+    [("instructor", 403), ("other_secretary", 404), ("dean", 403), ("academic_affairs", 200), ("secretary", 200)],
+)
 def test_composition_page_permissions(client, grades_world, who, status):
     client.force_login(grades_world[who])
     url = reverse("grades:offering_composition", args=[grades_world["offering"].pk])

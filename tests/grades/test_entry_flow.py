@@ -49,15 +49,18 @@ def test_submit_locks_the_sheet_for_the_instructor(grades_world):
     assert Notification.objects.filter(user=w["academic_affairs"]).exists()
     before = list(Grade.objects.filter(offering=w["offering"]).values_list("components", flat=True))
     with pytest.raises(ApplicationError) as exc:
-        services.grades_enter(offering=w["offering"], actor=w["instructor"],
-                              rows={w["student"].student_number: {"final": "99"}})
-    assert str(exc.value) == str(services.SHEET_LOCKED % {"offering": w["offering"].code,
-                                                         "state": Offering.SheetState.SUBMITTED.label})
+        services.grades_enter(
+            offering=w["offering"], actor=w["instructor"], rows={w["student"].student_number: {"final": "99"}}
+        )
+    assert str(exc.value) == str(
+        services.SHEET_LOCKED % {"offering": w["offering"].code, "state": Offering.SheetState.SUBMITTED.label}
+    )
     assert list(Grade.objects.filter(offering=w["offering"]).values_list("components", flat=True)) == before
     with pytest.raises(ApplicationError) as exc:
         services.sheet_submit(offering=w["offering"], actor=w["instructor"])
-    assert str(exc.value) == str(services.SUBMIT_STATE % {"offering": w["offering"].code,
-                                                         "state": Offering.SheetState.SUBMITTED.label})
+    assert str(exc.value) == str(
+        services.SUBMIT_STATE % {"offering": w["offering"].code, "state": Offering.SheetState.SUBMITTED.label}
+    )
 
 
 def test_confirm_publishes_to_the_student(grades_world):
@@ -78,8 +81,9 @@ def test_confirm_and_return_roles_and_states(grades_world):
     fill(w)
     with pytest.raises(ApplicationError) as exc:  # not submitted yet
         services.sheet_confirm(offering=w["offering"], actor=w["academic_affairs"])
-    assert str(exc.value) == str(services.CONFIRM_STATE % {"offering": w["offering"].code,
-                                                          "state": Offering.SheetState.ENTERING.label})
+    assert str(exc.value) == str(
+        services.CONFIRM_STATE % {"offering": w["offering"].code, "state": Offering.SheetState.ENTERING.label}
+    )
     with pytest.raises(ApplicationError):
         services.sheet_return(offering=w["offering"], actor=w["academic_affairs"], reason="x")
     services.sheet_submit(offering=w["offering"], actor=w["instructor"])
@@ -103,8 +107,9 @@ def test_return_unlocks_for_the_instructor(grades_world):
     assert offering.sheet_state == "entering" and offering.submitted_at is None
     note = Notification.objects.get(user=w["instructor"])
     assert "第3名学生成绩有误" in note.message
-    services.grades_enter(offering=w["offering"], actor=w["instructor"],
-                          rows={w["student"].student_number: {"final": "91"}})
+    services.grades_enter(
+        offering=w["offering"], actor=w["instructor"], rows={w["student"].student_number: {"final": "91"}}
+    )
     assert Grade.objects.get(offering=w["offering"], student=w["student"]).score == 91
     services.sheet_submit(offering=w["offering"], actor=w["instructor"])
     services.sheet_confirm(offering=w["offering"], actor=w["academic_affairs"])
@@ -154,7 +159,8 @@ def test_submit_page_reports_incomplete_sheet(client, grades_world):
     assert state(w) == "entering"
     numbers = "、".join(sorted(s.student_number for s in w["students"]))
     assert [str(m) for m in response.context["messages"]] == [
-        str(services.SUBMIT_INCOMPLETE % {"count": 5, "students": numbers})]
+        str(services.SUBMIT_INCOMPLETE % {"count": 5, "students": numbers})
+    ]
 
 
 def test_return_page(client, grades_world):

@@ -56,8 +56,13 @@ CASES = [
     ("five_level", "integer", "regular", [["final", 100]], {"final": "92"}),
     ("pass_fail", "integer", "regular", [["final", 100]], {"final": "合格"}),
     ("pass_fail", "integer", "regular", [["final", 100]], {"final": "不合格"}),
-    ("hundred", "one_decimal", "regular", [["regular", 33], ["midterm", 33], ["final", 34]],
-     {"regular": "77.7", "midterm": "81.3", "final": "69.9"}),
+    (
+        "hundred",
+        "one_decimal",
+        "regular",
+        [["regular", 33], ["midterm", 33], ["final", 34]],
+        {"regular": "77.7", "midterm": "81.3", "final": "69.9"},
+    ),
 ]
 
 
@@ -74,14 +79,33 @@ def test_preview_matches_the_server():
     conf = scoring.conf()
     cases = []
     for scale, rounding, kind, weights, raw in CASES:
-        cases.append({"raw": raw, "cfg": {
-            "scale": scale, "rounding": rounding, "kind": kind, "weights": weights,
-            "fiveLevels": dict(conf["FIVE_LEVELS"]), "fiveBounds": conf["FIVE_LEVEL_BOUNDS"],
-            "passFail": conf["PASS_FAIL_LEVELS"], "passScore": conf["PASS_SCORE"],
-            "makeupCap": conf["MAKEUP_SCORE_CAP"], "marks": scoring.MARKS, "markText": scoring.MARK_TEXT,
-            "messages": {}}})
-    done = subprocess.run([NODE, "-e", HARNESS, str(GRID_JS)], input=json.dumps(cases), capture_output=True,
-                          text=True, timeout=60, check=True)
+        cases.append(
+            {
+                "raw": raw,
+                "cfg": {
+                    "scale": scale,
+                    "rounding": rounding,
+                    "kind": kind,
+                    "weights": weights,
+                    "fiveLevels": dict(conf["FIVE_LEVELS"]),
+                    "fiveBounds": conf["FIVE_LEVEL_BOUNDS"],
+                    "passFail": conf["PASS_FAIL_LEVELS"],
+                    "passScore": conf["PASS_SCORE"],
+                    "makeupCap": conf["MAKEUP_SCORE_CAP"],
+                    "marks": scoring.MARKS,
+                    "markText": scoring.MARK_TEXT,
+                    "messages": {},
+                },
+            }
+        )
+    done = subprocess.run(
+        [NODE, "-e", HARNESS, str(GRID_JS)],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     got = json.loads(done.stdout)
     expected = [server(*c) for c in CASES]
     for case, g, e in zip(CASES, got, expected, strict=True):

@@ -42,8 +42,13 @@ def test_list_is_scoped_by_role(client, grades_world):
 
 def test_list_filters_search_and_row_facts(client, grades_world):
     w = grades_world
-    late = make_offering(term=w["term"], classes=[w["klass"]], instructors=[w["instructor"]],
-                         exam_date=days_ago(30), course=CourseFactory(name="离散数学", college=w["college"]))
+    late = make_offering(
+        term=w["term"],
+        classes=[w["klass"]],
+        instructors=[w["instructor"]],
+        exam_date=days_ago(30),
+        course=CourseFactory(name="离散数学", college=w["college"]),
+    )
     Offering.objects.filter(pk=w["offering"].pk).update(exam_date=days_ago(1))
     services.grades_enter(offering=late, actor=w["instructor"], rows={w["student"].student_number: {"final": "60"}})
     client.force_login(w["academic_affairs"])
@@ -67,14 +72,31 @@ def late_offerings(n, *, college, term, instructor):
     students = [StudentFactory(klass=klass) for _ in range(2)]
     course = CourseFactory(college=college)
     start = Offering.objects.count()
-    offerings = Offering.objects.bulk_create([
-        Offering(code=f"LATE-{start + i:05d}", term=term, course=course, college=college, exam_date=days_ago(10 + i % 20))
-        for i in range(n)])
+    offerings = Offering.objects.bulk_create(
+        [
+            Offering(
+                code=f"LATE-{start + i:05d}", term=term, course=course, college=college, exam_date=days_ago(10 + i % 20)
+            )
+            for i in range(n)
+        ]
+    )
     Offering.instructors.through.objects.bulk_create(
-        [Offering.instructors.through(offering_id=o.pk, user_id=instructor.pk) for o in offerings])
-    Grade.objects.bulk_create([
-        Grade(offering=o, student=s, course=course, term=term, score=70 if j == 0 else None, passed=True if j == 0 else None)
-        for o in offerings for j, s in enumerate(students)])
+        [Offering.instructors.through(offering_id=o.pk, user_id=instructor.pk) for o in offerings]
+    )
+    Grade.objects.bulk_create(
+        [
+            Grade(
+                offering=o,
+                student=s,
+                course=course,
+                term=term,
+                score=70 if j == 0 else None,
+                passed=True if j == 0 else None,
+            )
+            for o in offerings
+            for j, s in enumerate(students)
+        ]
+    )
     return offerings
 
 
@@ -119,17 +141,28 @@ def test_late_dashboard_filters_by_college(client, grades_world):
 
 
 @pytest.mark.parametrize("name", ["late_dashboard", "confirm_queue"])
-@pytest.mark.parametrize("who,status", [("academic_affairs", 200), ("secretary", 403), ("instructor", 403),
-                                        ("dean", 403), ("student_affairs", 403)])
+@pytest.mark.parametrize(
+    "who,status",
+    [("academic_affairs", 200), ("secretary", 403), ("instructor", 403), ("dean", 403), ("student_affairs", 403)],
+)
 def test_academic_affairs_pages(client, grades_world, name, who, status):
     client.force_login(grades_world[who])
     assert client.get(reverse(f"grades:{name}")).status_code == status
 
 
 @pytest.mark.parametrize("name", ["offering_detail", "offering_review", "offering_xlsx"])
-@pytest.mark.parametrize("who,status", [("instructor", 200), ("secretary", 200), ("dean", 200),
-                                        ("academic_affairs", 200), ("other_secretary", 404),
-                                        ("other_instructor", 404), ("student_affairs", 404)])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("instructor", 200),
+        ("secretary", 200),
+        ("dean", 200),
+        ("academic_affairs", 200),
+        ("other_secretary", 404),
+        ("other_instructor", 404),
+        ("student_affairs", 404),
+    ],
+)
 def test_sheet_pages_scope(client, grades_world, name, who, status):
     client.force_login(grades_world[who])
     assert client.get(reverse(f"grades:{name}", args=[grades_world["offering"].pk])).status_code == status

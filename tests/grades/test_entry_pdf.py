@@ -14,12 +14,19 @@ pytestmark = pytest.mark.django_db
 
 def test_gradesheet_pdf_renders_with_names_scores_and_signature_lines(client, grades_world):
     w = grades_world
-    services.composition_set(offering=w["offering"], actor=w["secretary"],
-                             components=[{"code": "regular", "weight": 30}, {"code": "final", "weight": 70}])
-    services.grades_enter(offering=w["offering"], actor=w["instructor"], rows={
-        w["students"][0].student_number: {"regular": "85", "final": "58.5"},
-        w["students"][1].student_number: {"regular": "90", "final": "缺考"},
-    })
+    services.composition_set(
+        offering=w["offering"],
+        actor=w["secretary"],
+        components=[{"code": "regular", "weight": 30}, {"code": "final", "weight": 70}],
+    )
+    services.grades_enter(
+        offering=w["offering"],
+        actor=w["instructor"],
+        rows={
+            w["students"][0].student_number: {"regular": "85", "final": "58.5"},
+            w["students"][1].student_number: {"regular": "90", "final": "缺考"},
+        },
+    )
     client.force_login(w["instructor"])
     response = client.get(reverse("grades:offering_pdf", args=[w["offering"].pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"

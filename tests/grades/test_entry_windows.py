@@ -49,8 +49,12 @@ def test_window_of_another_term_or_in_the_past_or_future_does_not_count(grades_w
     w = grades_world
     close_windows(w["term"])
     now = timezone.now()
-    GradeEntryWindow.objects.create(term=w["term"], opens_at=now + dt.timedelta(days=3),
-                                    closes_at=now + dt.timedelta(days=9), published_by=w["academic_affairs"])
+    GradeEntryWindow.objects.create(
+        term=w["term"],
+        opens_at=now + dt.timedelta(days=3),
+        closes_at=now + dt.timedelta(days=9),
+        published_by=w["academic_affairs"],
+    )
     assert not entry_open(w["offering"])
     assert entry_open(w["offering"], now + dt.timedelta(days=4))
     assert not entry_open(w["offering"], now + dt.timedelta(days=10))
@@ -66,7 +70,9 @@ def test_entry_outside_the_window_is_refused_then_allowed_after_reopening(grades
     assert not Grade.objects.filter(offering=w["offering"], score__isnull=False).exists()
 
     until = timezone.now() + dt.timedelta(days=3)
-    services.offering_reopen(offering=w["offering"], until=until, reason="教师出差，延期录入", actor=w["academic_affairs"])
+    services.offering_reopen(
+        offering=w["offering"], until=until, reason="教师出差，延期录入", actor=w["academic_affairs"]
+    )
     assert OfferingReopening.objects.filter(offering=w["offering"], actor=w["academic_affairs"]).count() == 1
     w["offering"].refresh_from_db()
     assert w["offering"].reopened_until == until
@@ -88,8 +94,12 @@ def test_reopening_rules(grades_world):
         services.offering_reopen(offering=w["offering"], until=soon, reason="  ", actor=w["academic_affairs"])
     assert str(exc.value) == str(services.REOPEN_REASON)
     with pytest.raises(ApplicationError) as exc:
-        services.offering_reopen(offering=w["offering"], until=timezone.now() - dt.timedelta(hours=1), reason="x",
-                                 actor=w["academic_affairs"])
+        services.offering_reopen(
+            offering=w["offering"],
+            until=timezone.now() - dt.timedelta(hours=1),
+            reason="x",
+            actor=w["academic_affairs"],
+        )
     assert str(exc.value) == str(services.REOPEN_PAST)
     assert not OfferingReopening.objects.exists()
 
@@ -98,26 +108,36 @@ def test_closed_entry_message_names_the_next_window(grades_world):
     w = grades_world
     close_windows(w["term"])
     opens = timezone.now() + dt.timedelta(days=2)
-    GradeEntryWindow.objects.create(term=w["term"], opens_at=opens, closes_at=opens + dt.timedelta(days=5),
-                                    published_by=w["academic_affairs"])
+    GradeEntryWindow.objects.create(
+        term=w["term"], opens_at=opens, closes_at=opens + dt.timedelta(days=5), published_by=w["academic_affairs"]
+    )
     with pytest.raises(ApplicationError) as exc:
-        services.grades_enter(offering=w["offering"], actor=w["instructor"],
-                              rows={w["student"].student_number: {"final": "88"}})
-    assert str(exc.value) == str(services.ENTRY_CLOSED_OPENS % {"offering": w["offering"].code,
-                                                               "opens": services.when_text(opens)})
+        services.grades_enter(
+            offering=w["offering"], actor=w["instructor"], rows={w["student"].student_number: {"final": "88"}}
+        )
+    assert str(exc.value) == str(
+        services.ENTRY_CLOSED_OPENS % {"offering": w["offering"].code, "opens": services.when_text(opens)}
+    )
 
 
 def test_window_publish_service(grades_world):
     w = grades_world
     now = timezone.now()
     with pytest.raises(PermissionDenied):
-        services.window_publish(term=w["term"], opens_at=now, closes_at=now + dt.timedelta(days=1),
-                                actor=w["secretary"])
+        services.window_publish(
+            term=w["term"], opens_at=now, closes_at=now + dt.timedelta(days=1), actor=w["secretary"]
+        )
     with pytest.raises(ApplicationError) as exc:
         services.window_publish(term=w["term"], opens_at=now, closes_at=now, actor=w["academic_affairs"])
     assert str(exc.value) == str(services.WINDOW_ORDER)
-    window = services.window_publish(term=w["term"], opens_at=now, closes_at=now + dt.timedelta(days=7),
-                                     colleges=[w["college"]], note="期末", actor=w["academic_affairs"])
+    window = services.window_publish(
+        term=w["term"],
+        opens_at=now,
+        closes_at=now + dt.timedelta(days=7),
+        colleges=[w["college"]],
+        note="期末",
+        actor=w["academic_affairs"],
+    )
     assert list(window.colleges.all()) == [w["college"]] and window.published_by == w["academic_affairs"]
 
 
@@ -130,14 +150,29 @@ def test_windows_page_lists_and_publishes(client, grades_world):
     assert client.post(url, {}).status_code == 403
     client.force_login(w["academic_affairs"])
     before = GradeEntryWindow.objects.count()
-    response = client.post(url, {"term": w["term"].pk, "opens_at": "2026-01-10T08:00", "closes_at": "2026-01-20T18:00",
-                                 "offering_codes": w["offering"].code, "note": "补录"})
+    response = client.post(
+        url,
+        {
+            "term": w["term"].pk,
+            "opens_at": "2026-01-10T08:00",
+            "closes_at": "2026-01-20T18:00",
+            "offering_codes": w["offering"].code,
+            "note": "补录",
+        },
+    )
     assert response.status_code == 302
     assert GradeEntryWindow.objects.count() == before + 1
     window = GradeEntryWindow.objects.latest("created_at")
     assert list(window.offerings.all()) == [w["offering"]]
-    response = client.post(url, {"term": w["term"].pk, "opens_at": "2026-01-10T08:00",
-                                 "closes_at": "2026-01-20T18:00", "offering_codes": "NOPE-1"})
+    response = client.post(
+        url,
+        {
+            "term": w["term"].pk,
+            "opens_at": "2026-01-10T08:00",
+            "closes_at": "2026-01-20T18:00",
+            "offering_codes": "NOPE-1",
+        },
+    )
     assert response.status_code == 200 and GradeEntryWindow.objects.count() == before + 1
 
 

@@ -19,9 +19,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sheet(grades_world):
-    services.composition_set(offering=grades_world["offering"], actor=grades_world["secretary"],
-                             components=[{"code": "regular", "weight": 40, "label": "平时"},
-                                         {"code": "final", "weight": 60}])
+    services.composition_set(
+        offering=grades_world["offering"],
+        actor=grades_world["secretary"],
+        components=[{"code": "regular", "weight": 40, "label": "平时"}, {"code": "final", "weight": 60}],
+    )
     return grades_world
 
 
@@ -32,8 +34,9 @@ def workbook(offering):
 def upload(wb, name="sheet.xlsx"):
     buffer = io.BytesIO()
     wb.save(buffer)
-    return SimpleUploadedFile(name, buffer.getvalue(),
-                              content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return SimpleUploadedFile(
+        name, buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
 
 
 def rows_by_number(ws):
@@ -46,8 +49,11 @@ def snapshot(offering):
 
 def test_download_is_prefilled_and_names_the_offering(sheet):
     w = sheet
-    services.grades_enter(offering=w["offering"], actor=w["instructor"],
-                          rows={w["student"].student_number: {"regular": "90", "final": "缺考"}})
+    services.grades_enter(
+        offering=w["offering"],
+        actor=w["instructor"],
+        rows={w["student"].student_number: {"regular": "90", "final": "缺考"}},
+    )
     ws = workbook(w["offering"]).active
     assert ws["B1"].value == w["offering"].code
     assert [c.value for c in ws[2]] == ["student_number", "name", "class", "regular", "final", "grade_id"]
@@ -79,8 +85,11 @@ def test_upload_round_trip(sheet):
 
 def test_bad_rows_write_nothing_and_every_bad_row_and_column_is_reported(sheet):
     w = sheet
-    services.grades_enter(offering=w["offering"], actor=w["instructor"],
-                          rows={w["students"][4].student_number: {"regular": "60", "final": "60"}})
+    services.grades_enter(
+        offering=w["offering"],
+        actor=w["instructor"],
+        rows={w["students"][4].student_number: {"regular": "60", "final": "60"}},
+    )
     before = snapshot(w["offering"])
     wb = workbook(w["offering"])
     ws = wb.active
@@ -89,14 +98,14 @@ def test_bad_rows_write_nothing_and_every_bad_row_and_column_is_reported(sheet):
         ws.cell(row=r, column=4, value=88)
         ws.cell(row=r, column=5, value=77)
     s = w["students"]
-    ws.cell(row=rows[s[0].student_number], column=4, value=120)          # regular out of range
-    ws.cell(row=rows[s[1].student_number], column=5, value="优秀")        # not a score
-    ws.cell(row=rows[s[2].student_number], column=4, value="abc")        # two bad cells in one row
+    ws.cell(row=rows[s[0].student_number], column=4, value=120)  # regular out of range
+    ws.cell(row=rows[s[1].student_number], column=5, value="优秀")  # not a score
+    ws.cell(row=rows[s[2].student_number], column=4, value="abc")  # two bad cells in one row
     ws.cell(row=rows[s[2].student_number], column=5, value=-3)
     ws.protection.sheet = False
-    ws.cell(row=ws.max_row + 1, column=1, value="2099000001")            # not on this sheet
+    ws.cell(row=ws.max_row + 1, column=1, value="2099000001")  # not on this sheet
     ws.cell(row=ws.max_row, column=4, value=50)
-    ws.cell(row=ws.max_row + 1, column=1, value=None)                    # no student number
+    ws.cell(row=ws.max_row + 1, column=1, value=None)  # no student number
     ws.cell(row=ws.max_row, column=4, value=50)
     with pytest.raises(ApplicationError) as exc:
         services.grades_upload(offering=w["offering"], actor=w["instructor"], file=upload(wb))
@@ -123,8 +132,7 @@ def test_upload_of_another_offerings_sheet_is_refused(sheet):
         ws.cell(row=r, column=4, value=99)
     with pytest.raises(ApplicationError) as exc:
         services.grades_upload(offering=w["offering"], actor=w["instructor"], file=upload(wb))
-    assert str(exc.value) == str(services.UPLOAD_OTHER_OFFERING % {"found": other.code,
-                                                                  "offering": w["offering"].code})
+    assert str(exc.value) == str(services.UPLOAD_OTHER_OFFERING % {"found": other.code, "offering": w["offering"].code})
     assert not Grade.objects.filter(offering=w["offering"]).exclude(components={}).exists()
 
 
@@ -149,7 +157,8 @@ def test_upload_page_lists_errors_and_download_works(client, sheet):
     response = client.post(url, {"file": upload(wb)})
     assert response.status_code == 200
     assert [(e["row"], e["student_number"]) for e in response.context["errors"]] == [
-        (rows[w["student"].student_number], w["student"].student_number)]
+        (rows[w["student"].student_number], w["student"].student_number)
+    ]
     assert 'id="upload-errors"' in response.content.decode()
     ws.cell(row=rows[w["student"].student_number], column=5, value=95)
     ws.cell(row=rows[w["student"].student_number], column=4, value=85)

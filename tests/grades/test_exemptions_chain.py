@@ -24,10 +24,18 @@ from tests.grades.factories import CourseFactory, make_offering
 
 
 def apply(w, student, offering, *, applicant=None, submit=True):
-    return request_create(chain=EXEMPTION, student=student, applicant=applicant or student.user,
-                          data={"offering": offering, "kind": ExemptionRequest.Kind.EXEMPT_STUDY,
-                                "reason": "已取得同等课程学分（附成绩证明）"},
-                          attachments={"evidence": pdf_upload()}, submit=submit)
+    return request_create(
+        chain=EXEMPTION,
+        student=student,
+        applicant=applicant or student.user,
+        data={
+            "offering": offering,
+            "kind": ExemptionRequest.Kind.EXEMPT_STUDY,
+            "reason": "已取得同等课程学分（附成绩证明）",
+        },
+        attachments={"evidence": pdf_upload()},
+        submit=submit,
+    )
 
 
 def approve_all(w, req):
@@ -39,8 +47,9 @@ def approve_all(w, req):
 def test_exemption_chain_marks_the_grade_exempt_and_out_of_the_gpa(grades_world):
     w = grades_world
     student, offering = w["student"], w["offering"]
-    other = make_offering(course=CourseFactory(college=w["college"], credits=Decimal("2.0")), term=w["term"],
-                          classes=[w["klass"]])
+    other = make_offering(
+        course=CourseFactory(college=w["college"], credits=Decimal("2.0")), term=w["term"], classes=[w["klass"]]
+    )
     req = apply(w, student, offering)
     assert req.state == "secretary_review"
     assert Grade.objects.get(offering=offering, student=student).mark == ""  # nothing until approved
@@ -54,8 +63,9 @@ def test_exemption_chain_marks_the_grade_exempt_and_out_of_the_gpa(grades_world)
 
     # another course graded normally; both sheets confirmed
     g2 = Grade.objects.get(offering=other, student=student)
-    stored, result = evaluate(scale="hundred", rounding="integer", kind="regular", weights=[("final", 100)],
-                              raw={"final": 86})
+    stored, result = evaluate(
+        scale="hundred", rounding="integer", kind="regular", weights=[("final", 100)], raw={"final": 86}
+    )
     apply_result(g2, components=stored, result=result, actor=w["instructor"])
     g2.save(update_fields=RESULT_FIELDS)
     Offering.objects.filter(pk__in=[offering.pk, other.pk]).update(sheet_state=Offering.SheetState.CONFIRMED)
@@ -72,7 +82,9 @@ def test_refused_when_not_on_the_offering(grades_world):
     with pytest.raises(ApplicationError) as exc:
         apply(w, w["student"], elsewhere)
     assert exc.value.message == NOT_ON_OFFERING % {
-        "name": w["student"].name, "offering": f"{elsewhere.code} {elsewhere.course.name}"}
+        "name": w["student"].name,
+        "offering": f"{elsewhere.code} {elsewhere.course.name}",
+    }
     assert not ExemptionRequest.objects.exists()  # the whole create rolled back
 
 
@@ -83,12 +95,16 @@ def test_refused_duplicate_open_request(grades_world):
         apply(w, w["student"], w["offering"])
     assert exc.value.message == ALREADY_OPEN % {"chain": EXEMPTION.name, "id": first.pk}
     # and the chain's own rule, should a second open request for the same offering exist anyway
-    second = ExemptionRequest.objects.create(student=w["student"], applicant=w["student"].user,
-                                             offering=w["offering"], reason="again")
+    second = ExemptionRequest.objects.create(
+        student=w["student"], applicant=w["student"].user, offering=w["offering"], reason="again"
+    )
     with pytest.raises(ApplicationError) as exc:
         exemption_validate(request=second)
     assert exc.value.message == ALREADY_REQUESTED % {
-        "name": w["student"].name, "offering": f"{w['offering'].code} {w['offering'].course.name}", "id": first.pk}
+        "name": w["student"].name,
+        "offering": f"{w['offering'].code} {w['offering'].course.name}",
+        "id": first.pk,
+    }
 
 
 def test_refused_when_already_exempt_or_sheet_closed(grades_world):
@@ -103,8 +119,11 @@ def test_refused_when_already_exempt_or_sheet_closed(grades_world):
     Offering.objects.filter(pk=w["offering"].pk).update(sheet_state=Offering.SheetState.SUBMITTED)
     with pytest.raises(ApplicationError) as exc:
         apply(w, classmate, w["offering"])
-    assert exc.value.message == SHEET_CLOSED % {"name": classmate.name, "offering": names["offering"],
-                                                "state": Offering.SheetState.SUBMITTED.label}
+    assert exc.value.message == SHEET_CLOSED % {
+        "name": classmate.name,
+        "offering": names["offering"],
+        "state": Offering.SheetState.SUBMITTED.label,
+    }
 
 
 def test_sheet_submitted_before_the_last_approval_blocks_it(grades_world):
@@ -125,9 +144,13 @@ def station_student(grades_world):
     klass = ClassFactory(station=station, major=grades_world["klass"].major)
     student = StudentFactory(klass=klass, study_form=Student.StudyForm.CORRESPONDENCE)
     offering = make_offering(term=grades_world["term"], classes=[klass])
-    return {"station": station, "student": student, "offering": offering,
-            "station_staff": staff(Role.STATION, station=station, username="station"),
-            "other_station_staff": staff(Role.STATION, station=StationFactory(), username="other_station")}
+    return {
+        "station": station,
+        "student": student,
+        "offering": offering,
+        "station_staff": staff(Role.STATION, station=station, username="station"),
+        "other_station_staff": staff(Role.STATION, station=StationFactory(), username="other_station"),
+    }
 
 
 def test_station_staff_file_for_their_students(grades_world, station_student):

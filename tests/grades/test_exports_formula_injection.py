@@ -44,8 +44,11 @@ def _named(student: Student, value: str) -> Student:
 
 def grade_sheet(w, value, client):
     _named(w["student"], value)
-    entry.composition_set(offering=w["offering"], actor=w["secretary"], components=[
-        {"code": "regular", "weight": 40}, {"code": "final", "weight": 60}])
+    entry.composition_set(
+        offering=w["offering"],
+        actor=w["secretary"],
+        components=[{"code": "regular", "weight": 40}, {"code": "final", "weight": 60}],
+    )
     client.force_login(w["instructor"])
     return client.get(reverse("grades:offering_xlsx", args=[w["offering"].pk])).content
 
@@ -55,8 +58,9 @@ def station_blank_sheets(w, value, client):
     klass = ClassFactory(station=station)
     _named(StudentFactory(klass=klass, study_form=Student.StudyForm.CORRESPONDENCE), value)
     make_offering(term=w["term"], classes=[klass])
-    return blank_sheets_xlsx(term=w["term"], class_sheets=blank_sheets(term=w["term"], classes=[klass],
-                                                                       station=station))
+    return blank_sheets_xlsx(
+        term=w["term"], class_sheets=blank_sheets(term=w["term"], classes=[klass], station=station)
+    )
 
 
 def import_template(w, value, client, monkeypatch):
@@ -81,9 +85,15 @@ def status_changes(w, value, client):
 def _admin_export(w, value, client, fmt: str) -> bytes:
     _named(StudentFactory(klass=w["klass"]), value)
     client.force_login(UserFactory(username="root_export", is_staff=True, is_superuser=True))
-    response = client.post(reverse("admin:students_student_export"), {
-        "format": fmt, "resource": "0", "export_items": [],
-        **{f"studentresource_{f}": "on" for f in StudentResource._meta.fields}})
+    response = client.post(
+        reverse("admin:students_student_export"),
+        {
+            "format": fmt,
+            "resource": "0",
+            "export_items": [],
+            **{f"studentresource_{f}": "on" for f in StudentResource._meta.fields},
+        },
+    )
     assert response.status_code == 200, response.content[:300]
     return response.content
 
@@ -96,17 +106,24 @@ def admin_csv(w, value, client):
     return _admin_export(w, value, client, "1")
 
 
-EXPORTS = {"grade sheet": grade_sheet, "blank sheets": station_blank_sheets, "import template": import_template,
-           "progression": progression, "status changes": status_changes, "admin xlsx": admin_xlsx,
-           "admin csv": admin_csv}
+EXPORTS = {
+    "grade sheet": grade_sheet,
+    "blank sheets": station_blank_sheets,
+    "import template": import_template,
+    "progression": progression,
+    "status changes": status_changes,
+    "admin xlsx": admin_xlsx,
+    "admin csv": admin_csv,
+}
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 @pytest.mark.parametrize("export", EXPORTS)
-def test_every_export_stores_formula_like_text_as_text(export, value, flagged, client, monkeypatch):  # noqa: F811
+def test_every_export_stores_formula_like_text_as_text(export, value, flagged, client, monkeypatch):
     builder = EXPORTS[export]
-    data = (builder(flagged, value, client, monkeypatch) if export == "import template"
-            else builder(flagged, value, client))
+    data = (
+        builder(flagged, value, client, monkeypatch) if export == "import template" else builder(flagged, value, client)
+    )
     if export == "admin csv":
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
         cells = [c for row in rows for c in row]

@@ -25,10 +25,11 @@ def test_the_instructors_late_and_open_sheets_are_on_their_home(client, grades_w
     mine = {"instructors": [w["instructor"]], "classes": [w["klass"]], "term": w["term"]}
     late = [w["offering"]] + [make_offering(exam_date=days_ago(20 + i), **mine) for i in range(3)]
     open_now = make_offering(exam_date=days_ago(1), **mine)  # window open, not yet due
-    later_term = make_offering(exam_date=timezone.localdate() + dt.timedelta(days=30),
-                               term=TermFactory(code="2026-2027-2", start_date=dt.date(2027, 2, 20),
-                                                end_date=dt.date(2027, 7, 10)),
-                               instructors=[w["instructor"]])  # no window yet, not due
+    later_term = make_offering(
+        exam_date=timezone.localdate() + dt.timedelta(days=30),
+        term=TermFactory(code="2026-2027-2", start_date=dt.date(2027, 2, 20), end_date=dt.date(2027, 7, 10)),
+        instructors=[w["instructor"]],
+    )  # no window yet, not due
     submitted = make_offering(exam_date=days_ago(25), **mine)
     Offering.objects.filter(pk=submitted.pk).update(sheet_state=Offering.SheetState.SUBMITTED)
     others = make_offering(exam_date=days_ago(25), term=w["term"], instructors=[w["other_instructor"]])
@@ -37,7 +38,8 @@ def test_the_instructors_late_and_open_sheets_are_on_their_home(client, grades_w
     page = client.get(reverse("home"))
     todo = page.context["todo"]
     assert [i.url for i in todo if i.overdue] == [
-        reverse("grades:offering_detail", args=[o.pk]) for o in sorted(late, key=lambda o: o.exam_date)]
+        reverse("grades:offering_detail", args=[o.pk]) for o in sorted(late, key=lambda o: o.exam_date)
+    ]
     assert [i.url for i in todo if not i.overdue] == [reverse("grades:offering_detail", args=[open_now.pk])]
     urls = {i.url for i in todo}
     for absent in (later_term, submitted, others):

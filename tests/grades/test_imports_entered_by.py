@@ -28,8 +28,12 @@ def xlsx(rows) -> io.BytesIO:
 def import_as(actor, w):
     offering = w["offering"]
     offering.components.all().delete()
-    GradeComponent.objects.bulk_create([GradeComponent(offering=offering, code="regular", weight=30, position=0),
-                                        GradeComponent(offering=offering, code="final", weight=70, position=1)])
+    GradeComponent.objects.bulk_create(
+        [
+            GradeComponent(offering=offering, code="regular", weight=30, position=0),
+            GradeComponent(offering=offering, code="final", weight=70, position=1),
+        ]
+    )
     rows = [["开课代码", "学号", "平时", "期末"]]
     rows += [[offering.code, s.student_number, 80 + i, 70 + i] for i, s in enumerate(w["students"])]
     return grades_import(file=xlsx(rows), actor=actor)

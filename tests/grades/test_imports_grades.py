@@ -36,7 +36,8 @@ def xlsx(rows, *, title=None) -> io.BytesIO:
 def compose(offering, *pairs):
     offering.components.all().delete()
     GradeComponent.objects.bulk_create(
-        [GradeComponent(offering=offering, code=c, weight=w, position=i) for i, (c, w) in enumerate(pairs)])
+        [GradeComponent(offering=offering, code=c, weight=w, position=i) for i, (c, w) in enumerate(pairs)]
+    )
 
 
 def expected(offering, raw: dict):
@@ -81,16 +82,26 @@ def test_bulk_import_writes_composites_for_many_offerings(world):
     summary = grades_import(file=xlsx(rows), actor=w["academic_affairs"])
     assert (summary.total_rows, summary.written) == (8, 8)
     checks = [
-        (o, s[0], {"regular": 90, "final": 81}), (o, s[1], {"regular": "85.5", "final": "缺考"}),
-        (o, s[2], {"regular": 60, "final": 55}), (five, s[0], {"final": "良"}), (five, s[1], {"final": "优"}),
-        (pf, s[0], {"final": "合格"}), (pf, s[1], {"final": "不合格"}), (makeup, s[0], {"final": 95}),
+        (o, s[0], {"regular": 90, "final": 81}),
+        (o, s[1], {"regular": "85.5", "final": "缺考"}),
+        (o, s[2], {"regular": 60, "final": 55}),
+        (five, s[0], {"final": "良"}),
+        (five, s[1], {"final": "优"}),
+        (pf, s[0], {"final": "合格"}),
+        (pf, s[1], {"final": "不合格"}),
+        (makeup, s[0], {"final": 95}),
     ]
     for offering, student, raw in checks:
         grade = Grade.objects.get(offering=offering, student=student)
         stored, result = expected(offering, raw)
         assert grade.components == stored
         assert (grade.score, grade.level, grade.mark, grade.passed, grade.grade_point) == (
-            result.score, result.level, result.mark, result.passed, result.grade_point)
+            result.score,
+            result.level,
+            result.mark,
+            result.passed,
+            result.grade_point,
+        )
         assert grade.entered_by == w["academic_affairs"] and grade.entered_at is not None
     first = Grade.objects.get(offering=o, student=s[0])
     assert first.score == Decimal("84.0")  # 27 + 56.7 = 83.7, rounded to a whole number
@@ -171,7 +182,9 @@ def test_a_row_without_any_score_is_an_error(world):
 
 def test_file_level_errors(world):
     w = world
-    assert refused(xlsx([["学号", "期末"], ["2024000001", 80]]), w["academic_affairs"]).errors[0]["column"] == "开课代码"
+    assert (
+        refused(xlsx([["学号", "期末"], ["2024000001", 80]]), w["academic_affairs"]).errors[0]["column"] == "开课代码"
+    )
     exc = refused(xlsx([["开课代码", "学号", "姓名"], ["x", "y", "z"]]), w["academic_affairs"])
     assert exc.errors[0]["message"] == str(bulk_grades.NO_SCORE_COLUMNS)
     exc = refused(io.BytesIO(b"not a spreadsheet"), w["academic_affairs"])
@@ -183,8 +196,11 @@ def test_teaching_secretary_imports_only_their_own_colleges_offerings(world):
     foreign_student = StudentFactory(klass=w["other_class"])
     foreign = make_offering(term=w["term"], classes=[w["other_class"]])
     own_college = {w["college"].pk}
-    rows = [["开课代码", "学号", "期末"], [w["five"].code, s[0].student_number, "良"],
-            [foreign.code, foreign_student.student_number, 80]]
+    rows = [
+        ["开课代码", "学号", "期末"],
+        [w["five"].code, s[0].student_number, "良"],
+        [foreign.code, foreign_student.student_number, 80],
+    ]
     exc = refused(xlsx(rows), w["secretary"], colleges=own_college)
     assert cells(exc) == {(3, "开课代码")}
     assert not Grade.objects.filter(entered_at__isnull=False).exists()
@@ -195,7 +211,9 @@ def test_teaching_secretary_imports_only_their_own_colleges_offerings(world):
 
 def test_errors_are_capped_but_counted(world):
     w, s = world, world["students"]
-    rows = [["开课代码", "学号", "平时", "期末"]] + [[f"X{i}", s[0].student_number, 1, 1] for i in range(ERRORS_KEPT + 200)]
+    rows = [["开课代码", "学号", "平时", "期末"]] + [
+        [f"X{i}", s[0].student_number, 1, 1] for i in range(ERRORS_KEPT + 200)
+    ]
     exc = refused(xlsx(rows), w["academic_affairs"])
     assert len(exc.errors) == ERRORS_KEPT and exc.error_count == ERRORS_KEPT + 200
     stored = stored_errors(exc)
@@ -221,21 +239,49 @@ def test_executemany_writer_stores_what_the_copy_writer_stores(world, monkeypatc
 
 # --- the cached evaluator is evaluate(), value for value --------------------------------------------------
 RAW = st.one_of(
-    st.none(), st.just(""), st.integers(0, 100), st.integers(-5, 120),
+    st.none(),
+    st.just(""),
+    st.integers(0, 100),
+    st.integers(-5, 120),
     st.sampled_from([59.5, 60.0, 89.5, 72.25, 100.0, 0.0, 85.5, 1e9]),
-    st.sampled_from(["85", " 72.5 ", "优", "良", "中", "及格", "不及格", "合格", "不合格", "缺考", "缓考", "作弊",
-                     "免修", "absent", "abc", "八十", "100.0"]),
+    st.sampled_from(
+        [
+            "85",
+            " 72.5 ",
+            "优",
+            "良",
+            "中",
+            "及格",
+            "不及格",
+            "合格",
+            "不合格",
+            "缺考",
+            "缓考",
+            "作弊",
+            "免修",
+            "absent",
+            "abc",
+            "八十",
+            "100.0",
+        ]
+    ),
 )
 COMPOSITIONS = [
-    [("final", 100)], [("regular", 30), ("final", 70)], [("regular", 20), ("midterm", 20), ("final", 60)],
+    [("final", 100)],
+    [("regular", 30), ("final", 70)],
+    [("regular", 20), ("midterm", 20), ("final", 60)],
     [("regular", 10), ("midterm", 15), ("experiment", 25), ("final", 40), ("other", 10)],
 ]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scale=st.sampled_from(["hundred", "five_level", "pass_fail"]), rounding=st.sampled_from(["integer", "one_decimal"]),
-       kind=st.sampled_from(["regular", "makeup", "clearing"]), weights=st.sampled_from(COMPOSITIONS),
-       data=st.data())
+@given(
+    scale=st.sampled_from(["hundred", "five_level", "pass_fail"]),
+    rounding=st.sampled_from(["integer", "one_decimal"]),
+    kind=st.sampled_from(["regular", "makeup", "clearing"]),
+    weights=st.sampled_from(COMPOSITIONS),
+    data=st.data(),
+)
 def test_cached_evaluator_matches_evaluate(scale, rounding, kind, weights, data):
     raw = [data.draw(RAW) for _ in weights]
     evaluator = bulk_grades._Evaluator(scale=scale, rounding=rounding, kind=kind, weights=weights, parsed={})
@@ -243,8 +289,13 @@ def test_cached_evaluator_matches_evaluate(scale, rounding, kind, weights, data)
     for _ in range(2):  # the second call answers from the caches
         got = evaluator(tuple(raw), cols)
         try:
-            stored, result = evaluate(scale=scale, rounding=rounding, kind=kind, weights=weights,
-                                      raw=dict(zip([c for c, _w in weights], raw, strict=True)))
+            stored, result = evaluate(
+                scale=scale,
+                rounding=rounding,
+                kind=kind,
+                weights=weights,
+                raw=dict(zip([c for c, _w in weights], raw, strict=True)),
+            )
         except ScoreError:
             assert isinstance(got, list) and got
             continue

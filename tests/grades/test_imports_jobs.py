@@ -35,8 +35,9 @@ def upload(rows, name="grades.xlsx") -> SimpleUploadedFile:
 
 
 def grade_rows(w, *, bad=False):
-    rows = [["开课代码", "学号", "期末"]] + [[w["offering"].code, s.student_number, 70 + i]
-                                         for i, s in enumerate(w["students"])]
+    rows = [["开课代码", "学号", "期末"]] + [
+        [w["offering"].code, s.student_number, 70 + i] for i, s in enumerate(w["students"])
+    ]
     if bad:
         rows[2][2] = "abc"
         rows.append(["NOPE", w["students"][0].student_number, 80])
@@ -59,8 +60,9 @@ def recorded_progress(monkeypatch):
 # --- the task -----------------------------------------------------------------------------------------------
 def test_task_runs_the_import_and_records_progress_and_counts(grades_world, recorded_progress):
     w = grades_world
-    job = ImportJob.objects.create(kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)),
-                                   created_by=w["academic_affairs"])
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)), created_by=w["academic_affairs"]
+    )
     assert run_import.delay(job.pk).get() == ImportJob.Status.DONE  # eager in the test settings
     job.refresh_from_db()
     assert (job.status, job.progress, job.total_rows, job.written, job.errors) == (ImportJob.Status.DONE, 100, 5, 5, [])
@@ -74,8 +76,9 @@ def test_task_runs_the_import_and_records_progress_and_counts(grades_world, reco
 
 def test_task_records_every_error_of_a_refused_file_and_writes_nothing(grades_world):
     w = grades_world
-    job = ImportJob.objects.create(kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w, bad=True)),
-                                   created_by=w["academic_affairs"])
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w, bad=True)), created_by=w["academic_affairs"]
+    )
     run_import.delay(job.pk)
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED and job.written == 0 and job.progress == 100
@@ -91,8 +94,9 @@ def test_an_unexpected_error_fails_the_job_with_a_message(grades_world, monkeypa
         raise RuntimeError("disk on fire")
 
     monkeypatch.setitem(jobs.IMPORTERS, ImportJob.Kind.GRADES, boom)
-    job = ImportJob.objects.create(kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)),
-                                   created_by=w["academic_affairs"])
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)), created_by=w["academic_affairs"]
+    )
     job = jobs.import_job_run(job_id=job.pk)
     assert job.status == ImportJob.Status.FAILED
     assert str(job.pk) in job.errors[0]["message"] and "disk" not in job.errors[0]["message"]
@@ -145,8 +149,13 @@ def test_upload_page_shows_the_error_table_of_a_refused_file(client, grades_worl
 
 def test_a_pending_job_shows_the_progress_bar(client, grades_world):
     w = grades_world
-    job = ImportJob.objects.create(kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)),
-                                   created_by=w["academic_affairs"], progress=40, status=ImportJob.Status.RUNNING)
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.GRADES,
+        file=upload(grade_rows(w)),
+        created_by=w["academic_affairs"],
+        progress=40,
+        status=ImportJob.Status.RUNNING,
+    )
     client.force_login(w["academic_affairs"])
     detail = client.get(reverse("grades:import_job", args=[job.pk]))
     assert b'id="import-progress"' in detail.content and b'aria-valuenow="40"' in detail.content
@@ -165,15 +174,24 @@ def test_teaching_data_upload_through_the_page(client, grades_world, django_capt
 
 def test_upload_refuses_what_is_not_a_spreadsheet(client, grades_world):
     client.force_login(grades_world["academic_affairs"])
-    response = client.post(reverse("grades:imports"),
-                           {"kind": "grades", "file": SimpleUploadedFile("x.txt", b"hello", content_type="text/plain")})
+    response = client.post(
+        reverse("grades:imports"),
+        {"kind": "grades", "file": SimpleUploadedFile("x.txt", b"hello", content_type="text/plain")},
+    )
     assert response.status_code == 400 and not ImportJob.objects.exists()
     assert str(jobs.FILE_TYPE_REFUSED) in response.content.decode()
 
 
-@pytest.mark.parametrize("who,status", [
-    ("academic_affairs", 200), ("secretary", 200), ("instructor", 403), ("dean", 403), ("student_affairs", 403),
-])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("academic_affairs", 200),
+        ("secretary", 200),
+        ("instructor", 403),
+        ("dean", 403),
+        ("student_affairs", 403),
+    ],
+)
 def test_who_may_open_the_import_page(client, grades_world, who, status):
     client.force_login(grades_world[who])
     assert client.get(reverse("grades:imports")).status_code == status
@@ -242,14 +260,25 @@ def test_offering_admin_refuses_a_composition_not_adding_up_to_100(admin_client,
     final = offering.components.get()
     prefix = "components"
     data = {
-        "exam_date": "2026-01-10", "instructors": [grades_world["instructor"].pk],
-        f"{prefix}-TOTAL_FORMS": "2", f"{prefix}-INITIAL_FORMS": "1", f"{prefix}-MIN_NUM_FORMS": "0",
+        "exam_date": "2026-01-10",
+        "instructors": [grades_world["instructor"].pk],
+        f"{prefix}-TOTAL_FORMS": "2",
+        f"{prefix}-INITIAL_FORMS": "1",
+        f"{prefix}-MIN_NUM_FORMS": "0",
         f"{prefix}-MAX_NUM_FORMS": "1000",
-        f"{prefix}-0-id": final.pk, f"{prefix}-0-offering": offering.pk, f"{prefix}-0-position": 1,
-        f"{prefix}-0-code": "final", f"{prefix}-0-label": "", f"{prefix}-0-weight": 60,
-        f"{prefix}-1-offering": offering.pk, f"{prefix}-1-position": 0, f"{prefix}-1-code": "regular",
-        f"{prefix}-1-label": "", f"{prefix}-1-weight": 30,
-        "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",  # the read-only sign-off log
+        f"{prefix}-0-id": final.pk,
+        f"{prefix}-0-offering": offering.pk,
+        f"{prefix}-0-position": 1,
+        f"{prefix}-0-code": "final",
+        f"{prefix}-0-label": "",
+        f"{prefix}-0-weight": 60,
+        f"{prefix}-1-offering": offering.pk,
+        f"{prefix}-1-position": 0,
+        f"{prefix}-1-code": "regular",
+        f"{prefix}-1-label": "",
+        f"{prefix}-1-weight": 30,
+        "events-TOTAL_FORMS": "0",
+        "events-INITIAL_FORMS": "0",  # the read-only sign-off log
     }
     url = reverse("admin:grades_offering_change", args=[offering.pk])
     response = admin_client.post(url, data)
@@ -265,15 +294,19 @@ def test_offering_admin_refuses_a_composition_not_adding_up_to_100(admin_client,
 def test_grade_admin_enrols_individually_and_keeps_results_read_only(admin_client, grades_world):
     w = grades_world
     newcomer = StudentFactory(klass=w["other_class"])
-    response = admin_client.post(reverse("admin:grades_grade_add"),
-                                 {"offering": w["offering"].pk, "student": newcomer.pk, "enrolled_via": "individual"})
+    response = admin_client.post(
+        reverse("admin:grades_grade_add"),
+        {"offering": w["offering"].pk, "student": newcomer.pk, "enrolled_via": "individual"},
+    )
     assert response.status_code == 302
     grade = Grade.objects.get(offering=w["offering"], student=newcomer)
     assert (grade.course_id, grade.term_id) == (w["offering"].course_id, w["offering"].term_id)
     Offering.objects.filter(pk=w["offering"].pk).update(sheet_state=Offering.SheetState.CONFIRMED)
     other = StudentFactory(klass=w["other_class"])
-    response = admin_client.post(reverse("admin:grades_grade_add"),
-                                 {"offering": w["offering"].pk, "student": other.pk, "enrolled_via": "individual"})
+    response = admin_client.post(
+        reverse("admin:grades_grade_add"),
+        {"offering": w["offering"].pk, "student": other.pk, "enrolled_via": "individual"},
+    )
     assert response.status_code == 200 and not Grade.objects.filter(student=other).exists()
     page = admin_client.get(reverse("admin:grades_grade_change", args=[grade.pk]))
     assert page.status_code == 200 and "score" not in page.context["adminform"].form.fields
@@ -294,8 +327,9 @@ def test_staff_users_other_than_superusers_need_permissions(client, grades_world
 
 
 @pytest.mark.postgres
-def test_a_worker_writes_progress_that_other_connections_see_during_the_import(transactional_db, grades_world,
-                                                                               monkeypatch):
+def test_a_worker_writes_progress_that_other_connections_see_during_the_import(
+    transactional_db, grades_world, monkeypatch
+):
     """Outside any transaction (as in a Celery worker) progress goes through a connection of its own,
     so the polling page sees it while the import's transaction is still open."""
     from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -314,8 +348,9 @@ def test_a_worker_writes_progress_that_other_connections_see_during_the_import(t
             seen.append((value, cursor.fetchone()[0], kw.get("db") is not None))
 
     monkeypatch.setattr(jobs, "job_progress", record)
-    job = ImportJob.objects.create(kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)),
-                                   created_by=w["academic_affairs"])
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)), created_by=w["academic_affairs"]
+    )
     try:
         job = jobs.import_job_run(job_id=job.pk)
     finally:

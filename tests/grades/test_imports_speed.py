@@ -33,8 +33,12 @@ def world(grades_world):
     w["twin"] = make_offering(course=w["course"], term=w["term"], classes=[w["klass"]])
     for offering in (w["offering"], w["twin"]):
         offering.components.all().delete()
-        GradeComponent.objects.bulk_create([GradeComponent(offering=offering, code="regular", weight=30, position=0),
-                                            GradeComponent(offering=offering, code="final", weight=70, position=1)])
+        GradeComponent.objects.bulk_create(
+            [
+                GradeComponent(offering=offering, code="regular", weight=30, position=0),
+                GradeComponent(offering=offering, code="final", weight=70, position=1),
+            ]
+        )
     return w
 
 
@@ -61,11 +65,21 @@ def test_rows_written_in_many_batches_are_evaluates_results(world, small_batches
     for offering in (w["offering"], w["twin"]):
         for student, (regular, final) in zip(w["students"], VALUES, strict=True):
             grade = Grade.objects.get(offering=offering, student=student)
-            stored, result = evaluate(scale=offering.scale, rounding=offering.rounding, kind=offering.kind,
-                                      weights=weights, raw={"regular": regular, "final": final})
+            stored, result = evaluate(
+                scale=offering.scale,
+                rounding=offering.rounding,
+                kind=offering.kind,
+                weights=weights,
+                raw={"regular": regular, "final": final},
+            )
             assert grade.components == stored
             assert (grade.score, grade.level, grade.mark, grade.passed, grade.grade_point) == (
-                result.score, result.level, result.mark, result.passed, result.grade_point)
+                result.score,
+                result.level,
+                result.mark,
+                result.passed,
+                result.grade_point,
+            )
             assert grade.entered_by == w["academic_affairs"] and grade.entered_at is not None
 
 
@@ -111,8 +125,7 @@ def test_entering_results_is_a_heap_only_update(world):
     page without touching an index (what makes 100,000 results fast; bench/grade_import.py)."""
     w = world
     table = Grade._meta.db_table
-    counts = ("SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
-              "pg_stat_get_xact_tuples_hot_updated(%s::regclass)")
+    counts = "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), pg_stat_get_xact_tuples_hot_updated(%s::regclass)"
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [table])
         assert "fillfactor=40" in cursor.fetchone()[0]

@@ -44,8 +44,9 @@ def retries(settings):
 def sealed_class(db, django_capture_on_commit_callbacks):
     """A route (1) batch of a class of three, sealed by the college (Academic Affairs seals in the test)."""
     w = transcript_world()
-    batch = transcript_batch_file(actor=w["student_affairs"], purpose=TranscriptBatch.Purpose.GRADUATES,
-                                  language="zh", students=w["students"])
+    batch = transcript_batch_file(
+        actor=w["student_affairs"], purpose=TranscriptBatch.Purpose.GRADUATES, language="zh", students=w["students"]
+    )
     transcript_batch_seal_class(batch=batch, klass=w["klass"], actor=w["secretary"], stage="college_seal")
     w["batch"] = batch
     return w
@@ -53,14 +54,16 @@ def sealed_class(db, django_capture_on_commit_callbacks):
 
 def seal_by_academic_affairs(w, capture):
     with capture(execute=True):
-        result = transcript_batch_seal_class(batch=w["batch"], klass=w["klass"], actor=w["academic_affairs"],
-                                             stage="academic_affairs_seal")
+        result = transcript_batch_seal_class(
+            batch=w["batch"], klass=w["klass"], actor=w["academic_affairs"], stage="academic_affairs_seal"
+        )
     result.class_print.refresh_from_db()
     return result.class_print
 
 
 def test_a_transcript_that_failed_on_a_lock_is_produced_again_by_the_class_print_retry(
-        sealed_class, django_capture_on_commit_callbacks, monkeypatch, retries):
+    sealed_class, django_capture_on_commit_callbacks, monkeypatch, retries
+):
     """6 of 116 transcripts failed with "database is locked" and the class print's Retry failed again:
     it only merged again, over the same failed transcripts."""
     w = sealed_class
@@ -100,7 +103,8 @@ def test_a_class_print_that_meets_a_lock_is_retried(sealed_class, django_capture
 
 
 def test_an_unexpected_error_fails_the_class_print_instead_of_leaving_it_pending(
-        sealed_class, django_capture_on_commit_callbacks, monkeypatch):
+    sealed_class, django_capture_on_commit_callbacks, monkeypatch
+):
     from grades.services import transcripts
 
     def boom(cp):
@@ -113,8 +117,9 @@ def test_an_unexpected_error_fails_the_class_print_instead_of_leaving_it_pending
 
 # --- imports ------------------------------------------------------------------------------------------
 def grade_job(w, **fields) -> ImportJob:
-    return ImportJob.objects.create(kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)),
-                                    created_by=w["academic_affairs"], **fields)
+    return ImportJob.objects.create(
+        kind=ImportJob.Kind.GRADES, file=upload(grade_rows(w)), created_by=w["academic_affairs"], **fields
+    )
 
 
 def test_an_import_whose_worker_died_is_failed_when_delivered_again_not_run_twice(grades_world):
@@ -170,8 +175,7 @@ def test_an_import_that_meets_a_lock_is_put_back_and_retried(grades_world, monke
 
 
 # --- the sweeper --------------------------------------------------------------------------------------
-def test_sweeper_fails_jobs_without_progress_and_leaves_live_and_finished_ones(
-        grades_world, sealed_class, settings):
+def test_sweeper_fails_jobs_without_progress_and_leaves_live_and_finished_ones(grades_world, sealed_class, settings):
     settings.REGISTRAR = {**settings.REGISTRAR, "STALE_JOB_MINUTES": 30}
     w, tx = grades_world, sealed_class
     now = timezone.now()
@@ -199,8 +203,12 @@ def test_sweeper_fails_jobs_without_progress_and_leaves_live_and_finished_ones(
     assert "30" in message
 
     statuses = dict(ImportJob.objects.values_list("pk", "status"))
-    assert statuses == {dead_import.pk: "failed", queued_import.pk: "failed", live_import.pk: "running",
-                        done_import.pk: "done"}
+    assert statuses == {
+        dead_import.pk: "failed",
+        queued_import.pk: "failed",
+        live_import.pk: "running",
+        done_import.pk: "done",
+    }
     dead_import.refresh_from_db()
     assert dead_import.errors == [{"row": None, "column": "", "message": message}] and dead_import.finished_at
     dead_print.refresh_from_db()
@@ -208,5 +216,8 @@ def test_sweeper_fails_jobs_without_progress_and_leaves_live_and_finished_ones(
     assert (dead_print.status, dead_print.error, ready_print.status) == ("failed", message, "ready")
     dead_doc.refresh_from_db()
     assert (dead_doc.status, dead_doc.error) == ("failed", message)
-    assert background.sweep_stale_jobs(now=now) == {"registrar.Document": 0, "grades.ImportJob": 0,
-                                                    "grades.ClassPrint": 0}
+    assert background.sweep_stale_jobs(now=now) == {
+        "registrar.Document": 0,
+        "grades.ImportJob": 0,
+        "grades.ClassPrint": 0,
+    }

@@ -148,8 +148,14 @@ def test_makeup_candidates_exclude_students_who_passed_the_makeup_and_the_not_en
 def test_makeup_offering_create_enrols_the_candidates(failed_world):
     w = failed_world
     s = w["students"]
-    o = makeup_offering_create(term=w["term"], course=w["course"], college=w["college"], exam_date=dt.date(2026, 3, 1),
-                               instructors=[w["instructor"]], actor=w["secretary"])
+    o = makeup_offering_create(
+        term=w["term"],
+        course=w["course"],
+        college=w["college"],
+        exam_date=dt.date(2026, 3, 1),
+        instructors=[w["instructor"]],
+        actor=w["secretary"],
+    )
     assert o.kind == Offering.Kind.MAKEUP and o.term == w["term"] and o.college == w["college"]
     assert o.sheet_state == Offering.SheetState.ENTERING and not o.classes.exists()
     assert list(o.instructors.all()) == [w["instructor"]]
@@ -163,13 +169,20 @@ def test_makeup_offering_create_enrols_the_candidates(failed_world):
 @pytest.mark.django_db
 def test_makeup_offering_create_refuses_a_second_makeup(failed_world):
     w = failed_world
-    kwargs = {"term": w["term"], "course": w["course"], "college": w["college"], "exam_date": dt.date(2026, 3, 1),
-              "actor": w["academic_affairs"]}
+    kwargs = {
+        "term": w["term"],
+        "course": w["course"],
+        "college": w["college"],
+        "exam_date": dt.date(2026, 3, 1),
+        "actor": w["academic_affairs"],
+    }
     first = makeup_offering_create(**kwargs)
     with pytest.raises(ApplicationError) as exc:
         makeup_offering_create(**kwargs)
-    assert str(exc.value) == str(RETAKE_EXISTS % {"kind": Offering.Kind.MAKEUP.label, "course": w["course"],
-                                                  "term": w["term"], "code": first.code})
+    assert str(exc.value) == str(
+        RETAKE_EXISTS
+        % {"kind": Offering.Kind.MAKEUP.label, "course": w["course"], "term": w["term"], "code": first.code}
+    )
     assert Offering.objects.filter(kind=Offering.Kind.MAKEUP).count() == 1
 
 
@@ -181,8 +194,9 @@ def test_makeup_offering_create_refuses_without_candidates(grades_world):
     Offering.objects.filter(pk=w["offering"].pk).update(sheet_state=Offering.SheetState.CONFIRMED)
     with pytest.raises(ApplicationError) as exc:
         makeup_offering_create(term=w["term"], course=w["course"], college=w["college"], actor=w["secretary"])
-    assert str(exc.value) == str(NO_CANDIDATES % {"kind": Offering.Kind.MAKEUP.label, "course": w["course"],
-                                                  "term": w["term"]})
+    assert str(exc.value) == str(
+        NO_CANDIDATES % {"kind": Offering.Kind.MAKEUP.label, "course": w["course"], "term": w["term"]}
+    )
     assert not Offering.objects.filter(kind=Offering.Kind.MAKEUP).exists()
 
 
@@ -219,19 +233,35 @@ def test_clearing_offering_create_for_the_graduation_year(grades_world):
     w = grades_world
     s = w["students"]
     Student.objects.filter(pk__in=[s[0].pk, s[1].pk]).update(expected_graduation=dt.date(2027, 6, 30))
-    a = sheet(students=s, values={s[0]: "40", s[1]: "40", s[2]: "40", s[3]: "90", s[4]: "90"},
-              course=CourseFactory(college=w["college"]))
+    a = sheet(
+        students=s,
+        values={s[0]: "40", s[1]: "40", s[2]: "40", s[3]: "90", s[4]: "90"},
+        course=CourseFactory(college=w["college"]),
+    )
     last = term(4)  # 2026-2027-2, ends in 2027
-    o = makeup_offering_create(term=last, course=a.course, college=w["college"], kind=Offering.Kind.CLEARING,
-                               exam_date=dt.date(2027, 5, 20), actor=w["secretary"])
+    o = makeup_offering_create(
+        term=last,
+        course=a.course,
+        college=w["college"],
+        kind=Offering.Kind.CLEARING,
+        exam_date=dt.date(2027, 5, 20),
+        actor=w["secretary"],
+    )
     assert o.kind == Offering.Kind.CLEARING
     assert set(o.grades.values_list("student_id", flat=True)) == {s[0].pk, s[1].pk}
     with pytest.raises(ApplicationError):
-        makeup_offering_create(term=last, course=a.course, college=w["college"], kind=Offering.Kind.CLEARING,
-                               actor=w["secretary"])
+        makeup_offering_create(
+            term=last, course=a.course, college=w["college"], kind=Offering.Kind.CLEARING, actor=w["secretary"]
+        )
     with pytest.raises(ApplicationError):  # nobody graduating in 2030 has failed it
-        makeup_offering_create(term=term(3), course=a.course, college=w["college"], kind=Offering.Kind.CLEARING,
-                               actor=w["secretary"], graduation_year=2030)
+        makeup_offering_create(
+            term=term(3),
+            course=a.course,
+            college=w["college"],
+            kind=Offering.Kind.CLEARING,
+            actor=w["secretary"],
+            graduation_year=2030,
+        )
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -245,25 +275,50 @@ def test_makeups_page_lists_candidates_and_creates_the_sheet(client, failed_worl
     html = response.content.decode()
     assert f'data-course="{w["course"].code}"' in html
     assert 'data-col="failed">2<' in html and 'data-col="deferred">1<' in html
-    response = client.post(reverse("grades:makeup_create"), {
-        "term": w["term"].pk, "course": w["course"].pk, "college": w["college"].pk, "kind": "makeup",
-        "exam_date": "2026-03-02", "instructors": [w["instructor"].pk], "next": url,
-    })
+    response = client.post(
+        reverse("grades:makeup_create"),
+        {
+            "term": w["term"].pk,
+            "course": w["course"].pk,
+            "college": w["college"].pk,
+            "kind": "makeup",
+            "exam_date": "2026-03-02",
+            "instructors": [w["instructor"].pk],
+            "next": url,
+        },
+    )
     assert response.status_code == 302 and response["Location"] == url
     o = Offering.objects.get(kind=Offering.Kind.MAKEUP)
     assert o.grades.count() == 3 and o.exam_date == dt.date(2026, 3, 2)
     assert f'data-existing="{o.code}"' in client.get(url).content.decode()
     # a second create is refused with a message, nothing written
-    response = client.post(reverse("grades:makeup_create"), {
-        "term": w["term"].pk, "course": w["course"].pk, "college": w["college"].pk, "kind": "makeup",
-        "exam_date": "2026-03-02"}, follow=True)
+    response = client.post(
+        reverse("grades:makeup_create"),
+        {
+            "term": w["term"].pk,
+            "course": w["course"].pk,
+            "college": w["college"].pk,
+            "kind": "makeup",
+            "exam_date": "2026-03-02",
+        },
+        follow=True,
+    )
     assert Offering.objects.filter(kind=Offering.Kind.MAKEUP).count() == 1
     assert any("already exists" in str(m) or "已" in str(m) for m in response.context["messages"])
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("who,status", [("secretary", 200), ("academic_affairs", 200), ("other_secretary", 404),
-                                        ("instructor", 403), ("dean", 403), ("student", 403)])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("secretary", 200),
+        ("academic_affairs", 200),
+        ("other_secretary", 404),
+        ("instructor", 403),
+        ("dean", 403),
+        ("student", 403),
+    ],
+)
 def test_makeups_page_scope(client, failed_world, who, status):
     w = failed_world
     user = w["student"].user if who == "student" else w[who]
@@ -276,9 +331,16 @@ def test_makeups_page_scope(client, failed_world, who, status):
 def test_makeup_create_out_of_scope_is_404(client, failed_world):
     w = failed_world
     client.force_login(w["other_secretary"])
-    response = client.post(reverse("grades:makeup_create"), {
-        "term": w["term"].pk, "course": w["course"].pk, "college": w["college"].pk, "kind": "makeup",
-        "exam_date": "2026-03-02"})
+    response = client.post(
+        reverse("grades:makeup_create"),
+        {
+            "term": w["term"].pk,
+            "course": w["course"].pk,
+            "college": w["college"].pk,
+            "kind": "makeup",
+            "exam_date": "2026-03-02",
+        },
+    )
     assert response.status_code == 404
     assert not Offering.objects.filter(kind=Offering.Kind.MAKEUP).exists()
 

@@ -45,8 +45,13 @@ def world(grades_world):
 def _submit(w, *, applicant=None, grade=None, student=None, **values):
     grade = grade or w["grade"]
     data = {"grade": grade, "reason": "阅卷漏计一题 (a question was not counted)", **values}
-    return request_create(chain=CORRECTION, student=student or grade.student, applicant=applicant or w["instructor"],
-                          data=data, submit=True)
+    return request_create(
+        chain=CORRECTION,
+        student=student or grade.student,
+        applicant=applicant or w["instructor"],
+        data=data,
+        submit=True,
+    )
 
 
 @pytest.mark.django_db
@@ -59,8 +64,9 @@ def test_correction_chain_end_to_end(world):
     assert req.state == "academic_affairs_review"
     assert Grade.objects.get(pk=w["grade"].pk).score == Decimal("58.0")  # nothing changes before the last stage
     assert not GradeChange.objects.exists()
-    req = request_act(chain=CORRECTION, request_id=req.pk, actor=w["academic_affairs"], action="approve",
-                      opinion="同意更正")
+    req = request_act(
+        chain=CORRECTION, request_id=req.pk, actor=w["academic_affairs"], action="approve", opinion="同意更正"
+    )
     assert req.state == "completed"
     grade = Grade.objects.get(pk=w["grade"].pk)
     assert grade.score == Decimal("68.0") and grade.passed is True and grade.grade_point == Decimal("2.00")
@@ -95,8 +101,12 @@ def test_multi_component_sheet_correction_replaces_the_composite(world):
     w = world
     o = sheet(students=[w["students"][3]], instructors=[w["instructor"]], confirmed=False)
     GradeComponent.objects.filter(offering=o).delete()
-    GradeComponent.objects.bulk_create([GradeComponent(offering=o, code="regular", weight=30, position=0),
-                                        GradeComponent(offering=o, code="final", weight=70, position=1)])
+    GradeComponent.objects.bulk_create(
+        [
+            GradeComponent(offering=o, code="regular", weight=30, position=0),
+            GradeComponent(offering=o, code="final", weight=70, position=1),
+        ]
+    )
     s3 = w["students"][3]
     enter(o, {s3: {"regular": "50", "final": "55"}})
     confirm(o)
@@ -136,11 +146,14 @@ def test_refused_for_an_instructor_who_does_not_teach_the_offering(world):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("values,message", [
-    ({"new_score": Decimal(58)}, UNCHANGED % {"value": "58"}),
-    ({}, GIVE_ONE_VALUE),
-    ({"new_score": Decimal(60), "new_mark": "absent"}, GIVE_ONE_VALUE),
-])
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"new_score": Decimal(58)}, UNCHANGED % {"value": "58"}),
+        ({}, GIVE_ONE_VALUE),
+        ({"new_score": Decimal(60), "new_mark": "absent"}, GIVE_ONE_VALUE),
+    ],
+)
 def test_refused_for_an_unchanged_or_missing_value(world, values, message):
     with pytest.raises(ApplicationError) as exc:
         _submit(world, **values)
@@ -160,13 +173,18 @@ def test_refused_when_the_grade_is_another_students(world):
     w = world
     # not even as a draft: the model refuses it, and nothing is written
     with pytest.raises(ValidationError) as exc:
-        request_create(chain=CORRECTION, student=w["students"][1], applicant=w["instructor"],
-                       data={"grade": w["grade"], "reason": "x", "new_score": Decimal(68)})
+        request_create(
+            chain=CORRECTION,
+            student=w["students"][1],
+            applicant=w["instructor"],
+            data={"grade": w["grade"], "reason": "x", "new_score": Decimal(68)},
+        )
     assert exc.value.message_dict["grade"] == [str(CORRECTION_OTHER_STUDENT)]
     assert not GradeCorrectionRequest.objects.exists()
     # and the chain's own check still holds for a request that got past the model somehow
-    req = GradeCorrectionRequest(student=w["students"][1], applicant=w["instructor"], grade=w["grade"],
-                                 reason="x", new_score=Decimal(68))
+    req = GradeCorrectionRequest(
+        student=w["students"][1], applicant=w["instructor"], grade=w["grade"], reason="x", new_score=Decimal(68)
+    )
     with pytest.raises(ApplicationError) as exc:
         correction_validate(request=req)
     assert str(exc.value) == str(WRONG_STUDENT)
@@ -176,8 +194,9 @@ def test_refused_when_the_grade_is_another_students(world):
 def test_makeup_correction_is_capped_and_unchanged_when_capped(world):
     w = world
     s0 = w["students"][0]
-    makeup = sheet(students=[s0], course=w["course"], kind=Offering.Kind.MAKEUP, instructors=[w["instructor"]],
-                   values={s0: "75"})
+    makeup = sheet(
+        students=[s0], course=w["course"], kind=Offering.Kind.MAKEUP, instructors=[w["instructor"]], values={s0: "75"}
+    )
     grade = Grade.objects.get(offering=makeup)
     assert grade.score == Decimal("60.0")
     with pytest.raises(ApplicationError):  # 80 on a make-up is capped to 60 as well: nothing would change
@@ -204,11 +223,24 @@ def test_generic_form_lists_only_the_instructors_confirmed_grades_of_the_student
     assert list(field.queryset) == [w["grade"]]
     html = response.content.decode()
     assert f'<option value="{w["grade"].pk}" selected>' in html
-    for other in (Grade.objects.get(offering=unconfirmed), Grade.objects.get(offering=not_mine),
-                  Grade.objects.get(offering=w["offering"], student=s1)):
+    for other in (
+        Grade.objects.get(offering=unconfirmed),
+        Grade.objects.get(offering=not_mine),
+        Grade.objects.get(offering=w["offering"], student=s1),
+    ):
         assert f'<option value="{other.pk}"' not in html
-    response = client.post(url, {"student_number": "ignored", "grade": w["grade"].pk, "new_score": "66",
-                                 "new_level": "", "new_mark": "", "reason": "复核", "submit": "1"})
+    response = client.post(
+        url,
+        {
+            "student_number": "ignored",
+            "grade": w["grade"].pk,
+            "new_score": "66",
+            "new_level": "",
+            "new_mark": "",
+            "reason": "复核",
+            "submit": "1",
+        },
+    )
     req = GradeCorrectionRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == req.get_absolute_url()
     assert (req.student, req.state, req.old_value) == (s0, "college_review", "58")
@@ -235,8 +267,10 @@ def test_generic_form_student_out_of_scope_is_404(client, world):
 def test_api_refuses_another_students_grade_by_field(client, world):
     w = world
     client.force_login(w["instructor"])
-    response = client.post(reverse("api:requests", args=["U5C"]),
-                           {"student": w["students"][1].pk, "grade": w["grade"].pk, "reason": "x", "new_score": "68"})
+    response = client.post(
+        reverse("api:requests", args=["U5C"]),
+        {"student": w["students"][1].pk, "grade": w["grade"].pk, "reason": "x", "new_score": "68"},
+    )
     assert response.status_code == 400, response.content
     assert response.json()["grade"] == [str(CORRECTION_OTHER_STUDENT)]
     assert not GradeCorrectionRequest.objects.exists()

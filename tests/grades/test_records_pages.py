@@ -25,7 +25,13 @@ def record(grades_world):
     s = w["student"]
     college = w["college"]
     mk = lambda code, credits: CourseFactory(code=code, name=f"课程{code}", credits=Decimal(credits), college=college)
-    w["A"], w["B"], w["C"], w["D"], w["E"] = mk("A101", "3"), mk("B101", "2"), mk("C101", "4"), mk("D101", "1"), mk("E101", "2")
+    w["A"], w["B"], w["C"], w["D"], w["E"] = (
+        mk("A101", "3"),
+        mk("B101", "2"),
+        mk("C101", "4"),
+        mk("D101", "1"),
+        mk("E101", "2"),
+    )
     sheet(students=[s], course=w["A"], values={s: "90"})
     sheet(students=[s], course=w["B"], values={s: "75"})
     sheet(students=[s], course=w["C"], values={s: "50"})
@@ -73,11 +79,23 @@ def test_student_without_grades_and_staff_without_a_record(client, grades_world)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("who,status", [
-    ("class_counsellor", 200), ("advisor", 200), ("secretary", 200), ("dean", 200), ("academic_affairs", 200),
-    ("other_class_counsellor", 404), ("other_secretary", 404), ("college_academic_affairs_elsewhere", 404),
-    ("instructor", 403), ("student_affairs", 403), ("other_student", 403), ("nobody", 403),
-])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("class_counsellor", 200),
+        ("advisor", 200),
+        ("secretary", 200),
+        ("dean", 200),
+        ("academic_affairs", 200),
+        ("other_class_counsellor", 404),
+        ("other_secretary", 404),
+        ("college_academic_affairs_elsewhere", 404),
+        ("instructor", 403),
+        ("student_affairs", 403),
+        ("other_student", 403),
+        ("nobody", 403),
+    ],
+)
 def test_staff_view_of_a_student_record_scope(client, record, who, status):
     w = record
     s = w["student"]
@@ -125,8 +143,10 @@ def test_api_me(client, record):
     courses = {c["code"]: c for t in data["terms"] for c in t["courses"]}
     assert set(courses) == {"A101", "B101", "C101", "D101"}
     c = courses["C101"]
-    assert [(a["kind"], a["result"], a["counted"]) for a in c["attempts"]] == [("regular", "50", True),
-                                                                              ("makeup", "40", False)]
+    assert [(a["kind"], a["result"], a["counted"]) for a in c["attempts"]] == [
+        ("regular", "50", True),
+        ("makeup", "40", False),
+    ]
     assert c["failed"] is True and courses["D101"]["attempts"][0]["mark"] == "deferred"
     assert data["open_failures"] == [{"code": "C101", "name": "课程C101", "term": "2025-2026-1", "result": "50"}]
     client.force_login(w["secretary"])
@@ -139,18 +159,34 @@ def test_api_me(client, record):
 def bulk_grades(student, n: int, college):
     """``n`` confirmed grades of ``student`` over several terms (a tenth of them failed then made up)."""
     terms = [term(i) for i in range(1, 7)]
-    courses = Course.objects.bulk_create([
-        Course(code=f"Q{student.pk}-{i:03d}", name=f"课程{i}", credits=Decimal("2.5"), hours=40, college=college)
-        for i in range(n)])
-    offerings = Offering.objects.bulk_create([
-        Offering(code=f"O{student.pk}-{i:03d}", term=terms[i % 6], course=c, college=college)
-        for i, c in enumerate(courses)])
+    courses = Course.objects.bulk_create(
+        [
+            Course(code=f"Q{student.pk}-{i:03d}", name=f"课程{i}", credits=Decimal("2.5"), hours=40, college=college)
+            for i in range(n)
+        ]
+    )
+    offerings = Offering.objects.bulk_create(
+        [
+            Offering(code=f"O{student.pk}-{i:03d}", term=terms[i % 6], course=c, college=college)
+            for i, c in enumerate(courses)
+        ]
+    )
     Offering.objects.filter(pk__in=[o.pk for o in offerings]).update(sheet_state=Offering.SheetState.CONFIRMED)
     rows = []
     for i, (o, c) in enumerate(zip(offerings, courses, strict=True)):
         score = Decimal(45 if i % 10 == 0 else 60 + i % 40)
-        rows.append(Grade(offering=o, student=student, course=c, term=o.term, score=score, passed=score >= 60,
-                          grade_point=Decimal("1.00") if score >= 60 else Decimal("0.00"), components={"final": str(score)}))
+        rows.append(
+            Grade(
+                offering=o,
+                student=student,
+                course=c,
+                term=o.term,
+                score=score,
+                passed=score >= 60,
+                grade_point=Decimal("1.00") if score >= 60 else Decimal("0.00"),
+                components={"final": str(score)},
+            )
+        )
     Grade.objects.bulk_create(rows)
 
 
@@ -179,7 +215,9 @@ def test_query_count_is_constant_in_the_number_of_grades(client, grades_world):
     assert Grade.objects.filter(student=many, offering__sheet_state="confirmed").count() == 60
     for view in ("page", "api", "staff"):
         assert counts["few", view] == counts["many", view], counts
-    assert counts["few", "page"] <= 11, counts  # session, user, student ×2, grades, plan, nav (grants ×2, unread), savepoints
+    assert counts["few", "page"] <= 11, (
+        counts
+    )  # session, user, student ×2, grades, plan, nav (grants ×2, unread), savepoints
 
 
 @pytest.mark.django_db

@@ -102,7 +102,11 @@ def test_graduation_classification_after_clearing_exams(grades_world):
     data = progression_data(term=w["term"], year=2026, college_ids=[w["college"].pk])
     rows = {g.student.pk: g for g in data.graduation}
     assert {pk: g.classification for pk, g in rows.items()} == {
-        s[0].pk: GRADUATE, s[1].pk: COMPLETION, s[2].pk: INCOMPLETE, s[3].pk: COMPLETION}
+        s[0].pk: GRADUATE,
+        s[1].pk: COMPLETION,
+        s[2].pk: INCOMPLETE,
+        s[3].pk: COMPLETION,
+    }
     assert [r.course.pk for r in rows[s[2].pk].failed] == [courses[0].pk, courses[1].pk]
     assert data.graduation_counts == {GRADUATE: 1, COMPLETION: 2, INCOMPLETE: 1}
     # students graduating in another year are not classified
@@ -136,12 +140,21 @@ def test_dashboard_shows_flags_chart_and_counts(client, flagged):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("who,college,status", [
-    ("secretary", "own", 200), ("dean", "own", 200), ("academic_affairs", "own", 200),
-    ("academic_affairs", "", 200), ("academic_affairs", "other", 200),
-    ("secretary", "other", 404), ("other_secretary", "own", 404), ("instructor", "own", 403),
-    ("student_affairs", "own", 403), ("student", "", 403),
-])
+@pytest.mark.parametrize(
+    "who,college,status",
+    [
+        ("secretary", "own", 200),
+        ("dean", "own", 200),
+        ("academic_affairs", "own", 200),
+        ("academic_affairs", "", 200),
+        ("academic_affairs", "other", 200),
+        ("secretary", "other", 404),
+        ("other_secretary", "own", 404),
+        ("instructor", "own", 403),
+        ("student_affairs", "own", 403),
+        ("student", "", 403),
+    ],
+)
 def test_dashboard_scope(client, flagged, who, college, status):
     w = flagged
     user = w["student"].user if who == "student" else w[who]
@@ -173,15 +186,25 @@ def test_dashboard_export_xlsx(client, flagged):
 def _populate(college, n_students, courses, term_):
     klass = ClassFactory(major__college=college, college=college)
     students = StudentFactory.create_batch(n_students, klass=klass)
-    offerings = Offering.objects.bulk_create([
-        Offering(code=f"P{college.pk}-{n_students}-{c.code}", term=term_, course=c, college=college) for c in courses])
+    offerings = Offering.objects.bulk_create(
+        [Offering(code=f"P{college.pk}-{n_students}-{c.code}", term=term_, course=c, college=college) for c in courses]
+    )
     Offering.objects.filter(pk__in=[o.pk for o in offerings]).update(sheet_state=Offering.SheetState.CONFIRMED)
     rows = []
     for i, st in enumerate(students):
         for j, o in enumerate(offerings):
             score = Decimal(40 if (i + j) % 3 == 0 else 75)
-            rows.append(Grade(offering=o, student=st, course=o.course, term=term_, score=score, passed=score >= 60,
-                              grade_point=Decimal("2.70") if score >= 60 else Decimal("0.00")))
+            rows.append(
+                Grade(
+                    offering=o,
+                    student=st,
+                    course=o.course,
+                    term=term_,
+                    score=score,
+                    passed=score >= 60,
+                    grade_point=Decimal("2.70") if score >= 60 else Decimal("0.00"),
+                )
+            )
     Grade.objects.bulk_create(rows)
 
 

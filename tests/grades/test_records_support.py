@@ -15,10 +15,18 @@ def term(n: int = 1) -> Term:
     """Term ``n`` of consecutive half-years starting 2025-09 (1: 2025-2026-1, 2: 2025-2026-2, 3: 2026-2027-1 …)."""
     year = 2025 + (n - 1) // 2
     if n % 2:
-        return TermFactory(code=f"{year}-{year + 1}-1", name=f"{year}-{year + 1}学年第一学期",
-                           start_date=dt.date(year, 9, 1), end_date=dt.date(year + 1, 1, 20))
-    return TermFactory(code=f"{year}-{year + 1}-2", name=f"{year}-{year + 1}学年第二学期",
-                       start_date=dt.date(year + 1, 2, 20), end_date=dt.date(year + 1, 7, 10))
+        return TermFactory(
+            code=f"{year}-{year + 1}-1",
+            name=f"{year}-{year + 1}学年第一学期",
+            start_date=dt.date(year, 9, 1),
+            end_date=dt.date(year + 1, 1, 20),
+        )
+    return TermFactory(
+        code=f"{year}-{year + 1}-2",
+        name=f"{year}-{year + 1}学年第二学期",
+        start_date=dt.date(year + 1, 2, 20),
+        end_date=dt.date(year + 1, 7, 10),
+    )
 
 
 def grades_settings(settings, **overrides):
@@ -35,28 +43,42 @@ def enter(offering: Offering, values: dict, *, actor=None) -> None:
     for student, raw in values.items():
         g = grades[student.pk]
         raw = raw if isinstance(raw, dict) else {weights[0][0]: raw}
-        stored, result = evaluate(scale=offering.scale, rounding=offering.rounding, kind=offering.kind,
-                                  weights=weights, raw=raw)
+        stored, result = evaluate(
+            scale=offering.scale, rounding=offering.rounding, kind=offering.kind, weights=weights, raw=raw
+        )
         apply_result(g, components=stored, result=result, actor=actor)
         g.save()
 
 
 def confirm(offering: Offering) -> Offering:
     """Mark the sheet confirmed (the entry workflow is another area's; its state is all that matters here)."""
-    Offering.objects.filter(pk=offering.pk).update(sheet_state=Offering.SheetState.CONFIRMED,
-                                                   confirmed_at=timezone.now())
+    Offering.objects.filter(pk=offering.pk).update(
+        sheet_state=Offering.SheetState.CONFIRMED, confirmed_at=timezone.now()
+    )
     return Offering.objects.get(pk=offering.pk)
 
 
-def sheet(*, students, values=None, term_=None, course=None, kind=Offering.Kind.REGULAR, instructors=(),
-          confirmed=True, college=None, credits=None, scale=Offering.Scale.HUNDRED) -> Offering:
+def sheet(
+    *,
+    students,
+    values=None,
+    term_=None,
+    course=None,
+    kind=Offering.Kind.REGULAR,
+    instructors=(),
+    confirmed=True,
+    college=None,
+    credits=None,
+    scale=Offering.Scale.HUNDRED,
+) -> Offering:
     """An offering of ``course`` (a new one by default) for ``students`` with ``values`` entered."""
     students = list(students)
     college = college or (course.college if course else students[0].college)
     if course is None:
         course = CourseFactory(college=college, **({"credits": credits} if credits is not None else {}))
-    offering = make_offering(course=course, term=term_ or term(1), college=college, kind=kind,
-                             instructors=instructors, scale=scale)
+    offering = make_offering(
+        course=course, term=term_ or term(1), college=college, kind=kind, instructors=instructors, scale=scale
+    )
     offering_enrol(offering=offering, students=students)
     if values:
         enter(offering, values)

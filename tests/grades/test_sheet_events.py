@@ -27,8 +27,11 @@ def events(w):
 
 def test_each_sign_off_is_logged_once(grades_world):
     w = grades_world
-    services.composition_set(offering=w["offering"], actor=w["secretary"],
-                             components=[{"code": "regular", "weight": 30}, {"code": "final", "weight": 70}])
+    services.composition_set(
+        offering=w["offering"],
+        actor=w["secretary"],
+        components=[{"code": "regular", "weight": 30}, {"code": "final", "weight": 70}],
+    )
     fill(w)
     services.sheet_submit(offering=w["offering"], actor=w["instructor"])
     services.sheet_return(offering=w["offering"], actor=w["academic_affairs"], reason="第3名学生平时成绩有误")
@@ -83,7 +86,7 @@ def test_review_page_shows_the_history(client, grades_world):
     services.sheet_return(offering=w["offering"], actor=w["academic_affairs"], reason="请核对缺考学生")
     client.force_login(w["instructor"])
     html = client.get(reverse("grades:offering_review", args=[w["offering"].pk])).content.decode()
-    history = html[html.index('id="sheet-history"'):]
+    history = html[html.index('id="sheet-history"') :]
     assert "请核对缺考学生" in history and w["academic_affairs"].display_name in history
 
 
@@ -116,7 +119,8 @@ def test_grade_logs_refuse_bulk_changes_too(grades_world):
     for model in (SheetEvent, GradeChange, SubmissionReview, GraduateTranscriptCopy):
         with pytest.raises(ValidationError):
             model.objects.all().update(actor=None) if hasattr(model, "actor") else model.objects.all().update(
-                recorded_by=None)
+                recorded_by=None
+            )
         with pytest.raises(ValidationError):
             model.objects.all().delete()
     assert SheetEvent.objects.filter(offering=w["offering"]).count() == 1

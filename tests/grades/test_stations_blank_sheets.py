@@ -30,21 +30,33 @@ def sheets_world(db):
     term = TermFactory()
     algebra = make_offering(course=CourseFactory(college=college, name="高等代数"), term=term, classes=[klass])
     GradeComponent.objects.filter(offering=algebra).delete()
-    GradeComponent.objects.bulk_create([
-        GradeComponent(offering=algebra, code="regular", weight=30, position=0),
-        GradeComponent(offering=algebra, code="final", weight=70, position=1),
-    ])
+    GradeComponent.objects.bulk_create(
+        [
+            GradeComponent(offering=algebra, code="regular", weight=30, position=0),
+            GradeComponent(offering=algebra, code="final", weight=70, position=1),
+        ]
+    )
     english = make_offering(course=CourseFactory(college=college, name="大学英语"), term=term, classes=[klass])
-    makeup = make_offering(course=CourseFactory(college=college, name="线性规划"), term=term,
-                           kind=Offering.Kind.MAKEUP, college=college)
+    makeup = make_offering(
+        course=CourseFactory(college=college, name="线性规划"), term=term, kind=Offering.Kind.MAKEUP, college=college
+    )
     offering_enrol(offering=makeup, students=students[:2], via=Grade.Source.MAKEUP)
     # an offering of another class, and one of another term: never on this class's sheets
     make_offering(term=term, classes=[ClassFactory()])
-    make_offering(term=TermFactory(code="2024-2025-2", start_date=dt.date(2025, 2, 20),
-                                   end_date=dt.date(2025, 7, 10)), classes=[klass])
+    make_offering(
+        term=TermFactory(code="2024-2025-2", start_date=dt.date(2025, 2, 20), end_date=dt.date(2025, 7, 10)),
+        classes=[klass],
+    )
     return {
-        "station": station, "other_station": other_station, "klass": klass, "college": college,
-        "students": students, "term": term, "algebra": algebra, "english": english, "makeup": makeup,
+        "station": station,
+        "other_station": other_station,
+        "klass": klass,
+        "college": college,
+        "students": students,
+        "term": term,
+        "algebra": algebra,
+        "english": english,
+        "makeup": makeup,
         "station_staff": staff(Role.STATION, station=station, username="station"),
         "other_station_staff": staff(Role.STATION, station=other_station, username="other_station"),
         "secretary": staff(Role.TEACHING_SECRETARY, college=college, username="secretary"),
@@ -105,8 +117,7 @@ def test_xlsx_has_one_sheet_per_offering_with_the_rows(sheets_world):
 
 def test_station_filter_lists_only_its_students(sheets_world):
     w = sheets_world
-    outsider = StudentFactory(klass=w["klass"], study_form=Student.StudyForm.CORRESPONDENCE,
-                              station=w["other_station"])
+    outsider = StudentFactory(klass=w["klass"], study_form=Student.StudyForm.CORRESPONDENCE, station=w["other_station"])
     offering_enrol(offering=w["english"], students=[outsider])
     [cs] = blank_sheets(term=w["term"], classes=[w["klass"]], station=w["station"])
     assert all(outsider not in s.students for s in cs.sheets)
@@ -121,8 +132,13 @@ def test_graduating_class_gets_a_summary_of_confirmed_counted_results(sheets_wor
     Student.objects.filter(klass=klass).update(expected_graduation=dt.date(2026, 6, 30))
     # algebra: confirmed, entered for the first student
     grade = Grade.objects.get(offering=w["algebra"], student=w["students"][0])
-    stored, result = evaluate(scale="hundred", rounding="integer", kind="regular",
-                              weights=[("regular", 30), ("final", 70)], raw={"regular": 90, "final": 80})
+    stored, result = evaluate(
+        scale="hundred",
+        rounding="integer",
+        kind="regular",
+        weights=[("regular", 30), ("final", 70)],
+        raw={"regular": 90, "final": 80},
+    )
     apply_result(grade, components=stored, result=result, actor=w["secretary"])
     grade.save(update_fields=RESULT_FIELDS)
     Offering.objects.filter(pk=w["algebra"].pk).update(sheet_state=Offering.SheetState.CONFIRMED)
@@ -183,7 +199,9 @@ def test_queries_do_not_grow_with_classes_and_offerings(sheets_world, django_ass
     for _ in range(3):
         k = ClassFactory(station=w["station"], major=w["klass"].major)
         for _ in range(3):
-            StudentFactory(klass=k, study_form=Student.StudyForm.CORRESPONDENCE, expected_graduation=dt.date(2026, 6, 30))
+            StudentFactory(
+                klass=k, study_form=Student.StudyForm.CORRESPONDENCE, expected_graduation=dt.date(2026, 6, 30)
+            )
         for _ in range(2):
             make_offering(term=w["term"], classes=[k])
         more.append(k)

@@ -50,23 +50,32 @@ def sw(db):
     students = [StudentFactory(klass=klass, study_form=Student.StudyForm.CORRESPONDENCE) for _ in range(3)]
     others = [StudentFactory(klass=other_klass, study_form=Student.StudyForm.CORRESPONDENCE) for _ in range(2)]
     term = TermFactory()
-    offering = make_offering(course=CourseFactory(college=college, name="函授课程"), term=term,
-                             classes=[klass, other_klass])
+    offering = make_offering(
+        course=CourseFactory(college=college, name="函授课程"), term=term, classes=[klass, other_klass]
+    )
     GradeComponent.objects.filter(offering=offering).delete()
-    GradeComponent.objects.bulk_create([
-        GradeComponent(offering=offering, code="regular", weight=30, position=0),
-        GradeComponent(offering=offering, code="final", weight=70, position=1),
-    ])
+    GradeComponent.objects.bulk_create(
+        [
+            GradeComponent(offering=offering, code="regular", weight=30, position=0),
+            GradeComponent(offering=offering, code="final", weight=70, position=1),
+        ]
+    )
     other_college_class = ClassFactory()
     return {
-        "station": station, "other_station": other_station, "klass": klass, "college": college,
-        "students": sorted(students, key=lambda s: s.student_number), "others": others, "term": term,
+        "station": station,
+        "other_station": other_station,
+        "klass": klass,
+        "college": college,
+        "students": sorted(students, key=lambda s: s.student_number),
+        "others": others,
+        "term": term,
         "offering": offering,
         "station_staff": staff(Role.STATION, station=station, username="station"),
         "other_station_staff": staff(Role.STATION, station=other_station, username="other_station"),
         "secretary": staff(Role.TEACHING_SECRETARY, college=college, username="secretary"),
-        "other_secretary": staff(Role.TEACHING_SECRETARY, college=other_college_class.college,
-                                 username="other_secretary"),
+        "other_secretary": staff(
+            Role.TEACHING_SECRETARY, college=other_college_class.college, username="other_secretary"
+        ),
         "academic_affairs": staff(Role.ACADEMIC_AFFAIRS, username="aa"),
         "instructor": staff(Role.INSTRUCTOR, college=college, username="instructor"),
     }
@@ -74,8 +83,9 @@ def sw(db):
 
 def filled_blank_sheet(w, values) -> SimpleUploadedFile:
     """The station's blank sheet workbook for its class, filled with ``values`` ({student: [regular, final]})."""
-    data = blank_sheets_xlsx(term=w["term"], class_sheets=blank_sheets(term=w["term"], classes=[w["klass"]],
-                                                                      station=w["station"]))
+    data = blank_sheets_xlsx(
+        term=w["term"], class_sheets=blank_sheets(term=w["term"], classes=[w["klass"]], station=w["station"])
+    )
     wb = load_workbook(io.BytesIO(data))
     ws = wb[w["offering"].code]
     for row in ws.iter_rows(min_row=3):
@@ -105,8 +115,9 @@ def test_returned_resubmitted_then_accepted_writes_the_grades(sw):
     w = sw
     s1, s2, s3 = w["students"]
     first = filled_blank_sheet(w, {s1: [90, 80], s2: [70, 50], s3: [60, "缺考"]})
-    sub = station_submission_create(station=w["station"], offering=w["offering"], upload=first,
-                                    actor=w["station_staff"])
+    sub = station_submission_create(
+        station=w["station"], offering=w["offering"], upload=first, actor=w["station_staff"]
+    )
     assert sub.state == StationSubmission.State.SUBMITTED and sub.round == 1
     assert [r["student_number"] for r in sub.rows] == [s1.student_number, s2.student_number, s3.student_number]
     assert sub.rows[0]["result"] == "83"
@@ -149,22 +160,30 @@ def test_bad_upload_writes_nothing_and_lists_every_bad_row_and_column(sw):
     s1, s2, s3 = w["students"]
     other = w["others"][0]
     stranger = StudentFactory(klass=ClassFactory(station=w["station"]), study_form=Student.StudyForm.CORRESPONDENCE)
-    upload = workbook([
-        (s1.student_number, s1.name, 90, 80),            # row 2: fine
-        (s2.student_number, s2.name, "abc", 101),        # row 3: both values bad
-        ("9999999999", "", 70, 70),                      # row 4: unknown student
-        (other.student_number, other.name, 70, 70),      # row 5: another station's student
-        (stranger.student_number, stranger.name, 70, 70),  # row 6: our station, not on the offering
-        (s3.student_number, s3.name, 60, None),          # row 7: empty final
-        (s1.student_number, s1.name, 90, 80),            # row 8: s1 again
-    ])
+    upload = workbook(
+        [
+            (s1.student_number, s1.name, 90, 80),  # row 2: fine
+            (s2.student_number, s2.name, "abc", 101),  # row 3: both values bad
+            ("9999999999", "", 70, 70),  # row 4: unknown student
+            (other.student_number, other.name, 70, 70),  # row 5: another station's student
+            (stranger.student_number, stranger.name, 70, 70),  # row 6: our station, not on the offering
+            (s3.student_number, s3.name, 60, None),  # row 7: empty final
+            (s1.student_number, s1.name, 90, 80),  # row 8: s1 again
+        ]
+    )
     with pytest.raises(ApplicationError) as exc:
-        station_submission_create(station=w["station"], offering=w["offering"], upload=upload,
-                                  actor=w["station_staff"])
+        station_submission_create(station=w["station"], offering=w["offering"], upload=upload, actor=w["station_staff"])
     errors = exc.value.extra["errors"]
     number = gettext("Student number")
     assert {(e["row"], e["column"]) for e in errors} == {
-        (3, "平时"), (3, "期末"), (4, number), (5, number), (6, number), (7, "期末"), (8, number)}
+        (3, "平时"),
+        (3, "期末"),
+        (4, number),
+        (5, number),
+        (6, number),
+        (7, "期末"),
+        (8, number),
+    }
     messages = {e["row"]: e["message"] for e in errors if e["row"] != 3}
     assert messages[4] == str(ROW_UNKNOWN_STUDENT % {"number": "9999999999"})
     assert messages[5] == str(ROW_OTHER_STATION % {"name": other.name, "number": other.student_number})
@@ -180,8 +199,12 @@ def test_missing_component_column_is_reported(sw):
     w = sw
     s1 = w["students"][0]
     with pytest.raises(ApplicationError) as exc:
-        station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
-                                  upload=workbook([(s1.student_number, s1.name, 80)], header=("学号", "姓名", "期末")))
+        station_submission_create(
+            station=w["station"],
+            offering=w["offering"],
+            actor=w["station_staff"],
+            upload=workbook([(s1.student_number, s1.name, 80)], header=("学号", "姓名", "期末")),
+        )
     [error] = exc.value.extra["errors"]
     assert "平时" in error["message"] or "Regular" in error["message"]
     assert not StationSubmission.objects.exists()
@@ -192,9 +215,12 @@ def test_one_score_column_for_a_single_component_sheet(sw):
     GradeComponent.objects.filter(offering=w["offering"]).delete()
     GradeComponent.objects.create(offering=w["offering"], code="final", weight=100)
     s1, s2, _s3 = w["students"]
-    sub = station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
-                                    upload=workbook([(s1.student_number, 75), (s2.student_number, "缓考")],
-                                                    header=("Student number", "成绩")))
+    sub = station_submission_create(
+        station=w["station"],
+        offering=w["offering"],
+        actor=w["station_staff"],
+        upload=workbook([(s1.student_number, 75), (s2.student_number, "缓考")], header=("Student number", "成绩")),
+    )
     station_submission_accept(submission=sub, actor=w["academic_affairs"])
     grades = grades_of(w)
     assert grades[s1.pk].score == Decimal("75.0") and grades[s2.pk].mark == Grade.Mark.DEFERRED
@@ -203,13 +229,19 @@ def test_one_score_column_for_a_single_component_sheet(sw):
 def test_accept_refused_once_the_sheet_is_submitted(sw):
     w = sw
     s1, s2, s3 = w["students"]
-    sub = station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
-                                    upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}))
+    sub = station_submission_create(
+        station=w["station"],
+        offering=w["offering"],
+        actor=w["station_staff"],
+        upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}),
+    )
     Offering.objects.filter(pk=w["offering"].pk).update(sheet_state=Offering.SheetState.SUBMITTED)
     with pytest.raises(ApplicationError) as exc:
         station_submission_accept(submission=sub, actor=w["secretary"])
     assert exc.value.message == SHEET_NOT_ENTERING % {
-        "offering": w["offering"].code, "state": Offering.SheetState.SUBMITTED.label}
+        "offering": w["offering"].code,
+        "state": Offering.SheetState.SUBMITTED.label,
+    }
     sub.refresh_from_db()
     assert sub.state == StationSubmission.State.SUBMITTED
     assert all(g.score is None for g in grades_of(w).values())
@@ -219,8 +251,12 @@ def test_accept_refused_once_the_sheet_is_submitted(sw):
 def test_scope_other_station_and_other_college(sw):
     w = sw
     s1, s2, s3 = w["students"]
-    sub = station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
-                                    upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}))
+    sub = station_submission_create(
+        station=w["station"],
+        offering=w["offering"],
+        actor=w["station_staff"],
+        upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}),
+    )
     with pytest.raises(Http404):
         station_submission_return(submission=sub, actor=w["other_secretary"], reason="x")
     with pytest.raises(Http404):
@@ -228,35 +264,52 @@ def test_scope_other_station_and_other_college(sw):
     with pytest.raises(PermissionDenied):  # in scope (own station) but not a reviewer
         station_submission_accept(submission=sub, actor=w["station_staff"])
     with pytest.raises(PermissionDenied):  # staff of another station cannot submit for this one
-        station_submission_create(station=w["station"], offering=w["offering"], actor=w["other_station_staff"],
-                                  upload=workbook([]))
+        station_submission_create(
+            station=w["station"], offering=w["offering"], actor=w["other_station_staff"], upload=workbook([])
+        )
     sub.refresh_from_db()
     assert sub.state == StationSubmission.State.SUBMITTED
 
 
-@pytest.mark.parametrize("who,status", [
-    ("station_staff", 200), ("secretary", 200), ("academic_affairs", 200),
-    ("other_station_staff", 404), ("other_secretary", 404), ("instructor", 404),
-])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("station_staff", 200),
+        ("secretary", 200),
+        ("academic_affairs", 200),
+        ("other_station_staff", 404),
+        ("other_secretary", 404),
+        ("instructor", 404),
+    ],
+)
 def test_detail_scope(client, sw, who, status):
     w = sw
     s1, s2, s3 = w["students"]
-    sub = station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
-                                    upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}))
+    sub = station_submission_create(
+        station=w["station"],
+        offering=w["offering"],
+        actor=w["station_staff"],
+        upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}),
+    )
     client.force_login(w[who])
     assert client.get(f"/grades/stations/submissions/{sub.pk}/").status_code == status
     assert client.get(f"/grades/stations/submissions/{sub.pk}/file/").status_code == status
 
 
-@pytest.mark.parametrize(("who", "action"), [("station_staff", "return"), ("secretary", "resubmit"),
-                                             ("academic_affairs", "resubmit")])
+@pytest.mark.parametrize(
+    ("who", "action"), [("station_staff", "return"), ("secretary", "resubmit"), ("academic_affairs", "resubmit")]
+)
 def test_a_wrong_role_is_refused_before_the_form_is_read(client, sw, who, action):
     """Station staff may not return, reviewers may not resubmit: an empty POST answers 403 (not the
     detail page re-rendered with the form's errors), and writes nothing (found by the R1 matrix)."""
     w = sw
     s1, s2, s3 = w["students"]
-    sub = station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
-                                    upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}))
+    sub = station_submission_create(
+        station=w["station"],
+        offering=w["offering"],
+        actor=w["station_staff"],
+        upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}),
+    )
     client.force_login(w[who])
     reviews = SubmissionReview.objects.count()
     assert client.post(f"/grades/stations/submissions/{sub.pk}/{action}/", {}).status_code == 403
@@ -271,14 +324,24 @@ def test_pages_submit_return_resubmit_accept(client, sw):
     form = client.get("/grades/stations/submissions/new/")
     assert form.status_code == 200
     assert [o.pk for o in form.context["form"].fields["offering"].queryset] == [w["offering"].pk]
-    bad = client.post("/grades/stations/submissions/new/", {
-        "station": w["station"].pk, "offering": w["offering"].pk,
-        "file": workbook([(s1.student_number, s1.name, "abc", 80)])})
+    bad = client.post(
+        "/grades/stations/submissions/new/",
+        {
+            "station": w["station"].pk,
+            "offering": w["offering"].pk,
+            "file": workbook([(s1.student_number, s1.name, "abc", 80)]),
+        },
+    )
     assert bad.status_code == 200 and len(bad.context["errors"]) == 1
     assert "upload-errors" in bad.content.decode() and not StationSubmission.objects.exists()
-    resp = client.post("/grades/stations/submissions/new/", {
-        "station": w["station"].pk, "offering": w["offering"].pk,
-        "file": filled_blank_sheet(w, {s1: [90, 80], s2: [70, 50], s3: [60, 60]})})
+    resp = client.post(
+        "/grades/stations/submissions/new/",
+        {
+            "station": w["station"].pk,
+            "offering": w["offering"].pk,
+            "file": filled_blank_sheet(w, {s1: [90, 80], s2: [70, 50], s3: [60, 60]}),
+        },
+    )
     sub = StationSubmission.objects.get()
     assert resp.status_code == 302 and resp["Location"] == f"/grades/stations/submissions/{sub.pk}/"
     listing = client.get("/grades/stations/submissions/", {"state": "submitted", "q": "函授课程"})
@@ -295,8 +358,10 @@ def test_pages_submit_return_resubmit_accept(client, sw):
     client.force_login(w["station_staff"])
     page = client.get(f"/grades/stations/submissions/{sub.pk}/")
     assert page.context["can_resubmit"] and "期末成绩缺页" in page.content.decode()
-    client.post(f"/grades/stations/submissions/{sub.pk}/resubmit/", {
-        "file": filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]})})
+    client.post(
+        f"/grades/stations/submissions/{sub.pk}/resubmit/",
+        {"file": filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]})},
+    )
     sub.refresh_from_db()
     assert sub.state == StationSubmission.State.SUBMITTED and sub.round == 2
 
@@ -310,8 +375,12 @@ def test_pages_submit_return_resubmit_accept(client, sw):
 def test_list_is_scoped_and_paginated(client, sw):
     w = sw
     s1, s2, s3 = w["students"]
-    sub = station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
-                                    upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}))
+    sub = station_submission_create(
+        station=w["station"],
+        offering=w["offering"],
+        actor=w["station_staff"],
+        upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]}),
+    )
     client.force_login(w["other_station_staff"])
     assert list(client.get("/grades/stations/submissions/").context["page_obj"]) == []
     client.force_login(w["academic_affairs"])
@@ -327,8 +396,9 @@ def test_upload_picks_the_offerings_sheet_of_a_class_workbook(sw):
     upload = filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, 60]})
     assert len(load_workbook(io.BytesIO(upload.read())).sheetnames) == 2
     upload.seek(0)
-    sub = station_submission_create(station=w["station"], offering=w["offering"], upload=upload,
-                                    actor=w["station_staff"])
+    sub = station_submission_create(
+        station=w["station"], offering=w["offering"], upload=upload, actor=w["station_staff"]
+    )
     assert len(sub.rows) == 3
     upload.seek(0)
     with pytest.raises(ApplicationError) as exc:  # the second offering's sheet was left blank
@@ -340,7 +410,11 @@ def test_upload_picks_the_offerings_sheet_of_a_class_workbook(sw):
 def test_unreadable_file_is_refused(sw):
     w = sw
     with pytest.raises(ApplicationError) as exc:
-        station_submission_create(station=w["station"], offering=w["offering"], actor=w["station_staff"],
-                                  upload=SimpleUploadedFile("results.xlsx", b"not a workbook", content_type=XLSX))
+        station_submission_create(
+            station=w["station"],
+            offering=w["offering"],
+            actor=w["station_staff"],
+            upload=SimpleUploadedFile("results.xlsx", b"not a workbook", content_type=XLSX),
+        )
     assert exc.value.message == NOT_XLSX
     assert not StationSubmission.objects.exists()

@@ -37,14 +37,18 @@ def tx_world(db):
 
 
 def _file(w, students, language="zh"):
-    return transcript_batch_file(actor=w["student_affairs"], purpose=TranscriptBatch.Purpose.GRADUATES,
-                                 language=language, note="2026届毕业生", students=students)
+    return transcript_batch_file(
+        actor=w["student_affairs"],
+        purpose=TranscriptBatch.Purpose.GRADUATES,
+        language=language,
+        note="2026届毕业生",
+        students=students,
+    )
 
 
 def _seal(w, batch, stage, klass=None, actor=None):
     actor = actor or (w["secretary"] if stage == "college_seal" else w["academic_affairs"])
-    return transcript_batch_seal_class(batch=batch, klass=klass or w["klass"], actor=actor, stage=stage,
-                                       opinion="同意")
+    return transcript_batch_seal_class(batch=batch, klass=klass or w["klass"], actor=actor, stage=stage, opinion="同意")
 
 
 def _complete_batch(w, students, language="zh"):
@@ -55,13 +59,18 @@ def _complete_batch(w, students, language="zh"):
 
 
 def _written():
-    return (TranscriptBatch.objects.count(), BatchTranscriptRequest.objects.count(), SignOff.objects.count(),
-            Document.objects.count())
+    return (
+        TranscriptBatch.objects.count(),
+        BatchTranscriptRequest.objects.count(),
+        SignOff.objects.count(),
+        Document.objects.count(),
+    )
 
 
 def _auto_withdraw(student):
-    Student.objects.filter(pk=student.pk).update(status=Student.Status.WITHDRAWN,
-                                                 withdrawal_kind=Student.WithdrawalKind.AUTOMATIC)
+    Student.objects.filter(pk=student.pk).update(
+        status=Student.Status.WITHDRAWN, withdrawal_kind=Student.WithdrawalKind.AUTOMATIC
+    )
     student.refresh_from_db()
 
 
@@ -87,8 +96,15 @@ def test_fourth_route1_transcript_is_refused_with_the_limit_and_nothing_written(
     with pytest.raises(ApplicationError) as exc:
         _file(w, w["students"])  # the whole class, of which one has had three already
     message = str(exc.value.message)
-    expected = str(BATCH_LIMIT_REACHED % {"name": student.name, "number": student.student_number, "count": 3,
-                                          "limit": settings.REGISTRAR["GRADES"]["BATCH_TRANSCRIPT_LIMIT"]})
+    expected = str(
+        BATCH_LIMIT_REACHED
+        % {
+            "name": student.name,
+            "number": student.student_number,
+            "count": 3,
+            "limit": settings.REGISTRAR["GRADES"]["BATCH_TRANSCRIPT_LIMIT"],
+        }
+    )
     assert expected in message
     assert str(BATCH_REFUSED % {"problems": expected}) == message
     assert student.name in message and "3" in message
@@ -133,13 +149,15 @@ def test_an_open_request_blocks_a_second_batch_and_resubmission_checks_the_limit
     request_act(chain=req.chain, request_id=req.pk, actor=w["secretary"], action="reject", opinion="补充材料")
     with pytest.raises(ApplicationError) as exc:  # the returned request is still open
         _file(w, [student])
-    assert str(BATCH_ALREADY_OPEN % {"name": student.name, "number": student.student_number,
-                                     "batch": batch.pk}) in str(exc.value.message)
+    assert str(BATCH_ALREADY_OPEN % {"name": student.name, "number": student.student_number, "batch": batch.pk}) in str(
+        exc.value.message
+    )
     settings.REGISTRAR = {**settings.REGISTRAR, "GRADES": {**settings.REGISTRAR["GRADES"], "BATCH_TRANSCRIPT_LIMIT": 1}}
     with pytest.raises(ApplicationError) as exc:  # resubmitting runs the chain's validation again
         request_act(chain=req.chain, request_id=req.pk, actor=w["student_affairs"], action="submit")
-    assert str(exc.value.message) == str(BATCH_LIMIT_REACHED % {
-        "name": student.name, "number": student.student_number, "count": 1, "limit": 1})
+    assert str(exc.value.message) == str(
+        BATCH_LIMIT_REACHED % {"name": student.name, "number": student.student_number, "count": 1, "limit": 1}
+    )
     req.refresh_from_db()
     assert req.state == "returned"
 
@@ -160,7 +178,8 @@ def test_auto_withdrawn_student_is_refused_at_filing_and_gets_nothing(tx_world):
 
 
 def test_student_withdrawn_automatically_after_filing_is_returned_at_the_seal_and_gets_nothing(
-        tx_world, django_capture_on_commit_callbacks):
+    tx_world, django_capture_on_commit_callbacks
+):
     w = tx_world
     banned = w["students"][2]
     batch = _file(w, w["students"])
@@ -204,8 +223,10 @@ def test_route1_end_to_end_documents_only_after_the_academic_affairs_seal(tx_wor
         assert d.context["route"] == "batch"
     # the signers of each stage are on record
     signoffs = SignOff.objects.filter(chain="U5B", decision="approve")
-    assert set(signoffs.values_list("stage", "actor_id")) == {("college_seal", w["secretary"].pk),
-                                                              ("academic_affairs_seal", w["academic_affairs"].pk)}
+    assert set(signoffs.values_list("stage", "actor_id")) == {
+        ("college_seal", w["secretary"].pk),
+        ("academic_affairs_seal", w["academic_affairs"].pk),
+    }
     # and the class print was produced from the three documents
     cp = ClassPrint.objects.get(batch=batch, klass=w["klass"])
     assert cp.status == ClassPrint.Status.READY and cp.progress == 100
@@ -286,8 +307,10 @@ def test_class_not_at_the_stage_is_refused_clearly(tx_world):
     before = _written()
     with pytest.raises(ApplicationError) as exc:
         _seal(w, batch, "academic_affairs_seal")  # the college has not sealed yet
-    assert str(exc.value.message) == str(SEAL_NOTHING_WAITING % {
-        "klass": w["klass"].name, "stage": batch.requests.first().chain.state_label("academic_affairs_seal")})
+    assert str(exc.value.message) == str(
+        SEAL_NOTHING_WAITING
+        % {"klass": w["klass"].name, "stage": batch.requests.first().chain.state_label("academic_affairs_seal")}
+    )
     assert _written() == before
 
 

@@ -24,8 +24,9 @@ def tx_world(db):
 
 
 def _render(student, code, seals=("college",), **kw):
-    context = transcript_snapshot(student, language="en" if code == "transcript_en" else "zh", seals=seals,
-                                  route="batch", **kw)
+    context = transcript_snapshot(
+        student, language="en" if code == "transcript_en" else "zh", seals=seals, route="batch", **kw
+    )
     doc = document_issue(doc_type=code, student=student, context=context, issued_by=UserFactory())
     doc = document_render(document_id=doc.pk)
     assert doc.status == Document.Status.READY, doc.error
@@ -78,8 +79,11 @@ def test_chinese_pdf_contains_the_student_and_a_course_in_the_cjk_font(tx_world)
     assert doc.serial in text
     with doc.file.open("rb") as fh:
         reader = PdfReader(fh)
-        fonts = {str(f.get_object()["/BaseFont"]).replace("-", "") for p in reader.pages
-                 for f in p["/Resources"]["/Font"].values()}
+        fonts = {
+            str(f.get_object()["/BaseFont"]).replace("-", "")
+            for p in reader.pages
+            for f in p["/Resources"]["/Font"].values()
+        }
     assert any("NotoSerifCJK" in f for f in fonts), fonts
     assert pages == 1
 
@@ -128,12 +132,14 @@ def test_seal_geometry_puts_every_character_on_the_ring():
 @pytest.mark.parametrize("code", ["transcript", "transcript_en"])
 def test_auto_withdrawn_student_gets_no_transcript(tx_world, code):
     student = tx_world["student"]
-    Student.objects.filter(pk=student.pk).update(status=Student.Status.WITHDRAWN,
-                                                 withdrawal_kind=Student.WithdrawalKind.AUTOMATIC)
+    Student.objects.filter(pk=student.pk).update(
+        status=Student.Status.WITHDRAWN, withdrawal_kind=Student.WithdrawalKind.AUTOMATIC
+    )
     student.refresh_from_db()
     context = transcript_snapshot(student, language="zh", seals=("college",), route="personal")
     with pytest.raises(ApplicationError) as exc:
         document_issue(doc_type=code, student=student, context=context, issued_by=UserFactory())
-    assert str(exc.value.message) == str(AUTO_WITHDRAWN_REFUSED % {"type": get_doc_type(code).label,
-                                                                    "name": student.name})
+    assert str(exc.value.message) == str(
+        AUTO_WITHDRAWN_REFUSED % {"type": get_doc_type(code).label, "name": student.name}
+    )
     assert not Document.objects.exists()

@@ -50,8 +50,9 @@ def test_out_of_scope_and_wrong_role_write_nothing(tx_world):
 def test_auto_withdrawn_graduate_refuses_the_print_listing_them(tx_world):
     w = tx_world
     banned = w["students"][1]
-    Student.objects.filter(pk=banned.pk).update(status=Student.Status.WITHDRAWN,
-                                                withdrawal_kind=Student.WithdrawalKind.AUTOMATIC)
+    Student.objects.filter(pk=banned.pk).update(
+        status=Student.Status.WITHDRAWN, withdrawal_kind=Student.WithdrawalKind.AUTOMATIC
+    )
     with pytest.raises(ApplicationError) as exc:
         graduate_transcripts_print(students=Student.objects.filter(klass=w["klass"]), actor=w["academic_affairs"])
     assert exc.value.extra["problems"] and banned.name in exc.value.extra["problems"][0]

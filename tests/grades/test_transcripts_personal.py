@@ -24,9 +24,10 @@ def tx_world(db):
 
 def _apply(client, student, language):
     client.force_login(student.user)
-    response = client.post(reverse("approvals:create", args=["U5T"]), {
-        "purpose_kind": "study_abroad", "purpose": "出国留学申请", "language": language, "copies": "2",
-        "submit": "1"})
+    response = client.post(
+        reverse("approvals:create", args=["U5T"]),
+        {"purpose_kind": "study_abroad", "purpose": "出国留学申请", "language": language, "copies": "2", "submit": "1"},
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     return TranscriptRequest.objects.get(student=student)
 
@@ -78,9 +79,13 @@ def test_route2_end_to_end_language_both_gives_two_documents(tx_world, client, d
 @pytest.mark.parametrize(("language", "types"), [("zh", ["transcript"]), ("en", ["transcript_en"])])
 def test_route2_single_language(tx_world, language, types):
     w = tx_world
-    req = request_create(chain=PERSONAL_TRANSCRIPT, student=w["student"], applicant=w["student"].user,
-                         data={"purpose_kind": "employment", "purpose": "实习", "language": language, "copies": 1},
-                         submit=True)
+    req = request_create(
+        chain=PERSONAL_TRANSCRIPT,
+        student=w["student"],
+        applicant=w["student"].user,
+        data={"purpose_kind": "employment", "purpose": "实习", "language": language, "copies": 1},
+        submit=True,
+    )
     request_act(chain=PERSONAL_TRANSCRIPT, request_id=req.pk, actor=w["secretary"], action="approve")
     assert list(Document.objects.filter(chain="U5T").values_list("doc_type", flat=True)) == types
 
@@ -89,9 +94,13 @@ def test_route2_secretary_of_another_college_cannot_print(tx_world):
     from django.http import Http404
 
     w = tx_world
-    req = request_create(chain=PERSONAL_TRANSCRIPT, student=w["student"], applicant=w["student"].user,
-                         data={"purpose_kind": "employment", "purpose": "实习", "language": "zh", "copies": 1},
-                         submit=True)
+    req = request_create(
+        chain=PERSONAL_TRANSCRIPT,
+        student=w["student"],
+        applicant=w["student"].user,
+        data={"purpose_kind": "employment", "purpose": "实习", "language": "zh", "copies": 1},
+        submit=True,
+    )
     with pytest.raises(Http404):
         request_act(chain=PERSONAL_TRANSCRIPT, request_id=req.pk, actor=w["other_secretary"], action="approve")
     assert not Document.objects.exists()
@@ -100,14 +109,20 @@ def test_route2_secretary_of_another_college_cannot_print(tx_world):
 def test_route2_auto_withdrawn_student_is_refused(tx_world):
     w = tx_world
     student = w["student"]
-    req = request_create(chain=PERSONAL_TRANSCRIPT, student=student, applicant=student.user,
-                         data={"purpose_kind": "employment", "purpose": "实习", "language": "both", "copies": 1})
-    Student.objects.filter(pk=student.pk).update(status=Student.Status.WITHDRAWN,
-                                                 withdrawal_kind=Student.WithdrawalKind.AUTOMATIC)
+    req = request_create(
+        chain=PERSONAL_TRANSCRIPT,
+        student=student,
+        applicant=student.user,
+        data={"purpose_kind": "employment", "purpose": "实习", "language": "both", "copies": 1},
+    )
+    Student.objects.filter(pk=student.pk).update(
+        status=Student.Status.WITHDRAWN, withdrawal_kind=Student.WithdrawalKind.AUTOMATIC
+    )
     with pytest.raises(ApplicationError) as exc:
         request_act(chain=PERSONAL_TRANSCRIPT, request_id=req.pk, actor=student.user, action="submit")
-    assert str(exc.value.message) == str(AUTO_WITHDRAWN_REFUSED % {
-        "type": get_doc_type("transcript").label, "name": student.name})
+    assert str(exc.value.message) == str(
+        AUTO_WITHDRAWN_REFUSED % {"type": get_doc_type("transcript").label, "name": student.name}
+    )
     req.refresh_from_db()
     assert req.state == "draft"
     assert not Document.objects.exists()

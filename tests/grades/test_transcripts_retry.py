@@ -30,8 +30,10 @@ def test_ready_or_running_print_is_left_alone(status):
     cp = _print(w, status)
     with pytest.raises(ApplicationError) as exc:
         class_print_retry(class_print=cp)
-    assert str(exc.value) == str(CLASS_PRINT_NOT_RETRIABLE % {
-        "klass": w["klass"].name, "status": cp.get_status_display(), "minutes": CLASS_PRINT_STUCK_MINUTES})
+    assert str(exc.value) == str(
+        CLASS_PRINT_NOT_RETRIABLE
+        % {"klass": w["klass"].name, "status": cp.get_status_display(), "minutes": CLASS_PRINT_STUCK_MINUTES}
+    )
     cp.refresh_from_db()
     assert cp.status == status and cp.progress == 100
 
@@ -42,7 +44,8 @@ def test_failed_or_stuck_print_is_produced_again():
     assert class_print_retry(class_print=failed).status == ClassPrint.Status.PENDING
     stuck = ClassPrint.objects.create(batch=failed.batch, klass=w["other_class"], status=ClassPrint.Status.PENDING)
     ClassPrint.objects.filter(pk=stuck.pk).update(
-        updated_at=timezone.now() - dt.timedelta(minutes=CLASS_PRINT_STUCK_MINUTES + 1))
+        updated_at=timezone.now() - dt.timedelta(minutes=CLASS_PRINT_STUCK_MINUTES + 1)
+    )
     stuck.refresh_from_db()
     assert class_print_retry(class_print=stuck).progress == 0
 

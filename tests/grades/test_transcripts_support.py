@@ -29,12 +29,27 @@ def term(i: int):
 
 def _grade(offering, student, score) -> Grade:
     score = Decimal(str(score))
-    return Grade(offering=offering, student=student, course_id=offering.course_id, term_id=offering.term_id,
-                 kind=offering.kind, score=score, passed=score >= 60, grade_point=grade_point_for(score))
+    return Grade(
+        offering=offering,
+        student=student,
+        course_id=offering.course_id,
+        term_id=offering.term_id,
+        kind=offering.kind,
+        score=score,
+        passed=score >= 60,
+        grade_point=grade_point_for(score),
+    )
 
 
-def build_record(students, *, courses: int = 6, terms: int = 2, college=None, makeup: bool = True,
-                 first_course_name: str = "高等数学") -> list[Course]:
+def build_record(
+    students,
+    *,
+    courses: int = 6,
+    terms: int = 2,
+    college=None,
+    makeup: bool = True,
+    first_course_name: str = "高等数学",
+) -> list[Course]:
     """Confirmed grades for ``students``: ``courses`` courses over ``terms`` terms; with ``makeup``
     the first course is failed (45) in its term and passed at the make-up (补考) in the next."""
     students = list(students)
@@ -43,7 +58,9 @@ def build_record(students, *, courses: int = 6, terms: int = 2, college=None, ma
     for i in range(courses):
         t = term(i % terms)
         course = CourseFactory(
-            college=college, name=first_course_name if i == 0 else f"课程{i:02d}", name_en=f"Course {i:02d}",
+            college=college,
+            name=first_course_name if i == 0 else f"课程{i:02d}",
+            name_en=f"Course {i:02d}",
             credits=Decimal("2.5") if i % 3 else Decimal("3.0"),
             kind=Course.Kind.ELECTIVE if i % 5 == 4 else Course.Kind.REQUIRED,
             assessment=Course.Assessment.CHECK if i % 4 == 3 else Course.Assessment.EXAM,
@@ -53,8 +70,9 @@ def build_record(students, *, courses: int = 6, terms: int = 2, college=None, ma
         first_score = 45 if (makeup and i == 0) else 70 + (i * 7) % 28
         Grade.objects.bulk_create([_grade(offering, s, first_score) for s in students])
         if makeup and i == 0:
-            retake = make_offering(course=course, term=term(1 if terms > 1 else 0), college=college,
-                                   kind=Offering.Kind.MAKEUP)
+            retake = make_offering(
+                course=course, term=term(1 if terms > 1 else 0), college=college, kind=Offering.Kind.MAKEUP
+            )
             Grade.objects.bulk_create([_grade(retake, s, 60) for s in students])
     Offering.objects.filter(course__in=made).update(sheet_state=Offering.SheetState.CONFIRMED)
     return made

@@ -21,8 +21,9 @@ def tx_world(db):
 @pytest.fixture
 def batch(tx_world):
     w = tx_world
-    return transcript_batch_file(actor=w["student_affairs"], purpose="job_fair", language="zh", note="春季招聘会",
-                                 students=w["students"])
+    return transcript_batch_file(
+        actor=w["student_affairs"], purpose="job_fair", language="zh", note="春季招聘会", students=w["students"]
+    )
 
 
 def _user(w, who):
@@ -32,15 +33,18 @@ def _user(w, who):
 WHO = ["student_affairs", "academic_affairs", "secretary", "other_secretary", "instructor", "student", "anonymous"]
 
 
-@pytest.mark.parametrize(("who", "list_", "new", "detail", "seal_college", "seal_aa"), [
-    ("student_affairs", 200, 200, 200, 403, 403),
-    ("academic_affairs", 200, 403, 200, 403, 200),
-    ("secretary", 200, 403, 200, 200, 403),
-    ("other_secretary", 200, 403, 404, 404, 404),
-    ("instructor", 403, 403, 403, 403, 403),
-    ("student", 403, 403, 403, 403, 403),
-    ("anonymous", 302, 302, 302, 302, 302),
-])
+@pytest.mark.parametrize(
+    ("who", "list_", "new", "detail", "seal_college", "seal_aa"),
+    [
+        ("student_affairs", 200, 200, 200, 403, 403),
+        ("academic_affairs", 200, 403, 200, 403, 200),
+        ("secretary", 200, 403, 200, 200, 403),
+        ("other_secretary", 200, 403, 404, 404, 404),
+        ("instructor", 403, 403, 403, 403, 403),
+        ("student", 403, 403, 403, 403, 403),
+        ("anonymous", 302, 302, 302, 302, 302),
+    ],
+)
 def test_permission_matrix(tx_world, batch, client, who, list_, new, detail, seal_college, seal_aa):
     w = tx_world
     user = _user(w, who)
@@ -80,9 +84,12 @@ def test_other_college_secretary_does_not_see_the_batch_in_the_list(tx_world, ba
 def test_list_search_and_pagination(tx_world, client):
     w = tx_world
     for i in range(23):
-        TranscriptBatch.objects.create(purpose="graduates", language="zh", note=f"批次{i}", filed_by=w["student_affairs"])
-    transcript_batch_file(actor=w["student_affairs"], purpose="graduates", language="zh", note="特别",
-                          students=w["students"][:1])
+        TranscriptBatch.objects.create(
+            purpose="graduates", language="zh", note=f"批次{i}", filed_by=w["student_affairs"]
+        )
+    transcript_batch_file(
+        actor=w["student_affairs"], purpose="graduates", language="zh", note="特别", students=w["students"][:1]
+    )
     client.force_login(w["student_affairs"])
     url = reverse("grades:transcript_batches")
     page1 = client.get(url)
@@ -96,13 +103,20 @@ def test_file_a_batch_by_class_and_pasted_numbers(tx_world, client):
     w = tx_world
     extra = w["other_students"][0]
     client.force_login(w["student_affairs"])
-    response = client.post(reverse("grades:transcript_batch_new"), {
-        "purpose": "graduates", "language": "both", "note": "2026届",
-        "classes": [w["klass"].pk], "student_numbers": f"{extra.student_number}\n{w['student'].student_number}",
-    })
+    response = client.post(
+        reverse("grades:transcript_batch_new"),
+        {
+            "purpose": "graduates",
+            "language": "both",
+            "note": "2026届",
+            "classes": [w["klass"].pk],
+            "student_numbers": f"{extra.student_number}\n{w['student'].student_number}",
+        },
+    )
     batch = TranscriptBatch.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("grades:transcript_batch_detail",
-                                                                            args=[batch.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "grades:transcript_batch_detail", args=[batch.pk]
+    )
     assert batch.language == "both" and batch.filed_by == w["student_affairs"]
     assert set(batch.requests.values_list("student_id", flat=True)) == {s.pk for s in w["students"]} | {extra.pk}
 
@@ -128,11 +142,13 @@ def test_withdrawn_students_of_a_class_are_left_out_of_a_class_pick(tx_world, cl
     from students.models import Student
 
     w = tx_world
-    gone = StudentFactory(klass=w["klass"], status=Student.Status.WITHDRAWN,
-                          withdrawal_kind=Student.WithdrawalKind.AUTOMATIC)
+    gone = StudentFactory(
+        klass=w["klass"], status=Student.Status.WITHDRAWN, withdrawal_kind=Student.WithdrawalKind.AUTOMATIC
+    )
     client.force_login(w["student_affairs"])
-    client.post(reverse("grades:transcript_batch_new"), {"purpose": "graduates", "language": "zh",
-                                                          "classes": [w["klass"].pk]})
+    client.post(
+        reverse("grades:transcript_batch_new"), {"purpose": "graduates", "language": "zh", "classes": [w["klass"].pk]}
+    )
     batch = TranscriptBatch.objects.get()
     assert gone.pk not in set(batch.requests.values_list("student_id", flat=True))
 
@@ -144,8 +160,9 @@ def test_seal_from_the_page_then_download_the_class_print(tx_world, batch, clien
     client.force_login(w["secretary"])
     page = client.get(detail).content.decode()
     assert 'data-seal="college_seal"' in page and 'data-seal="academic_affairs_seal"' not in page
-    response = client.post(reverse("grades:transcript_batch_seal", args=[batch.pk, k.pk, "college_seal"]),
-                           {"opinion": "已打印盖章"})
+    response = client.post(
+        reverse("grades:transcript_batch_seal", args=[batch.pk, k.pk, "college_seal"]), {"opinion": "已打印盖章"}
+    )
     assert response.status_code == 302
     assert set(batch.requests.values_list("state", flat=True)) == {"academic_affairs_seal"}
     page = client.get(detail).content.decode()
@@ -155,8 +172,9 @@ def test_seal_from_the_page_then_download_the_class_print(tx_world, batch, clien
     page = client.get(detail).content.decode()
     assert 'data-seal="academic_affairs_seal"' in page
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("grades:transcript_batch_seal", args=[batch.pk, k.pk, "academic_affairs_seal"]),
-                               {"opinion": ""})
+        response = client.post(
+            reverse("grades:transcript_batch_seal", args=[batch.pk, k.pk, "academic_affairs_seal"]), {"opinion": ""}
+        )
     assert response.status_code == 302
     cp = ClassPrint.objects.get(batch=batch, klass=k)
     assert cp.status == "ready"
@@ -190,8 +208,9 @@ def test_sealing_twice_says_nothing_is_waiting(tx_world, batch, client):
 
 def test_detail_search_filters_classes(tx_world, client):
     w = tx_world
-    b = transcript_batch_file(actor=w["student_affairs"], purpose="graduates", language="zh",
-                              students=w["students"] + w["other_students"])
+    b = transcript_batch_file(
+        actor=w["student_affairs"], purpose="graduates", language="zh", students=w["students"] + w["other_students"]
+    )
     client.force_login(w["academic_affairs"])
     url = reverse("grades:transcript_batch_detail", args=[b.pk])
     rows = client.get(url).context["page_obj"].object_list

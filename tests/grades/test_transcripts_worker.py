@@ -32,12 +32,14 @@ def tx_world(db):
 
 def test_real_worker_renders_the_class_and_merges_its_print(worker, redis_broker, tx_world):
     w = tx_world
-    batch = transcript_batch_file(actor=w["student_affairs"], purpose="graduates", language="both",
-                                  students=w["students"])
+    batch = transcript_batch_file(
+        actor=w["student_affairs"], purpose="graduates", language="both", students=w["students"]
+    )
     transcript_batch_seal_class(batch=batch, klass=w["klass"], actor=w["secretary"], stage="college_seal")
     # committed (no test transaction): on commit the renders and the class print are queued
-    result = transcript_batch_seal_class(batch=batch, klass=w["klass"], actor=w["academic_affairs"],
-                                         stage="academic_affairs_seal")
+    result = transcript_batch_seal_class(
+        batch=batch, klass=w["klass"], actor=w["academic_affairs"], stage="academic_affairs_seal"
+    )
     cp = result.class_print
     deadline = time.monotonic() + 180
     progress = set()

@@ -78,10 +78,30 @@ class Worker:
         celery = str(real_worker.CELERY) if real_worker.CELERY.exists() else "celery"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [celery, "-A", "registrar", "worker", "-P", "prefork", "--concurrency", "2", "-Q", ",".join(queues),
-                 "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                 "-n", f"{name}@%h"],
-                cwd=real_worker.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    celery,
+                    "-A",
+                    "registrar",
+                    "worker",
+                    "-P",
+                    "prefork",
+                    "--concurrency",
+                    "2",
+                    "-Q",
+                    ",".join(queues),
+                    "--loglevel",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"{name}@%h",
+                ],
+                cwd=real_worker.ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def text(self) -> str:
@@ -119,8 +139,9 @@ def wait_for(predicate, timeout: float, what: str, worker: Worker | None = None,
         if worker is not None:
             assert worker.proc.poll() is None, f"the worker exited\n{worker.text()[-4000:]}"
         time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n"
-                         + (worker.text()[-4000:] if worker else ""))
+    raise AssertionError(
+        f"timed out after {timeout} s waiting for {what}\n" + (worker.text()[-4000:] if worker else "")
+    )
 
 
 @pytest.fixture
@@ -158,8 +179,12 @@ def world(transactional_db, tmp_path):
     path = _grade_dataset().write_xlsx(tmp_path / "grades.xlsx", grade_rows)
     college = CollegeFactory(code="R5", name="R5学院")
     klass = ClassFactory(code="R5K", major=MajorFactory(code="R5M", college=college))
-    students = [StudentFactory(klass=klass, student_number=f"2099{i:06d}",
-                               id_number=make_id_number(i, birth=dt.date(2003, 3, 3))) for i in range(CLASS_SIZE)]
+    students = [
+        StudentFactory(
+            klass=klass, student_number=f"2099{i:06d}", id_number=make_id_number(i, birth=dt.date(2003, 3, 3))
+        )
+        for i in range(CLASS_SIZE)
+    ]
     build_record(students)
     return {
         "klass": klass,
@@ -208,13 +233,15 @@ def test_worker_killed_mid_batch_and_mid_import_everything_completes_after_resta
     timings["import_failed_after_its_process_died_s"] = wait_lost(job, first)
 
     # 2. the whole worker is killed mid-batch and mid-import
-    batch = transcript_batch_file(actor=w["student_affairs"], purpose=TranscriptBatch.Purpose.GRADUATES,
-                                  language="zh", students=w["students"])
+    batch = transcript_batch_file(
+        actor=w["student_affairs"], purpose=TranscriptBatch.Purpose.GRADUATES, language="zh", students=w["students"]
+    )
     transcript_batch_seal_class(batch=batch, klass=w["klass"], actor=w["secretary"], stage="college_seal")
     clock = time.monotonic()
     # committed (no test transaction): on commit the 25 renders and the class print are queued
-    cp = transcript_batch_seal_class(batch=batch, klass=w["klass"], actor=w["academic_affairs"],
-                                     stage="academic_affairs_seal").class_print
+    cp = transcript_batch_seal_class(
+        batch=batch, klass=w["klass"], actor=w["academic_affairs"], stage="academic_affairs_seal"
+    ).class_print
     timings["first_5_transcripts_s"] = wait_for(lambda: ready_documents() >= 5, 180, "five transcripts", first)
 
     job = jobs.import_job_rerun(job=job, actor=w["academic_affairs"])
@@ -233,14 +260,18 @@ def test_worker_killed_mid_batch_and_mid_import_everything_completes_after_resta
     timings["import_failed_after_restart_s"] = wait_lost(job, second)
     rerun = jobs.import_job_rerun(job=job, actor=w["academic_affairs"])
     timings["import_rerun_s"] = wait_for(
-        lambda: ImportJob.objects.get(pk=rerun.pk).status in (ImportJob.Status.DONE, ImportJob.Status.FAILED), 300,
-        "the import run again", second)
+        lambda: ImportJob.objects.get(pk=rerun.pk).status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        300,
+        "the import run again",
+        second,
+    )
     rerun.refresh_from_db()
     assert (rerun.status, rerun.total_rows, rerun.errors) == (ImportJob.Status.DONE, w["grade_rows"], [])
     assert Grade.objects.filter(entered_at__isnull=False).count() == rerun.written == w["grade_rows"]
 
     timings["class_print_ready_after_restart_s"] = wait_for(
-        lambda: ClassPrint.objects.get(pk=cp.pk).status != ClassPrint.Status.PENDING, 300, "the class print", second)
+        lambda: ClassPrint.objects.get(pk=cp.pk).status != ClassPrint.Status.PENDING, 300, "the class print", second
+    )
     timings["total_s"] = time.monotonic() - clock
     cp.refresh_from_db()
     assert cp.status == ClassPrint.Status.READY, cp.error
@@ -261,5 +292,4 @@ def test_worker_killed_mid_batch_and_mid_import_everything_completes_after_resta
     log = second.text()
     assert "registrar.documents.tasks.render_document" in log and "grades.tasks.run_import" in log
     timings.update(at_kill, restart_to_class_print_s=round(time.monotonic() - restarted, 1))
-    print("\nR5 timings:", {k: round(v, 1) if isinstance(v, float) else v for k, v in timings.items()},
-          file=sys.stderr)
+    print("\nR5 timings:", {k: round(v, 1) if isinstance(v, float) else v for k, v in timings.items()}, file=sys.stderr)

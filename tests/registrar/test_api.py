@@ -27,8 +27,10 @@ def act(user, pk, action, **body):
 @pytest.fixture
 def submitted(u6_world):
     resp = client_for(u6_world["student_user"], token=True).post(
-        "/api/requests/U6/", {"reason": "lost", "reason_detail": "丢失于图书馆", "photo": photo_upload(), "submit": "true"},
-        format="multipart")
+        "/api/requests/U6/",
+        {"reason": "lost", "reason_detail": "丢失于图书馆", "photo": photo_upload(), "submit": "true"},
+        format="multipart",
+    )
     assert resp.status_code == 201, resp.content
     return resp.json()["id"]
 
@@ -36,12 +38,17 @@ def submitted(u6_world):
 def test_full_u6_flow_through_the_api_with_four_users(u6_world, submitted):
     w = u6_world
     pk = submitted
-    assert client_for(w["counsellor"]).get(f"/api/requests/U6/{pk}/transitions/").json()["available_actions"][0]["name"] == "approve"
+    assert (
+        client_for(w["counsellor"]).get(f"/api/requests/U6/{pk}/transitions/").json()["available_actions"][0]["name"]
+        == "approve"
+    )
     assert act(w["counsellor"], pk, "approve", opinion="情况属实，同意补办").status_code == 200
     bad = act(w["finance"], pk, "approve", data={"fee_amount": "-5", "receipt_number": "x"})
     assert bad.status_code == 400
     assert "errors" in bad.json()
-    assert act(w["finance"], pk, "approve", data={"fee_amount": "20.00", "receipt_number": "FIN-0001"}).status_code == 200
+    assert (
+        act(w["finance"], pk, "approve", data={"fee_amount": "20.00", "receipt_number": "FIN-0001"}).status_code == 200
+    )
     resp = act(w["registrar"], pk, "approve", data={"new_card_number": "SC-2024-0001"}, opinion="已补办")
     assert resp.status_code == 200, resp.content
     assert resp.json()["state"] == "completed"

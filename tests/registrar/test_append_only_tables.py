@@ -30,8 +30,14 @@ LABELS = [m._meta.label for m in MODELS]
 
 def test_every_known_log_is_found():
     """The discovery itself: today's logs are all there (a new one joins them by subclassing)."""
-    assert {"registrar.SignOff", "grades.SheetEvent", "grades.GradeChange", "grades.GraduateTranscriptCopy",
-            "grades.SubmissionReview", "students.StatusHistory"} <= set(LABELS)
+    assert {
+        "registrar.SignOff",
+        "grades.SheetEvent",
+        "grades.GradeChange",
+        "grades.GraduateTranscriptCopy",
+        "grades.SubmissionReview",
+        "students.StatusHistory",
+    } <= set(LABELS)
 
 
 _seq = iter(range(1, 10**9))
@@ -63,13 +69,27 @@ def _makers() -> dict:
     from registrar.models import User
     from students.models import Class, College, Major, Station, Student
     from tests.factories import (
-        ClassFactory, CollegeFactory, MajorFactory, StationFactory, StudentFactory, UserFactory,
+        ClassFactory,
+        CollegeFactory,
+        MajorFactory,
+        StationFactory,
+        StudentFactory,
+        UserFactory,
     )
     from tests.grades.factories import CourseFactory, TermFactory, make_offering
 
-    return {User: UserFactory, College: CollegeFactory, Major: MajorFactory, Station: StationFactory,
-            Class: ClassFactory, Student: StudentFactory, Term: TermFactory, Course: CourseFactory,
-            Offering: make_offering, ContentType: lambda: ContentType.objects.get_for_model(User)}
+    return {
+        User: UserFactory,
+        College: CollegeFactory,
+        Major: MajorFactory,
+        Station: StationFactory,
+        Class: ClassFactory,
+        Student: StudentFactory,
+        Term: TermFactory,
+        Course: CourseFactory,
+        Offering: make_offering,
+        ContentType: lambda: ContentType.objects.get_for_model(User),
+    }
 
 
 def _instance(model):
@@ -105,7 +125,8 @@ def test_the_table_has_its_triggers(db, model):
     assert installed_triggers(connection).get(table, []) == trigger_names(connection.vendor, table), (
         f"{table} is append-only but the database does not refuse changes to it: add "
         f'AppendOnlyTriggers("{model._meta.label}") in a migration of {model._meta.app_label} '
-        f"(after any migration that rebuilt the table on SQLite)")
+        f"(after any migration that rebuilt the table on SQLite)"
+    )
 
 
 @pytest.mark.parametrize("model", MODELS, ids=LABELS)
@@ -183,29 +204,41 @@ def u6_world_committed(transactional_db):
 
     klass = ClassFactory()
     student = StudentFactory(klass=klass)
-    world = {"student": student, "student_user": student.user,
-             "counsellor": staff(Role.COUNSELLOR, klass=klass, username="counsellor"),
-             "finance": staff(Role.FINANCE, username="finance"),
-             "registrar": staff(Role.ACADEMIC_AFFAIRS, username="registrar")}
+    world = {
+        "student": student,
+        "student_user": student.user,
+        "counsellor": staff(Role.COUNSELLOR, klass=klass, username="counsellor"),
+        "finance": staff(Role.FINANCE, username="finance"),
+        "registrar": staff(Role.ACADEMIC_AFFAIRS, username="registrar"),
+    }
     req = u6_advance_to(world, u6_submitted(world), "registrar_reissue")
     from registrar.approvals.services import request_act
     from students.models import U6
 
-    request_act(chain=U6, request_id=req.pk, actor=world["registrar"], action="approve", opinion="同意",
-                data={"new_card_number": "SC-000123"})
+    request_act(
+        chain=U6,
+        request_id=req.pk,
+        actor=world["registrar"],
+        action="approve",
+        opinion="同意",
+        data={"new_card_number": "SC-000123"},
+    )
     return world
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_committed_log_row_cannot_be_changed_after_a_flush_either(u6_world_committed):
     call_command("flush", interactive=False, verbosity=0)
-    from tests.factories import ClassFactory, StudentFactory, staff, u6_submitted
     from registrar.roles import Role
+    from tests.factories import ClassFactory, StudentFactory, staff, u6_submitted
 
     klass = ClassFactory()
     student = StudentFactory(klass=klass)
-    world = {"student": student, "student_user": student.user,
-             "counsellor": staff(Role.COUNSELLOR, klass=klass, username="c2")}
+    world = {
+        "student": student,
+        "student_user": student.user,
+        "counsellor": staff(Role.COUNSELLOR, klass=klass, username="c2"),
+    }
     u6_submitted(world)
     assert SignOff.objects.count() == 1
     _refused(f"DELETE FROM {SignOff._meta.db_table}")

@@ -51,14 +51,27 @@ from tests.factories import (
 )
 
 STAGES = ["counsellor_confirm", "finance_payment", "registrar_reissue"]
-NEXT = {"counsellor_confirm": "finance_payment", "finance_payment": "registrar_reissue",
-        "registrar_reissue": "completed"}
+NEXT = {
+    "counsellor_confirm": "finance_payment",
+    "finance_payment": "registrar_reissue",
+    "registrar_reissue": "completed",
+}
 PREVIOUS = {"finance_payment": "counsellor_confirm", "registrar_reissue": "finance_payment"}
 
 #: Users of ``u6_people`` and how they relate to the request of ``student``.
 USERS = [
-    "student_user", "other_student", "counsellor", "class_counsellor", "college_counsellor",
-    "other_counsellor", "advisor", "dean", "finance", "registrar", "other_college_registrar", "superuser",
+    "student_user",
+    "other_student",
+    "counsellor",
+    "class_counsellor",
+    "college_counsellor",
+    "other_counsellor",
+    "advisor",
+    "dean",
+    "finance",
+    "registrar",
+    "other_college_registrar",
+    "superuser",
 ]
 OUT_OF_SCOPE = {"other_student", "other_counsellor", "advisor", "dean", "other_college_registrar"}
 SIGNERS = {
@@ -66,8 +79,11 @@ SIGNERS = {
     "finance_payment": {"finance"},
     "registrar_reissue": {"registrar"},
 }
-SIGNER_ROLE = {"counsellor_confirm": "counsellor", "finance_payment": "finance",
-               "registrar_reissue": "academic_affairs"}
+SIGNER_ROLE = {
+    "counsellor_confirm": "counsellor",
+    "finance_payment": "finance",
+    "registrar_reissue": "academic_affairs",
+}
 
 
 def expected(who: str, stage: str):
@@ -145,7 +161,11 @@ def test_reject_matrix(u6_people, who, stage):
     assert req.stage_due_at is None
     last = signoffs(req)[-1]
     assert (last.decision, last.stage, last.source_state, last.target_state) == (
-        SignOff.Decision.REJECT, stage, stage, "returned")
+        SignOff.Decision.REJECT,
+        stage,
+        stage,
+        "returned",
+    )
     assert last.opinion == "照片不合格"
 
 
@@ -166,15 +186,19 @@ def test_send_back_matrix(u6_people, who, stage):
     req = call()
     assert fresh(req).state == PREVIOUS[stage]
     last = signoffs(req)[-1]
-    assert (last.decision, last.source_state, last.target_state) == (
-        SignOff.Decision.RETURN, stage, PREVIOUS[stage])
+    assert (last.decision, last.source_state, last.target_state) == (SignOff.Decision.RETURN, stage, PREVIOUS[stage])
 
 
 @pytest.mark.parametrize("who", USERS)
 def test_submit_matrix(u6_people, who):
     w = u6_people
-    req = request_create(chain=U6, student=w["student"], applicant=w["student_user"], data={"reason": "lost"},
-                         attachments={"photo": photo_upload()})
+    req = request_create(
+        chain=U6,
+        student=w["student"],
+        applicant=w["student_user"],
+        data={"reason": "lost"},
+        attachments={"photo": photo_upload()},
+    )
     assert req.state == "draft"
     call = partial(act, w, who, req, "submit")
     if who != "student_user":
@@ -185,7 +209,11 @@ def test_submit_matrix(u6_people, who):
     assert fresh(req).round == 1
     (log,) = signoffs(req)
     assert (log.decision, log.role, log.source_state, log.target_state) == (
-        SignOff.Decision.SUBMIT, "student", "draft", "counsellor_confirm")
+        SignOff.Decision.SUBMIT,
+        "student",
+        "draft",
+        "counsellor_confirm",
+    )
 
 
 @pytest.mark.parametrize("who", USERS)
@@ -206,10 +234,12 @@ def test_later_signers_cannot_act_at_the_counsellor_stage(u6_world):
     w = u6_world
     req = u6_submitted(w)
     # The registrar and finance are in scope (university-wide), so they get 403, not 404.
-    assert_refused(req, PermissionDenied, partial(act, w, "registrar", req, "approve",
-                                                  data=U6_STAGE_DATA["registrar_reissue"]))
-    assert_refused(req, PermissionDenied, partial(act, w, "finance", req, "approve",
-                                                  data=U6_STAGE_DATA["finance_payment"]))
+    assert_refused(
+        req, PermissionDenied, partial(act, w, "registrar", req, "approve", data=U6_STAGE_DATA["registrar_reissue"])
+    )
+    assert_refused(
+        req, PermissionDenied, partial(act, w, "finance", req, "approve", data=U6_STAGE_DATA["finance_payment"])
+    )
     assert_refused(req, PermissionDenied, partial(act, w, "registrar", req, "reject", opinion="x"))
     assert fresh(req).pending_roles() == ["counsellor"]
 
@@ -232,8 +262,9 @@ def test_each_approval_moves_exactly_one_stage(u6_world):
     history = w["student"].history.get(field="card_number")
     assert (history.request_type, history.request_id, history.new_value) == ("U6", req.pk, "SC-000123")
     # Nothing more to do on a completed request.
-    assert_refused(req, ApplicationError, partial(act, w, "registrar", req, "approve",
-                                                  data=U6_STAGE_DATA["registrar_reissue"]))
+    assert_refused(
+        req, ApplicationError, partial(act, w, "registrar", req, "approve", data=U6_STAGE_DATA["registrar_reissue"])
+    )
 
 
 def test_state_cannot_be_assigned_directly(u6_world):
@@ -246,8 +277,13 @@ def test_stage_data_only_fills_the_current_stage_form(u6_world):
     """A tampered payload carrying other stages' fields (or the state) changes nothing else."""
     w = u6_world
     req = u6_advance_to(w, u6_submitted(w), "finance_payment")
-    act(w, "finance", req, "approve", data={**U6_STAGE_DATA["finance_payment"], "new_card_number": "HACK",
-                                            "state": "completed", "round": 9})
+    act(
+        w,
+        "finance",
+        req,
+        "approve",
+        data={**U6_STAGE_DATA["finance_payment"], "new_card_number": "HACK", "state": "completed", "round": 9},
+    )
     req = fresh(req)
     assert req.state == "registrar_reissue"
     assert req.new_card_number == ""
@@ -258,8 +294,11 @@ def test_stage_data_only_fills_the_current_stage_form(u6_world):
 def test_invalid_stage_data_is_refused_and_writes_nothing(u6_world):
     w = u6_world
     req = u6_advance_to(w, u6_submitted(w), "finance_payment")
-    info = assert_refused(req, ApplicationError, partial(
-        act, w, "finance", req, "approve", data={"fee_amount": "-1", "receipt_number": "!"}))
+    info = assert_refused(
+        req,
+        ApplicationError,
+        partial(act, w, "finance", req, "approve", data={"fee_amount": "-1", "receipt_number": "!"}),
+    )
     assert info.value.message == STAGE_DATA_INVALID
     assert set(info.value.extra["errors"]) == {"fee_amount", "receipt_number"}
     assert fresh(req).fee_amount is None
@@ -280,11 +319,13 @@ def test_signer_cannot_approve_again_at_the_next_stage(u6_world):
     req = u6_submitted(w)
     req = act(w, "counsellor", req, "approve")
     assert req.state == "finance_payment"
-    assert_refused(req, PermissionDenied, partial(act, w, "counsellor", req, "approve",
-                                                  data=U6_STAGE_DATA["finance_payment"]))
+    assert_refused(
+        req, PermissionDenied, partial(act, w, "counsellor", req, "approve", data=U6_STAGE_DATA["finance_payment"])
+    )
     req = act(w, "finance", req, "approve", data=U6_STAGE_DATA["finance_payment"])
-    assert_refused(req, PermissionDenied, partial(act, w, "finance", req, "approve",
-                                                  data=U6_STAGE_DATA["registrar_reissue"]))
+    assert_refused(
+        req, PermissionDenied, partial(act, w, "finance", req, "approve", data=U6_STAGE_DATA["registrar_reissue"])
+    )
     assert [s.actor for s in signoffs(req) if s.decision == "approve"] == [w["counsellor"], w["finance"]]
 
 
@@ -317,8 +358,9 @@ def test_two_signer_stage_advances_only_when_both_signed(u6_people, two_signers,
     # The request left the first signer's inbox and waits in the second's; finance still cannot act.
     assert not any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[first], chain_code="U6"))
     assert any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[second], chain_code="U6"))
-    assert_refused(req, PermissionDenied, partial(act, w, "finance", req, "approve",
-                                                  data=U6_STAGE_DATA["finance_payment"]))
+    assert_refused(
+        req, PermissionDenied, partial(act, w, "finance", req, "approve", data=U6_STAGE_DATA["finance_payment"])
+    )
 
     req = act(w, second, req, "approve", opinion="同意")
     assert fresh(req).state == "finance_payment"
@@ -333,8 +375,9 @@ def test_stage_config_override_replaces_the_seed_signers(u6_people):
     assert req.pending_roles() == ["advisor"]
     # The counsellor no longer takes part in U6 at all, so the request is out of their scope.
     assert_refused(req, Http404, partial(act, w, "counsellor", req, "approve"))
-    assert_refused(req, PermissionDenied, partial(act, w, "finance", req, "approve",
-                                                  data=U6_STAGE_DATA["finance_payment"]))
+    assert_refused(
+        req, PermissionDenied, partial(act, w, "finance", req, "approve", data=U6_STAGE_DATA["finance_payment"])
+    )
     assert act(w, "advisor", req, "approve").state == "finance_payment"
 
 
@@ -349,20 +392,27 @@ def test_reject_amend_resubmit(u6_world):
     with pytest.raises(PermissionDenied):
         request_update(request=fresh(req), actor=w["counsellor"], data={"reason": "other"})
 
-    req = request_update(request=fresh(req), actor=w["student_user"],
-                         data={"reason": "damaged", "reason_detail": "卡片断裂"})
+    req = request_update(
+        request=fresh(req), actor=w["student_user"], data={"reason": "damaged", "reason_detail": "卡片断裂"}
+    )
     assert fresh(req).reason == "damaged"
     req = act(w, "student_user", req, "submit")
     req = fresh(req)
     assert (req.state, req.round, req.return_reason) == ("counsellor_confirm", 2, "")
     # Round 1's counsellor approval does not count in round 2.
     assert req.pending_roles() == ["counsellor"]
-    assert_refused(req, PermissionDenied, partial(act, w, "finance", req, "approve",
-                                                  data=U6_STAGE_DATA["finance_payment"]))
+    assert_refused(
+        req, PermissionDenied, partial(act, w, "finance", req, "approve", data=U6_STAGE_DATA["finance_payment"])
+    )
     req = u6_advance_to(w, req, "completed")
     assert [(s.round, s.decision) for s in signoffs(req)] == [
-        (1, "submit"), (1, "approve"), (1, "reject"),
-        (2, "submit"), (2, "approve"), (2, "approve"), (2, "approve"),
+        (1, "submit"),
+        (1, "approve"),
+        (1, "reject"),
+        (2, "submit"),
+        (2, "approve"),
+        (2, "approve"),
+        (2, "approve"),
     ]
 
 
@@ -413,7 +463,14 @@ def test_send_back_returns_to_the_previous_stage_whose_signers_sign_again(u6_wor
     assert req.state == "registrar_reissue"
     assert fresh(req).receipt_number == "R2024002"
     assert [s.decision for s in signoffs(req)] == [
-        "submit", "approve", "approve", "return", "return", "approve", "approve"]
+        "submit",
+        "approve",
+        "approve",
+        "return",
+        "return",
+        "approve",
+        "approve",
+    ]
 
 
 def test_send_back_voids_only_the_reentered_stage_in_a_two_signer_stage(u6_people, two_signers):
@@ -477,8 +534,9 @@ def test_failing_completion_hook_rolls_back_state_and_signoff(u6_world, monkeypa
     req = u6_advance_to(w, u6_submitted(w), "registrar_reissue")
     notifications = Notification.objects.count()
     monkeypatch.setattr("students.services.idcard_reissue_complete", _boom)
-    assert_refused(req, RuntimeError, partial(act, w, "registrar", req, "approve",
-                                              data=U6_STAGE_DATA["registrar_reissue"]))
+    assert_refused(
+        req, RuntimeError, partial(act, w, "registrar", req, "approve", data=U6_STAGE_DATA["registrar_reissue"])
+    )
     req = fresh(req)
     assert req.completed_at is None and req.new_card_number == ""
     w["student"].refresh_from_db()
@@ -544,8 +602,9 @@ def test_jpeg_photo_is_accepted(u6_world):
     buf = io.BytesIO()
     Image.new("RGB", (100, 140), (10, 20, 30)).save(buf, format="JPEG")
     req = _draft(u6_world)
-    att = attachment_add(request=req, kind="photo", upload=SimpleUploadedFile("p.jpg", buf.getvalue()),
-                         actor=u6_world["student_user"])
+    att = attachment_add(
+        request=req, kind="photo", upload=SimpleUploadedFile("p.jpg", buf.getvalue()), actor=u6_world["student_user"]
+    )
     assert att.mime_type == "image/jpeg"
 
 
@@ -576,8 +635,11 @@ def test_oversize_photo_is_refused(u6_world):
     assert big.size > limit
     with pytest.raises(ApplicationError) as info:
         attachment_add(request=req, kind="photo", upload=big, actor=w["student_user"])
-    assert info.value.message == ATTACHMENT_TOO_BIG % {"name": "big.png", "size": big.size // 1024,
-                                                       "limit": limit // 1024}
+    assert info.value.message == ATTACHMENT_TOO_BIG % {
+        "name": "big.png",
+        "size": big.size // 1024,
+        "limit": limit // 1024,
+    }
     assert not _attachments(req).exists()
     # Exactly at the limit is fine.
     ok = oversize_png_upload(limit - 1)
@@ -593,7 +655,9 @@ def test_unknown_attachment_kind_is_refused(u6_world):
 
 
 SCAN_CHAIN = Chain(
-    code="T1", name="test", stages=(Stage("only", "only", ("finance",)),),
+    code="T1",
+    name="test",
+    stages=(Stage("only", "only", ("finance",)),),
     attachments=(AttachmentRule("scan", "scan"), AttachmentRule("photo", "photo", images_only=True)),
 )
 
@@ -633,8 +697,9 @@ def test_missing_required_photo_blocks_submit(u6_world):
 def test_create_and_submit_without_photo_writes_nothing(u6_world):
     w = u6_world
     with pytest.raises(ApplicationError) as info:
-        request_create(chain=U6, student=w["student"], applicant=w["student_user"], data={"reason": "lost"},
-                       submit=True)
+        request_create(
+            chain=U6, student=w["student"], applicant=w["student_user"], data={"reason": "lost"}, submit=True
+        )
     assert info.value.message == ATTACHMENT_MISSING % {"kinds": str(U6.attachment_rule("photo").label)}
     assert not IdCardReissueRequest.objects.exists()
     assert not SignOff.objects.exists()
@@ -643,8 +708,14 @@ def test_create_and_submit_without_photo_writes_nothing(u6_world):
 def test_create_with_a_bad_photo_writes_nothing(u6_world):
     w = u6_world
     with pytest.raises(ApplicationError):
-        request_create(chain=U6, student=w["student"], applicant=w["student_user"], data={"reason": "lost"},
-                       attachments={"photo": fake_png_upload()}, submit=True)
+        request_create(
+            chain=U6,
+            student=w["student"],
+            applicant=w["student_user"],
+            data={"reason": "lost"},
+            attachments={"photo": fake_png_upload()},
+            submit=True,
+        )
     assert not IdCardReissueRequest.objects.exists()
     assert not Attachment.objects.exists()
 
@@ -671,8 +742,14 @@ def test_a_second_open_request_for_the_same_student_is_refused(u6_world):
 def test_only_the_student_opens_their_own_request(u6_people, who):
     w = u6_people
     with pytest.raises(PermissionDenied) as info:
-        request_create(chain=U6, student=w["student"], applicant=w[who], data={"reason": "lost"},
-                       attachments={"photo": photo_upload()}, submit=True)
+        request_create(
+            chain=U6,
+            student=w["student"],
+            applicant=w[who],
+            data={"reason": "lost"},
+            attachments={"photo": photo_upload()},
+            submit=True,
+        )
     assert str(info.value) == str(MAY_NOT_INITIATE)
     assert not IdCardReissueRequest.objects.exists()
 
@@ -759,6 +836,7 @@ def test_student_model_is_untouched_by_refusals(u6_world):
     """Refused actions at the last stage leave the student's record alone."""
     w = u6_world
     req = u6_advance_to(w, u6_submitted(w), "registrar_reissue")
-    assert_refused(req, PermissionDenied, partial(act, w, "finance", req, "approve",
-                                                  data=U6_STAGE_DATA["registrar_reissue"]))
+    assert_refused(
+        req, PermissionDenied, partial(act, w, "finance", req, "approve", data=U6_STAGE_DATA["registrar_reissue"])
+    )
     assert Student.objects.get(pk=w["student"].pk).card_number == ""

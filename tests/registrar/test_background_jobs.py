@@ -92,7 +92,8 @@ def test_lock_serialization_and_deadlock_errors_are_transient_others_are_not():
 
 # --- document rendering -------------------------------------------------------------------------------
 def test_a_render_that_meets_a_lock_is_retried_and_the_document_is_produced(
-        form_request, django_capture_on_commit_callbacks, monkeypatch, retries):
+    form_request, django_capture_on_commit_callbacks, monkeypatch, retries
+):
     flaky = FlakyRender(failures=2)
     monkeypatch.setattr(render, "render_pdf", flaky)
     doc = issue_form(form_request, django_capture_on_commit_callbacks)
@@ -103,7 +104,8 @@ def test_a_render_that_meets_a_lock_is_retried_and_the_document_is_produced(
 
 
 def test_a_lock_that_never_frees_fails_the_document_after_the_retries_then_printing_again_retries_it(
-        form_request, django_capture_on_commit_callbacks, monkeypatch, retries):
+    form_request, django_capture_on_commit_callbacks, monkeypatch, retries
+):
     flaky = FlakyRender(failures=100)
     monkeypatch.setattr(render, "render_pdf", flaky)
     doc = issue_form(form_request, django_capture_on_commit_callbacks)
@@ -130,8 +132,9 @@ def test_any_other_error_fails_the_document_at_once(form_request, django_capture
 
 def test_a_document_that_keeps_killing_its_worker_is_given_up(form_request, retries):
     """Each start counts; a task delivered again past the limit fails the document instead of looping."""
-    doc = document_issue_for_request(doc_type="approval_form", request=form_request,
-                                     issued_by=form_request.student.user)
+    doc = document_issue_for_request(
+        doc_type="approval_form", request=form_request, issued_by=form_request.student.user
+    )
     Document.objects.filter(pk=doc.pk).update(render_attempts=retries + 5)
     assert render_document.apply(args=[doc.pk]).get() == Document.Status.FAILED
     doc.refresh_from_db()
@@ -142,7 +145,8 @@ def test_a_document_that_keeps_killing_its_worker_is_given_up(form_request, retr
 
 
 def test_a_failed_document_is_produced_again_from_its_page_under_its_serial(
-        form_request, django_capture_on_commit_callbacks, monkeypatch, client):
+    form_request, django_capture_on_commit_callbacks, monkeypatch, client
+):
     monkeypatch.setattr(render, "render_pdf", FlakyRender(failures=100))
     doc = issue_form(form_request, django_capture_on_commit_callbacks)
     assert doc.status == Document.Status.FAILED
@@ -171,8 +175,9 @@ def test_every_job_model_is_watched():
 
 
 def test_a_swept_document_is_produced_again_under_its_serial(form_request, django_capture_on_commit_callbacks):
-    doc = document_issue_for_request(doc_type="approval_form", request=form_request,
-                                     issued_by=form_request.student.user)
+    doc = document_issue_for_request(
+        doc_type="approval_form", request=form_request, issued_by=form_request.student.user
+    )
     Document.objects.filter(pk=doc.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=2))
     background.sweep_stale_jobs()
     doc.refresh_from_db()

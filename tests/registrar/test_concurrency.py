@@ -63,8 +63,9 @@ def run_together(*calls, hold: float = 0.0, monkeypatch=None):
 
 
 def approve(actor, req, data=None):
-    return lambda: request_act(chain=U6, request_id=req.pk, actor=actor, action="approve", opinion="同意",
-                               data=data or {})
+    return lambda: request_act(
+        chain=U6, request_id=req.pk, actor=actor, action="approve", opinion="同意", data=data or {}
+    )
 
 
 def log_of(req):
@@ -89,8 +90,9 @@ def second_counsellor(u6_world):
 def test_two_counsellors_at_once_leave_exactly_one_signoff(u6_world, second_counsellor, monkeypatch, attempt):
     w = u6_world
     req = u6_submitted(w)
-    results = run_together(approve(w["counsellor"], req), approve(second_counsellor, req),
-                           hold=0.2, monkeypatch=monkeypatch)
+    results = run_together(
+        approve(w["counsellor"], req), approve(second_counsellor, req), hold=0.2, monkeypatch=monkeypatch
+    )
     ok, errors = split(results)
     assert len(ok) == 1 and len(errors) == 1, results
     assert isinstance(errors[0], REFUSED), errors
@@ -104,8 +106,9 @@ def test_same_approver_twice_at_once(u6_world, monkeypatch):
     w = u6_world
     req = u6_advance_to(w, u6_submitted(w), "finance_payment")
     data = U6_STAGE_DATA["finance_payment"]
-    results = run_together(approve(w["finance"], req, data), approve(w["finance"], req, data),
-                           hold=0.2, monkeypatch=monkeypatch)
+    results = run_together(
+        approve(w["finance"], req, data), approve(w["finance"], req, data), hold=0.2, monkeypatch=monkeypatch
+    )
     ok, errors = split(results)
     assert len(ok) == 1 and len(errors) == 1, results
     assert isinstance(errors[0], REFUSED), errors
@@ -168,8 +171,14 @@ def test_two_creates_at_once_open_only_one_request(u6_world, monkeypatch):
     monkeypatch.setattr(services, "attachment_add", slow_attachment_add)
 
     def create():
-        return request_create(chain=U6, student=w["student"], applicant=w["student_user"], data={"reason": "lost"},
-                              attachments={"photo": photo_upload()}, submit=True)
+        return request_create(
+            chain=U6,
+            student=w["student"],
+            applicant=w["student_user"],
+            data={"reason": "lost"},
+            attachments={"photo": photo_upload()},
+            submit=True,
+        )
 
     ok, errors = split(run_together(create, create))
     assert len(ok) == 1 and len(errors) == 1, (ok, errors)

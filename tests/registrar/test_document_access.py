@@ -34,7 +34,7 @@ NOT_U1 = ("canteen", "textbook", "instructor", "supervisor", "apartment", "teach
 
 
 @pytest.fixture
-def doc_world(sc_world):  # noqa: F811
+def doc_world(sc_world):
     w = dict(sc_world)
     college = w["student"].college
     w["instructor"] = staff(Role.INSTRUCTOR, college=college, username="instructor")
@@ -58,9 +58,12 @@ def test_a_suspension_slip_is_seen_by_exactly_those_who_see_the_suspension(doc_w
         req = pass_stage(w, req)
     slip = Document.objects.get(chain="U1", request_id=req.pk, doc_type="suspension_slip")
     for user in _users(w):
-        expected = (user.is_superuser or user.pk == w["student"].user_id
-                    or Role.ACADEMIC_AFFAIRS in approval_perms.roles_covering(user, w["student"])
-                    or approval_perms.can_view(user, req))
+        expected = (
+            user.is_superuser
+            or user.pk == w["student"].user_id
+            or Role.ACADEMIC_AFFAIRS in approval_perms.roles_covering(user, w["student"])
+            or approval_perms.can_view(user, req)
+        )
         assert doc_perms.can_access(user, slip) == expected, user.username
     for who in NOT_U1:
         client.force_login(w[who])
@@ -81,11 +84,24 @@ def test_a_document_without_request_is_seen_by_whom_its_type_names(doc_world, cl
     """A graduate's transcript copy (no request): holder, Academic Affairs, the college's teaching secretary."""
     w = doc_world
     student = w["student"]
-    copy = document_issue(doc_type="transcript", student=student, context={"copy": "archive"},
-                          issued_by=w["teaching_secretary"])
+    copy = document_issue(
+        doc_type="transcript", student=student, context={"copy": "archive"}, issued_by=w["teaching_secretary"]
+    )
     allowed = {"teaching_secretary", "academic_affairs", "superuser"}
-    for who in ("teaching_secretary", "academic_affairs", "superuser", "counsellor", "advisor", "dean", "canteen",
-                "library", "student_affairs", "instructor", "other_teaching_secretary", "nobody"):
+    for who in (
+        "teaching_secretary",
+        "academic_affairs",
+        "superuser",
+        "counsellor",
+        "advisor",
+        "dean",
+        "canteen",
+        "library",
+        "student_affairs",
+        "instructor",
+        "other_teaching_secretary",
+        "nobody",
+    ):
         client.force_login(w[who])
         status = client.get(reverse("documents:detail", args=[copy.pk])).status_code
         assert status == (200 if who in allowed else 404), who
@@ -139,14 +155,27 @@ def test_the_public_page_names_the_replacement_but_not_why(doc_world, client):
 
 def test_verify_page_context_holds_only_public_facts(doc_world, client):
     w = doc_world
-    doc = document_issue(doc_type="approval_form", student=w["student"], context={"opinion": SENTINEL},
-                         issued_by=w["academic_affairs"])
+    doc = document_issue(
+        doc_type="approval_form", student=w["student"], context={"opinion": SENTINEL}, issued_by=w["academic_affairs"]
+    )
     document_revoke(document=doc, actor=w["academic_affairs"], reason=SENTINEL)
     response = client.get(reverse("verify", args=[doc.code]))
     facts = response.context["document"]
     assert isinstance(facts, dict) and not isinstance(facts, Document)
-    assert set(facts) == {"doc_type_label", "title", "holder", "serial", "issued_at", "code", "display_code", "status",
-                          "is_valid", "is_revoked", "revoked_at", "replacement"}
+    assert set(facts) == {
+        "doc_type_label",
+        "title",
+        "holder",
+        "serial",
+        "issued_at",
+        "code",
+        "display_code",
+        "status",
+        "is_valid",
+        "is_revoked",
+        "revoked_at",
+        "replacement",
+    }
     assert SENTINEL not in response.content.decode()
 
 
@@ -167,7 +196,10 @@ def test_request_documents_follow_the_request_in_every_chain(doc_world):
     for user in _users(w):
         for doc in docs:
             req = get_chain(doc.chain).model.objects.get(pk=doc.request_id)
-            expected = (user.is_superuser or user.pk == doc.student.user_id
-                        or Role.ACADEMIC_AFFAIRS in approval_perms.roles_covering(user, doc.student)
-                        or approval_perms.can_view(user, req))
+            expected = (
+                user.is_superuser
+                or user.pk == doc.student.user_id
+                or Role.ACADEMIC_AFFAIRS in approval_perms.roles_covering(user, doc.student)
+                or approval_perms.can_view(user, req)
+            )
             assert doc_perms.can_access(user, doc) == expected, (user.username, doc.doc_type)

@@ -49,7 +49,9 @@ def _cases() -> list:
     cases = []
     for doc_type in all_doc_types():
         if doc_type.code == "approval_form":
-            cases += [pytest.param(doc_type.code, chain.code, id=f"approval_form-{chain.code}") for chain in all_chains()]
+            cases += [
+                pytest.param(doc_type.code, chain.code, id=f"approval_form-{chain.code}") for chain in all_chains()
+            ]
         else:
             cases.append(pytest.param(doc_type.code, None, id=doc_type.code))
     return cases
@@ -188,8 +190,11 @@ def test_documents_print_and_encode_the_public_url(registrar_user, settings, tmp
     assert "localhost" not in pdftotext(pdf, tmp_path)
 
     (tmp_path / "doc.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(tmp_path / "doc.pdf"),
-                    str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(tmp_path / "doc.pdf"), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
     with Image.open(next(tmp_path.glob("page*.png"))) as page:
         codes = [r.text for r in zxingcpp.read_barcodes(page)]
     assert codes == [url]
@@ -213,8 +218,13 @@ def test_english_transcript_names_everything_in_english(registrar_user, tmp_path
     text = pdftotext(rendered(document), tmp_path)
     student = document.student
     assert f"{student.name} ({name_pinyin(student.name)})" in text
-    for english in (student.college.name_en, student.major.name_en, "Demonstration University", "Page 1 / 1",
-                    "Verification code"):
+    for english in (
+        student.college.name_en,
+        student.major.name_en,
+        "Demonstration University",
+        "Page 1 / 1",
+        "Verification code",
+    ):
         assert english and english in re.sub(r"\s+", " ", text), english
     assert set(CJK.findall(text)) <= set(student.name)
 
@@ -231,9 +241,9 @@ def _images(pdf: bytes) -> list:
 
 
 @pytest.mark.parametrize(("chain_code", "max_pages"), [("U6", 1), ("U1", 2)])
-def test_approval_form_is_short_names_the_institution_once_and_prints_every_signer(chain_code, max_pages,
-                                                                                  registrar_user, settings,
-                                                                                  tmp_path):
+def test_approval_form_is_short_names_the_institution_once_and_prints_every_signer(
+    chain_code, max_pages, registrar_user, settings, tmp_path
+):
     document, pdf, text = _form(chain_code, registrar_user, tmp_path)
     assert len(PdfReader(io.BytesIO(pdf)).pages) <= max_pages
     institution = settings.REGISTRAR["INSTITUTION_NAME"]
@@ -248,8 +258,9 @@ def test_approval_form_is_short_names_the_institution_once_and_prints_every_sign
     printed = [s["signoff"] for st in document.context["stages"] for s in st["signers"] if s["signoff"]]
     assert printed
     for signoff in printed:
-        times = sum(1 for row in printed + document.context["returns"]
-                    if squeeze(signoff["opinion"]) in squeeze(row["opinion"]))
+        times = sum(
+            1 for row in printed + document.context["returns"] if squeeze(signoff["opinion"]) in squeeze(row["opinion"])
+        )
         assert flat.count(squeeze(signoff["opinion"])) == times, signoff["opinion"]
 
 

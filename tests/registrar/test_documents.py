@@ -67,8 +67,9 @@ def world(u6_world):
 
 def issue_form(w, capture, user=None):
     with capture(execute=True):
-        doc = document_issue_for_request(doc_type="approval_form", request=w["request"],
-                                         issued_by=user or w["student_user"])
+        doc = document_issue_for_request(
+            doc_type="approval_form", request=w["request"], issued_by=user or w["student_user"]
+        )
     doc.refresh_from_db()
     return doc
 
@@ -133,10 +134,14 @@ def test_approval_form_pdf_embeds_cjk_font_and_prints_holder_and_opinions(world,
 
 
 def test_pdf_html_names_the_cjk_font_in_body_and_margin_boxes_and_points_qr_to_verify(world, settings):
-    settings.REGISTRAR = {**settings.REGISTRAR, "PUBLIC_URL": "https://xj.example.edu.cn",
-                          "INSTITUTION_NAME": "示范理工大学"}
-    doc = document_issue_for_request(doc_type="approval_form", request=world["request"],
-                                     issued_by=world["student_user"])
+    settings.REGISTRAR = {
+        **settings.REGISTRAR,
+        "PUBLIC_URL": "https://xj.example.edu.cn",
+        "INSTITUTION_NAME": "示范理工大学",
+    }
+    doc = document_issue_for_request(
+        doc_type="approval_form", request=world["request"], issued_by=world["student_user"]
+    )
     html = build_html(doc)
     assert '<html lang="zh-CN">' in html
     assert "size: A4" in html
@@ -195,12 +200,15 @@ def test_rerendering_a_ready_document_keeps_the_stored_bytes(world, django_captu
 
 # --- numbering and codes ----------------------------------------------------------------------
 def test_serials_are_sequential_per_prefix_and_year_and_codes_unique(world, restore_registry):
-    doc_types.register(doc_types.DocType(code="test_cert", label="Test", template="documents/approval_form.html",
-                                         serial_prefix="TC"))
+    doc_types.register(
+        doc_types.DocType(code="test_cert", label="Test", template="documents/approval_form.html", serial_prefix="TC")
+    )
     student, user = world["student"], world["registrar"]
     year = timezone.localdate().year
-    u6 = [document_issue(doc_type="approval_form", student=student, context={"n": i}, issued_by=user, chain="U6")
-          for i in range(3)]
+    u6 = [
+        document_issue(doc_type="approval_form", student=student, context={"n": i}, issued_by=user, chain="U6")
+        for i in range(3)
+    ]
     tc = document_issue(doc_type="test_cert", student=student, context={}, issued_by=user)
     assert [d.serial for d in u6] == [f"U6-{year}-{n:06d}" for n in (1, 2, 3)]
     assert tc.serial == f"TC-{year}-000001"
@@ -219,8 +227,15 @@ def test_printing_twice_reuses_the_document_until_something_is_signed(world, dja
     first = issue_form(w, django_capture_on_commit_callbacks)
     again = issue_form(w, django_capture_on_commit_callbacks, user=w["counsellor"])
     assert again.pk == first.pk
-    act(w["request"], "approve", w["finance"], Role.FINANCE, opinion="已缴费", fee_amount="20.00",
-        receipt_number="R2026001")
+    act(
+        w["request"],
+        "approve",
+        w["finance"],
+        Role.FINANCE,
+        opinion="已缴费",
+        fee_amount="20.00",
+        receipt_number="R2026001",
+    )
     after_signing = issue_form(w, django_capture_on_commit_callbacks)
     assert after_signing.pk != first.pk and after_signing.serial != first.serial
     assert "已缴费" in pdf_text(PdfReader(io.BytesIO(pdf_bytes(after_signing))))
@@ -250,8 +265,13 @@ def test_a_guard_refusing_issuance_writes_nothing(world, restore_registry, djang
             document_issue_for_request(doc_type="approval_form", request=w["request"], issued_by=w["registrar"])
         with pytest.raises(ApplicationError):
             # the guard holds for callers passing the type object too, and for the bare entry point
-            document_issue(doc_type=doc_types.APPROVAL_FORM, student=w["request"].student, context={},
-                           issued_by=w["registrar"], chain="U6")
+            document_issue(
+                doc_type=doc_types.APPROVAL_FORM,
+                student=w["request"].student,
+                context={},
+                issued_by=w["registrar"],
+                chain="U6",
+            )
     assert callbacks == []
     assert (Document.objects.count(), list(DocumentSequence.objects.values_list("prefix", "last"))) == before
 
@@ -400,16 +420,16 @@ def test_anonymous_download_is_refused(world, client, django_capture_on_commit_c
 
 def test_status_json_reports_progress(world, client, django_capture_on_commit_callbacks):
     client.force_login(world["student_user"])
-    pending = document_issue_for_request(doc_type="approval_form", request=world["request"],
-                                         issued_by=world["student_user"])  # on_commit not run: still queued
+    pending = document_issue_for_request(
+        doc_type="approval_form", request=world["request"], issued_by=world["student_user"]
+    )  # on_commit not run: still queued
     data = client.get(reverse("documents:detail", args=[pending.pk]), {"format": "json"}).json()
     assert data["status"] == "pending" and data["progress"] == 0 and data["download_url"] is None
     assert client.get(reverse("documents:download", args=[pending.pk])).status_code == 302
     # Printing again returns the same document and queues its rendering again (a lost job heals).
     doc = issue_form(world, django_capture_on_commit_callbacks)
     assert doc.pk == pending.pk and doc.status == Document.Status.READY
-    data = client.get(reverse("documents:detail", args=[pending.pk]),
-                      HTTP_ACCEPT="application/json").json()
+    data = client.get(reverse("documents:detail", args=[pending.pk]), HTTP_ACCEPT="application/json").json()
     assert data["status"] == "ready" and data["progress"] == 100
     assert data["download_url"] == reverse("documents:download", args=[pending.pk])
 
@@ -436,6 +456,7 @@ def test_staff_issued_documents_for_other_students_stay_separate(world, django_c
     other_req = IdCardReissueRequestFactory(student=other)
     doc = issue_form(world, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        other_doc = document_issue_for_request(doc_type="approval_form", request=other_req,
-                                               issued_by=world["registrar"])
+        other_doc = document_issue_for_request(
+            doc_type="approval_form", request=other_req, issued_by=world["registrar"]
+        )
     assert other_doc.pk != doc.pk and other_doc.holder_name == other.name

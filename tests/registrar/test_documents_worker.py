@@ -110,10 +110,27 @@ def worker(redis_broker, tmp_path):
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(CELERY) if CELERY.exists() else sys.executable + " -m celery", "-A", "registrar", "worker",
-             "-P", "solo", "--concurrency", "1", "-Q", redis_broker["queue"], "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(CELERY) if CELERY.exists() else sys.executable + " -m celery",
+                "-A",
+                "registrar",
+                "worker",
+                "-P",
+                "solo",
+                "--concurrency",
+                "1",
+                "-Q",
+                redis_broker["queue"],
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         yield {"proc": proc, "log": log}
@@ -155,6 +172,9 @@ def test_real_worker_renders_the_approval_form(worker, redis_broker):
     assert hashlib.sha256(data).hexdigest() == document.sha256
     reader = PdfReader(io.BytesIO(data))
     assert HOLDER in "".join(page.extract_text() for page in reader.pages)
-    fonts = {str(f.get_object()["/BaseFont"]).replace("-", "") for p in reader.pages
-             for f in p["/Resources"]["/Font"].values()}
+    fonts = {
+        str(f.get_object()["/BaseFont"]).replace("-", "")
+        for p in reader.pages
+        for f in p["/Resources"]["/Font"].values()
+    }
     assert any("NotoSerifCJK" in f for f in fonts), fonts

@@ -48,8 +48,9 @@ def logged_in(client) -> bool:
 
 
 def token(client, username, password):
-    return client.post(reverse("api:token"), {"username": username, "password": password},
-                       content_type="application/json")
+    return client.post(
+        reverse("api:token"), {"username": username, "password": password}, content_type="application/json"
+    )
 
 
 # --- the login page ---------------------------------------------------------------------------------
@@ -101,8 +102,11 @@ def test_staff_unlock_a_user_in_the_admin(user):
 
     admin = Client()
     admin.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    response = admin.post(reverse("admin:registrar_user_changelist"),
-                          {"action": "unlock_login", "_selected_action": [user.pk]}, follow=True)
+    response = admin.post(
+        reverse("admin:registrar_user_changelist"),
+        {"action": "unlock_login", "_selected_action": [user.pk]},
+        follow=True,
+    )
     assert response.status_code == 200
 
     client = Client()
@@ -161,8 +165,12 @@ def test_weak_passwords_are_refused(password):
 
 def test_the_validators_are_djangos_full_set(settings):
     names = {v["NAME"].rsplit(".", 1)[1] for v in settings.AUTH_PASSWORD_VALIDATORS}
-    assert names == {"UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
-                     "NumericPasswordValidator"}
+    assert names == {
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    }
 
 
 def test_the_demo_password_still_logs_in_seeded_users(demo_world):

@@ -21,16 +21,46 @@ pytestmark = pytest.mark.django_db
 
 HOSTILE = ["abc", "1e3", "-1", "0", "9" * 25, "9" * 400, "%00", "", "1.5"]
 #: every query parameter a list view reads (git grep "request.GET|query_params")
-PARAMS = ["page", "gpage", "college", "klass", "term", "station", "state", "status", "chain", "type", "q",
-          "search", "year", "kind", "k", "offering", "late", "overdue", "view", "classes", "format", "lang",
-          "student"]
+PARAMS = [
+    "page",
+    "gpage",
+    "college",
+    "klass",
+    "term",
+    "station",
+    "state",
+    "status",
+    "chain",
+    "type",
+    "q",
+    "search",
+    "year",
+    "kind",
+    "k",
+    "offering",
+    "late",
+    "overdue",
+    "view",
+    "classes",
+    "format",
+    "lang",
+    "student",
+]
 #: not lists, or not for GET
 SKIP = {"logout/", "notifications/read/", "i18n/setlang/", "api/auth/token/"}
 #: slow to answer (the schema is generated on each request) and reads no list parameter: all at once only
 SLOW = {"/api/schema/"}
 #: who tries each list: the first of these who gets 200 on the bare URL
-USERS = ["registrar", "student", "station", "instructor", "teaching_secretary", "student_affairs", "counsellor",
-         "admin"]
+USERS = [
+    "registrar",
+    "student",
+    "station",
+    "instructor",
+    "teaching_secretary",
+    "student_affairs",
+    "counsellor",
+    "admin",
+]
 
 
 def _patterns(patterns, prefix=""):
@@ -60,8 +90,16 @@ LIST_URLS = list_urls()
 
 
 def test_the_sweep_covers_the_lists():
-    assert {"/requests/", "/students/", "/api/inbox/", "/api/students/", "/api/requests/U6/",
-            "/api/grades/offerings/", "/grades/sheets/", "/status-changes/"} <= set(LIST_URLS)
+    assert {
+        "/requests/",
+        "/students/",
+        "/api/inbox/",
+        "/api/students/",
+        "/api/requests/U6/",
+        "/api/grades/offerings/",
+        "/grades/sheets/",
+        "/status-changes/",
+    } <= set(LIST_URLS)
     assert len(LIST_URLS) > 30
 
 
@@ -115,19 +153,45 @@ def _user_with_inbox() -> Client:
 
 
 # --- the shared parsing ---------------------------------------------------------------------------
-@pytest.mark.parametrize(("raw", "expected"), [
-    (None, None), ("", None), ("7", 7), (" 7 ", 7), ("abc", None), ("1e3", None), ("-1", None), ("0", None),
-    ("\x00", None), ("1.5", None), (str(params.ID_MAX), params.ID_MAX), (str(params.ID_MAX + 1), None),
-    ("9" * 25, None), ("9" * 400, None), ("9" * 5000, None),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("7", 7),
+        (" 7 ", 7),
+        ("abc", None),
+        ("1e3", None),
+        ("-1", None),
+        ("0", None),
+        ("\x00", None),
+        ("1.5", None),
+        (str(params.ID_MAX), params.ID_MAX),
+        (str(params.ID_MAX + 1), None),
+        ("9" * 25, None),
+        ("9" * 400, None),
+        ("9" * 5000, None),
+    ],
+)
 def test_an_id_is_an_integer_within_bigint(raw, expected):
     assert params.id_or_none(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (None, 1), ("", 1), ("3", 3), ("abc", 1), ("1e3", 1), ("-1", 1), ("0", 1), ("\x00", 1),
-    ("9" * 25, params.PAGE_MAX), ("9" * 400, params.PAGE_MAX),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, 1),
+        ("", 1),
+        ("3", 3),
+        ("abc", 1),
+        ("1e3", 1),
+        ("-1", 1),
+        ("0", 1),
+        ("\x00", 1),
+        ("9" * 25, params.PAGE_MAX),
+        ("9" * 400, params.PAGE_MAX),
+    ],
+)
 def test_a_page_number_is_bounded(raw, expected):
     assert params.page_number(raw) == expected
 

@@ -46,14 +46,17 @@ def test_a_university_grant_is_never_the_empty_q_that_an_or_drops(db):
     university = perms.Grant(Role.ACADEMIC_AFFAIRS, Scope.UNIVERSITY)
     narrow = perms.Grant(Role.COUNSELLOR, Scope.CLASS, klass_id=students[0].klass_id)
     assert university.student_q()  # a real condition
-    for q in (narrow.student_q() | university.student_q(), university.student_q() | narrow.student_q(),
-              Q(pk=-1) | university.student_q()):
+    for q in (
+        narrow.student_q() | university.student_q(),
+        university.student_q() | narrow.student_q(),
+        Q(pk=-1) | university.student_q(),
+    ):
         assert set(Student.objects.filter(q)) == set(students)
     assert Student.objects.filter(narrow.student_q()).get() == students[0]
 
 
 @pytest.fixture
-def lookup_world(sc_world):  # noqa: F811
+def lookup_world(sc_world):
     """Requests of several chains in several states, one of them signed by a counsellor who has since
     lost the class, plus users around them."""
     w = dict(sc_world)
@@ -82,8 +85,9 @@ def lookup_world(sc_world):  # noqa: F811
     w["superuser"] = UserFactory(username="root", is_superuser=True, is_staff=True)
     # a user holding a university grant and a narrower one at once
     mixed = staff(Role.STUDENT_AFFAIRS, username="mixed")
-    RoleAssignment.objects.create(user=mixed, role=Role.ACADEMIC_AFFAIRS_HEAD, scope=Scope.COLLEGE,
-                                  college=ClassFactory().college)
+    RoleAssignment.objects.create(
+        user=mixed, role=Role.ACADEMIC_AFFAIRS_HEAD, scope=Scope.COLLEGE, college=ClassFactory().college
+    )
     w["mixed"] = mixed
     return w
 
@@ -140,8 +144,9 @@ def test_university_offices_look_up_the_requests_of_their_chains(lookup_world, c
         if role in chain.participant_roles() or role == "academic_affairs":
             assert ids == everything, chain.code  # a university grant means every request of the chain
         else:
-            signed = set(chain.model.objects.filter(Q(pk__in=perms._signed_by(user, chain)))
-                         .values_list("pk", flat=True))
+            signed = set(
+                chain.model.objects.filter(Q(pk__in=perms._signed_by(user, chain))).values_list("pk", flat=True)
+            )
             assert ids == signed, chain.code
     # U1 (library and finance sign it later on): listed and readable by each office
     u1 = w["u1"]

@@ -5,20 +5,23 @@ import pytest
 from registrar.romanize import name_pinyin, name_with_pinyin, split_name
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("张三", "ZHANG San"),
-    ("陈睿宇", "CHEN Ruiyu"),
-    ("欧阳小明", "OUYANG Xiaoming"),  # compound surnames
-    ("诸葛亮", "ZHUGE Liang"),
-    ("司马相如", "SIMA Xiangru"),
-    ("单田芳", "SHAN Tianfang"),  # surname readings of polyphonic characters
-    ("曾国藩", "ZENG Guofan"),
-    ("解缙", "XIE Jin"),
-    ("吕雪", "LYU Xue"),  # ü after l and n is written yu
-    ("女娲", "NYU Wa"),
-    ("买买提·艾力", "Maimaiti Aili"),  # transcribed names keep their parts
-    ("John Smith", "John Smith"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("张三", "ZHANG San"),
+        ("陈睿宇", "CHEN Ruiyu"),
+        ("欧阳小明", "OUYANG Xiaoming"),  # compound surnames
+        ("诸葛亮", "ZHUGE Liang"),
+        ("司马相如", "SIMA Xiangru"),
+        ("单田芳", "SHAN Tianfang"),  # surname readings of polyphonic characters
+        ("曾国藩", "ZENG Guofan"),
+        ("解缙", "XIE Jin"),
+        ("吕雪", "LYU Xue"),  # ü after l and n is written yu
+        ("女娲", "NYU Wa"),
+        ("买买提·艾力", "Maimaiti Aili"),  # transcribed names keep their parts
+        ("John Smith", "John Smith"),
+    ],
+)
 def test_name_pinyin(name, expected):
     assert name_pinyin(name) == expected
 

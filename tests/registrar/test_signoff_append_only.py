@@ -27,9 +27,19 @@ def snapshot():
 
 def test_new_signoff_can_be_appended(logged):
     row = logged[0]
-    extra = SignOff(content_type=row.content_type, object_id=row.object_id, chain="U6", stage="x", round=1,
-                    role="counsellor", actor=row.actor, actor_label="x", decision=SignOff.Decision.NOTE,
-                    source_state="x", target_state="x")
+    extra = SignOff(
+        content_type=row.content_type,
+        object_id=row.object_id,
+        chain="U6",
+        stage="x",
+        round=1,
+        role="counsellor",
+        actor=row.actor,
+        actor_label="x",
+        decision=SignOff.Decision.NOTE,
+        source_state="x",
+        target_state="x",
+    )
     extra.save()
     assert SignOff.objects.count() == 4
 
@@ -57,13 +67,17 @@ def test_deleting_a_row_is_refused(logged):
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("write", [
-    lambda: SignOff.objects.filter(decision="approve").update(opinion="篡改"),
-    lambda: SignOff.objects.update(decision="reject"),
-    lambda: SignOff.objects.all().delete(),
-    lambda: SignOff.objects.filter(decision="submit").delete(),
-    lambda: SignOff.objects.bulk_update(list(SignOff.objects.all()), ["opinion"]),
-], ids=["filter-update", "update-all", "delete-all", "filter-delete", "bulk-update"])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda: SignOff.objects.filter(decision="approve").update(opinion="篡改"),
+        lambda: SignOff.objects.update(decision="reject"),
+        lambda: SignOff.objects.all().delete(),
+        lambda: SignOff.objects.filter(decision="submit").delete(),
+        lambda: SignOff.objects.bulk_update(list(SignOff.objects.all()), ["opinion"]),
+    ],
+    ids=["filter-update", "update-all", "delete-all", "filter-delete", "bulk-update"],
+)
 def test_queryset_writes_are_refused(logged, write):
     before = snapshot()
     with pytest.raises(ValidationError), transaction.atomic():
@@ -83,18 +97,23 @@ def test_signer_and_content_type_cannot_be_deleted_away(logged):
 @on_postgres
 def test_trigger_is_installed(db):
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'registrar_signoff'::regclass "
-                       "AND NOT tgisinternal")
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'registrar_signoff'::regclass AND NOT tgisinternal"
+        )
         assert ("registrar_signoff_append_only",) in cursor.fetchall()
 
 
 @on_postgres
-@pytest.mark.parametrize("sql", [
-    "UPDATE registrar_signoff SET opinion = 'tampered'",
-    "UPDATE registrar_signoff SET decision = 'reject' WHERE decision = 'approve'",
-    "DELETE FROM registrar_signoff",
-    "DELETE FROM registrar_signoff WHERE decision = 'submit'",
-], ids=["update-all", "update-where", "delete-all", "delete-where"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE registrar_signoff SET opinion = 'tampered'",
+        "UPDATE registrar_signoff SET decision = 'reject' WHERE decision = 'approve'",
+        "DELETE FROM registrar_signoff",
+        "DELETE FROM registrar_signoff WHERE decision = 'submit'",
+    ],
+    ids=["update-all", "update-where", "delete-all", "delete-where"],
+)
 def test_raw_sql_update_and_delete_are_refused_by_postgresql(logged, sql):
     before = snapshot()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
@@ -119,5 +138,7 @@ def test_raw_sql_insert_is_still_allowed(logged):
             "INSERT INTO registrar_signoff (content_type_id, object_id, chain, stage, round, role, actor_id, "
             "actor_label, decision, opinion, source_state, target_state, data, created_at) "
             "SELECT content_type_id, object_id, chain, stage, round, role, actor_id, actor_label, 'note', '', "
-            "source_state, target_state, data, now() FROM registrar_signoff WHERE id = %s", [row.pk])
+            "source_state, target_state, data, now() FROM registrar_signoff WHERE id = %s",
+            [row.pk],
+        )
     assert SignOff.objects.count() == 4

@@ -11,8 +11,14 @@ from tests.factories import photo_upload
 
 def test_u6_happy_path(u6_world):
     w = u6_world
-    req = request_create(chain=U6, student=w["student"], applicant=w["student_user"],
-                         data={"reason": "lost"}, attachments={"photo": photo_upload()}, submit=True)
+    req = request_create(
+        chain=U6,
+        student=w["student"],
+        applicant=w["student_user"],
+        data={"reason": "lost"},
+        attachments={"photo": photo_upload()},
+        submit=True,
+    )
     assert req.state == "counsellor_confirm"
     with pytest.raises(Http404):
         request_act(chain=U6, request_id=req.pk, actor=w["other_counsellor"], action="approve")
@@ -22,10 +28,16 @@ def test_u6_happy_path(u6_world):
     assert req.state == "finance_payment"
     with pytest.raises(ApplicationError):
         request_act(chain=U6, request_id=req.pk, actor=w["finance"], action="approve", data={})
-    req = request_act(chain=U6, request_id=req.pk, actor=w["finance"], action="approve",
-                      data={"fee_amount": "20.00", "receipt_number": "R2024001"})
-    req = request_act(chain=U6, request_id=req.pk, actor=w["registrar"], action="approve",
-                      data={"new_card_number": "SC-000123"})
+    req = request_act(
+        chain=U6,
+        request_id=req.pk,
+        actor=w["finance"],
+        action="approve",
+        data={"fee_amount": "20.00", "receipt_number": "R2024001"},
+    )
+    req = request_act(
+        chain=U6, request_id=req.pk, actor=w["registrar"], action="approve", data={"new_card_number": "SC-000123"}
+    )
     assert req.state == "completed"
     w["student"].refresh_from_db()
     assert w["student"].card_number == "SC-000123"

@@ -22,16 +22,30 @@ from tests.hostile_sheets import NS, package, sheet_xml
 
 def benchmark_sized(rows: int = 100_000) -> bytes:
     """The shape of bench/grade_import.py's file: a header and ``rows`` rows of six columns."""
-    body = ['<row r="1">' + "".join(f'<c r="{c}1" t="inlineStr"><is><t>{h}</t></is></c>'
-                                    for c, h in zip("ABCDEF", ("开课代码", "学号", "姓名", "平时", "期中", "期末"),
-                                                    strict=True)) + "</row>"]
+    body = [
+        '<row r="1">'
+        + "".join(
+            f'<c r="{c}1" t="inlineStr"><is><t>{h}</t></is></c>'
+            for c, h in zip("ABCDEF", ("开课代码", "学号", "姓名", "平时", "期中", "期末"), strict=True)
+        )
+        + "</row>"
+    ]
     for i in range(2, rows + 2):
-        body.append(f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>2025-2026-1-BC{i % 200:04d}-{i // 100:04d}</t>'
-                    f'</is></c><c r="B{i}" t="inlineStr"><is><t>2024{i:06d}</t></is></c><c r="C{i}" t="inlineStr">'
-                    f'<is><t>测试</t></is></c><c r="D{i}"><v>{40 + i % 61}</v></c><c r="F{i}"><v>{100 - i % 61}</v>'
-                    "</c></row>")
-    return package([("成绩", f'<worksheet xmlns="{NS}"><dimension ref="A1:F{rows + 1}"/><sheetData>{"".join(body)}'
-                             "</sheetData></worksheet>")])
+        body.append(
+            f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>2025-2026-1-BC{i % 200:04d}-{i // 100:04d}</t>'
+            f'</is></c><c r="B{i}" t="inlineStr"><is><t>2024{i:06d}</t></is></c><c r="C{i}" t="inlineStr">'
+            f'<is><t>测试</t></is></c><c r="D{i}"><v>{40 + i % 61}</v></c><c r="F{i}"><v>{100 - i % 61}</v>'
+            "</c></row>"
+        )
+    return package(
+        [
+            (
+                "成绩",
+                f'<worksheet xmlns="{NS}"><dimension ref="A1:F{rows + 1}"/><sheetData>{"".join(body)}'
+                "</sheetData></worksheet>",
+            )
+        ]
+    )
 
 
 def test_a_file_the_size_of_the_100000_row_grade_import_is_accepted(settings):
@@ -42,15 +56,25 @@ def test_a_file_the_size_of_the_100000_row_grade_import_is_accepted(settings):
 
 @pytest.fixture
 def small_limits(settings):
-    settings.REGISTRAR = {**settings.REGISTRAR, "SPREADSHEETS": {
-        **settings.REGISTRAR["SPREADSHEETS"], "MAX_ROWS": 10, "MAX_COLUMNS": 3, "MAX_CELLS": 20,
-        "MAX_UPLOAD_BYTES": 50_000}}
+    settings.REGISTRAR = {
+        **settings.REGISTRAR,
+        "SPREADSHEETS": {
+            **settings.REGISTRAR["SPREADSHEETS"],
+            "MAX_ROWS": 10,
+            "MAX_COLUMNS": 3,
+            "MAX_CELLS": 20,
+            "MAX_UPLOAD_BYTES": 50_000,
+        },
+    }
 
 
 def test_the_limits_are_settings(small_limits):
     assert read_rows(package([("S", sheet_xml([[1, 2, 3]] * 6))]))  # 18 cells
-    for rows, message in (([[1]] * 11, msg.TOO_MANY_ROWS), ([[1, 2, 3, 4]], msg.TOO_MANY_COLUMNS),
-                          ([[1, 2, 3]] * 7, msg.TOO_MANY_CELLS)):
+    for rows, message in (
+        ([[1]] * 11, msg.TOO_MANY_ROWS),
+        ([[1, 2, 3, 4]], msg.TOO_MANY_COLUMNS),
+        ([[1, 2, 3]] * 7, msg.TOO_MANY_CELLS),
+    ):
         with pytest.raises(SpreadsheetRefused) as exc:
             read_rows(package([("S", sheet_xml(rows))]))
         assert exc.value.message.startswith(str(message).split("“")[0].split("%")[0]), exc.value.message
@@ -77,17 +101,26 @@ def test_paths_uploads_and_file_objects_are_read_alike(tmp_path):
 
 
 def test_a_workbook_whose_cells_lack_references_is_placed_like_calamine_places_them():
-    xml = (f'<worksheet xmlns="{NS}"><sheetData><row><c><v>1</v></c><c><v>2</v></c></row><row r="4"><c r="B4">'
-           "<v>3</v></c><c><v>4</v></c></row></sheetData></worksheet>")
+    xml = (
+        f'<worksheet xmlns="{NS}"><sheetData><row><c><v>1</v></c><c><v>2</v></c></row><row r="4"><c r="B4">'
+        "<v>3</v></c><c><v>4</v></c></row></sheetData></worksheet>"
+    )
     assert read_rows(package([("S", xml)])) == [[1.0, 2.0, ""], ["", "", ""], ["", "", ""], ["", 3.0, 4.0]]
 
 
 @pytest.mark.django_db
 def test_the_admin_refuses_a_csv_that_is_not_utf8(client):
     client.force_login(UserFactory(username="root_csv", is_staff=True, is_superuser=True))
-    response = client.post(reverse("admin:students_college_import"), {
-        "format": "1", "resource": "0",
-        "import_file": SimpleUploadedFile("c.csv", "code,name\nX1,张三学院\n".encode("gbk"), content_type="text/csv")})
+    response = client.post(
+        reverse("admin:students_college_import"),
+        {
+            "format": "1",
+            "resource": "0",
+            "import_file": SimpleUploadedFile(
+                "c.csv", "code,name\nX1,张三学院\n".encode("gbk"), content_type="text/csv"
+            ),
+        },
+    )
     assert response.status_code == 200 and response.context.get("confirm_form") is None
     with translation.override(settings.LANGUAGE_CODE):  # the language the admin page was rendered in
         assert escape(str(CSV_NOT_UTF8)) in response.content.decode()

@@ -94,7 +94,9 @@ def signoffs(server: LiveServer, pk: int) -> list[tuple]:
         "SELECT s.role, s.stage, s.target_state, u.username FROM registrar_signoff s "
         "JOIN registrar_user u ON u.id = s.actor_id JOIN django_content_type ct ON ct.id = s.content_type_id "
         "WHERE ct.app_label = 'statuschange' AND ct.model = 'suspensionrequest' AND s.object_id = ? "
-        "AND s.decision = 'approve' ORDER BY s.id", (pk,))
+        "AND s.decision = 'approve' ORDER BY s.id",
+        (pk,),
+    )
 
 
 def state_of(server: LiveServer, pk: int) -> str:
@@ -102,7 +104,7 @@ def state_of(server: LiveServer, pk: int) -> str:
 
 
 def outcome(response) -> str:
-    """"ok" for a sign-off that redirected to the request with a success message, else what happened."""
+    """ "ok" for a sign-off that redirected to the request with a success message, else what happened."""
     levels = {level for level, _text in response.messages}
     if response.status == 200 and response.redirected_from == 302 and "success" in levels and "danger" not in levels:
         return "ok"
@@ -169,8 +171,9 @@ class Renderer(threading.Thread):
         try:
             while not self.stop.is_set():
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("UPDATE registrar_document SET progress = ? WHERE id = ?",
-                           (self.writes % 100, self.document_id))
+                db.execute(
+                    "UPDATE registrar_document SET progress = ? WHERE id = ?", (self.writes % 100, self.document_id)
+                )
                 time.sleep(self.hold)
                 db.execute("COMMIT")
                 self.writes += 1
@@ -195,8 +198,9 @@ def test_logins_and_signoffs_succeed_while_another_process_writes(live):
         renderer.stop.set()
         renderer.join(timeout=30)
     assert renderer.writes >= 3, "the concurrent writer did not run alongside"
-    assert [(r.status, b.logged_in) for r, b in zip(logins, browsers)] == [(200, True)] * len(users), \
-        [r.body[:300] for r in logins if r.status != 200]
+    assert [(r.status, b.logged_in) for r, b in zip(logins, browsers)] == [(200, True)] * len(users), [
+        r.body[:300] for r in logins if r.status != 200
+    ]
     assert [outcome(r) for r in results] == ["ok", "ok"]
     assert [p.status for p in pages] == [200] * len(users)
     assert state_of(server, world["offices"]) == "leadership_review"

@@ -74,8 +74,14 @@ def files_world(db):
         "superuser": UserFactory(username="root", is_superuser=True, is_staff=True),
     }
     # an attachment: the student's U6 request with its photo
-    req = request_create(chain=U6, student=student, applicant=student.user, data={"reason": "lost"},
-                         attachments={"photo": photo_upload("我的照片.png")}, submit=True)
+    req = request_create(
+        chain=U6,
+        student=student,
+        applicant=student.user,
+        data={"reason": "lost"},
+        attachments={"photo": photo_upload("我的照片.png")},
+        submit=True,
+    )
     attachment = Attachment.objects.get(object_id=req.pk, kind="photo")
     # an issued document (its rendering is not what is tested here: store known bytes)
     document = document_issue_for_request(doc_type="approval_form", request=req, issued_by=student.user)
@@ -100,38 +106,57 @@ def files_world(db):
     job.file.save("grades.xlsx", ContentFile(CONTENT["import_job"]), save=False)
     job.save()
     assert cstudent.station_id == station.pk
-    w.update(request=req, objects={
-        "attachment": (attachment, "file", reverse("approvals:attachment", args=[U6.code, req.pk, attachment.pk])),
-        "document": (document, "file", reverse("documents:download", args=[document.pk])),
-        "photo": (student, "photo", reverse("students:photo", args=[student.pk])),
-        "class_print": (class_print, "file", reverse("grades:transcript_class_print_download", args=[class_print.pk])),
-        "station_submission": (submission, "file", reverse("grades:station_submission_file", args=[submission.pk])),
-        "import_job": (job, "file", reverse("grades:import_job_file", args=[job.pk])),
-    })
+    w.update(
+        request=req,
+        objects={
+            "attachment": (attachment, "file", reverse("approvals:attachment", args=[U6.code, req.pk, attachment.pk])),
+            "document": (document, "file", reverse("documents:download", args=[document.pk])),
+            "photo": (student, "photo", reverse("students:photo", args=[student.pk])),
+            "class_print": (
+                class_print,
+                "file",
+                reverse("grades:transcript_class_print_download", args=[class_print.pk]),
+            ),
+            "station_submission": (submission, "file", reverse("grades:station_submission_file", args=[submission.pk])),
+            "import_job": (job, "file", reverse("grades:import_job_file", args=[job.pk])),
+        },
+    )
     return w
 
 
 #: per stored file: who gets the bytes, who is in scope without the right (and what they get), who is out of scope
 MATRIX = {
-    "attachment": {"allowed": ("student", "counsellor", "registrar", "superuser"),
-                   "not_allowed": {"canteen": 404, "dean": 404, "instructor": 404},
-                   "out_of_scope": ("other_counsellor", "other_station")},
-    "document": {"allowed": ("student", "counsellor", "registrar", "superuser"),
-                 "not_allowed": {"canteen": 404, "dean": 404, "instructor": 404},
-                 "out_of_scope": ("other_counsellor", "other_secretary")},
-    "photo": {"allowed": ("student", "counsellor", "registrar", "superuser"),
-              "not_allowed": {"dean": 404, "secretary": 404, "instructor": 404, "canteen": 404},
-              "out_of_scope": ("other_counsellor", "other_secretary")},
+    "attachment": {
+        "allowed": ("student", "counsellor", "registrar", "superuser"),
+        "not_allowed": {"canteen": 404, "dean": 404, "instructor": 404},
+        "out_of_scope": ("other_counsellor", "other_station"),
+    },
+    "document": {
+        "allowed": ("student", "counsellor", "registrar", "superuser"),
+        "not_allowed": {"canteen": 404, "dean": 404, "instructor": 404},
+        "out_of_scope": ("other_counsellor", "other_secretary"),
+    },
+    "photo": {
+        "allowed": ("student", "counsellor", "registrar", "superuser"),
+        "not_allowed": {"dean": 404, "secretary": 404, "instructor": 404, "canteen": 404},
+        "out_of_scope": ("other_counsellor", "other_secretary"),
+    },
     # the batch pages answer 403 to roles that never see transcript batches (their convention)
-    "class_print": {"allowed": ("student_affairs", "registrar", "secretary", "superuser"),
-                    "not_allowed": {"counsellor": 403, "dean": 403, "student": 403},
-                    "out_of_scope": ("other_secretary",)},
-    "station_submission": {"allowed": ("station", "secretary", "registrar", "superuser"),
-                           "not_allowed": {"instructor": 404, "dean": 404},
-                           "out_of_scope": ("other_station", "other_secretary")},
-    "import_job": {"allowed": ("secretary", "registrar", "superuser"),
-                   "not_allowed": {"secretary2": 404, "counsellor": 403},
-                   "out_of_scope": ("other_secretary",)},
+    "class_print": {
+        "allowed": ("student_affairs", "registrar", "secretary", "superuser"),
+        "not_allowed": {"counsellor": 403, "dean": 403, "student": 403},
+        "out_of_scope": ("other_secretary",),
+    },
+    "station_submission": {
+        "allowed": ("station", "secretary", "registrar", "superuser"),
+        "not_allowed": {"instructor": 404, "dean": 404},
+        "out_of_scope": ("other_station", "other_secretary"),
+    },
+    "import_job": {
+        "allowed": ("secretary", "registrar", "superuser"),
+        "not_allowed": {"secretary2": 404, "counsellor": 403},
+        "out_of_scope": ("other_secretary",),
+    },
 }
 
 
@@ -141,11 +166,19 @@ def _body(response) -> bytes:
 
 def test_every_file_field_is_in_the_matrix():
     """A new FileField must get its download view and a row here."""
-    fields = {(m._meta.label, f.name) for m in apps.get_models() for f in m._meta.get_fields()
-              if isinstance(f, models.FileField)}
+    fields = {
+        (m._meta.label, f.name)
+        for m in apps.get_models()
+        for f in m._meta.get_fields()
+        if isinstance(f, models.FileField)
+    }
     assert fields == {
-        ("registrar.Attachment", "file"), ("registrar.Document", "file"), ("students.Student", "photo"),
-        ("grades.ClassPrint", "file"), ("grades.StationSubmission", "file"), ("grades.ImportJob", "file"),
+        ("registrar.Attachment", "file"),
+        ("registrar.Document", "file"),
+        ("students.Student", "photo"),
+        ("grades.ClassPrint", "file"),
+        ("grades.StationSubmission", "file"),
+        ("grades.ImportJob", "file"),
     }
     assert set(MATRIX) == set(CONTENT)
 
@@ -213,8 +246,9 @@ def test_media_url_is_not_served_even_with_debug(files_world, client, settings):
         importlib.reload(registrar.urls)
 
 
-@pytest.mark.parametrize("module", ["registrar.settings.local", "registrar.settings.production",
-                                    "registrar.settings.test"])
+@pytest.mark.parametrize(
+    "module", ["registrar.settings.local", "registrar.settings.production", "registrar.settings.test"]
+)
 def test_no_settings_module_serves_media(module, tmp_path):
     """Each settings module, loaded on its own: private storage, and /media/… resolves to nothing."""
     script = (
@@ -233,13 +267,18 @@ def test_no_settings_module_serves_media(module, tmp_path):
         "                  'storage_class': type(storages['default']).__name__}))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REGISTRAR_"))}
-    env.update(DJANGO_SETTINGS_MODULE=module, REGISTRAR_VAR_DIR=str(tmp_path / "var"),
-               DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="registrar.example.edu.cn",
-               REGISTRAR_PUBLIC_URL="https://registrar.example.edu.cn")
+    env.update(
+        DJANGO_SETTINGS_MODULE=module,
+        REGISTRAR_VAR_DIR=str(tmp_path / "var"),
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="registrar.example.edu.cn",
+        REGISTRAR_PUBLIC_URL="https://registrar.example.edu.cn",
+    )
     if module.endswith("local"):
         env.pop("DATABASE_URL", None)  # bin/run's embedded default
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["storage"] == "registrar.files.PrivateFileSystemStorage"
@@ -295,8 +334,9 @@ def test_admin_links_files_to_their_download_views(files_world, client):
         "document": reverse("admin:registrar_document_change", args=[w["objects"]["document"][0].pk]),
         "photo": reverse("admin:students_student_change", args=[w["objects"]["photo"][0].pk]),
         "class_print": reverse("admin:grades_classprint_change", args=[w["objects"]["class_print"][0].pk]),
-        "station_submission": reverse("admin:grades_stationsubmission_change",
-                                      args=[w["objects"]["station_submission"][0].pk]),
+        "station_submission": reverse(
+            "admin:grades_stationsubmission_change", args=[w["objects"]["station_submission"][0].pk]
+        ),
         "import_job": reverse("admin:grades_importjob_change", args=[w["objects"]["import_job"][0].pk]),
     }
     for kind, page in pages.items():

@@ -15,12 +15,28 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("registrar", "students", "statuschange", "grades", "graduation", "correspondence")
 #: the names xgettext extracts from Python with the keywords Django's makemessages passes
-EXTRACTED = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext",
-             "pgettext_lazy", "npgettext", "npgettext_lazy"}
+EXTRACTED = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+}
 #: django/core/management/commands/makemessages.py, domain "django"
-XGETTEXT_KEYWORDS = ["--keyword=gettext_noop", "--keyword=gettext_lazy", "--keyword=ngettext_lazy:1,2",
-                     "--keyword=pgettext:1c,2", "--keyword=npgettext:1c,2,3", "--keyword=pgettext_lazy:1c,2",
-                     "--keyword=npgettext_lazy:1c,2,3"]
+XGETTEXT_KEYWORDS = [
+    "--keyword=gettext_noop",
+    "--keyword=gettext_lazy",
+    "--keyword=ngettext_lazy:1,2",
+    "--keyword=pgettext:1c,2",
+    "--keyword=npgettext:1c,2,3",
+    "--keyword=pgettext_lazy:1c,2",
+    "--keyword=npgettext_lazy:1c,2,3",
+]
 
 
 def _sources() -> list[Path]:
@@ -41,11 +57,26 @@ def test_translation_functions_keep_names_makemessages_extracts():
 
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="xgettext (Debian package gettext) is not installed")
 def test_the_strings_seen_in_english_are_extracted():
-    files = [ROOT / "registrar/approvals/views.py", ROOT / "statuschange/views.py", ROOT / "grades/views/imports.py",
-             ROOT / "grades/services/stations.py"]
-    out = subprocess.run(["xgettext", "--language=Python", "--from-code=UTF-8", *XGETTEXT_KEYWORDS, "--output=-",
-                          *map(str, files)], capture_output=True, text=True, check=True).stdout
-    for msgid in ("You have already signed this request; it is now at “%(state)s”.", "Submitted from",
-                  "Submitted until", "All types", "What the file holds", "Excel file",
-                  "The file was uploaded; the import runs in the background.", "Make-up grade sheet"):
+    files = [
+        ROOT / "registrar/approvals/views.py",
+        ROOT / "statuschange/views.py",
+        ROOT / "grades/views/imports.py",
+        ROOT / "grades/services/stations.py",
+    ]
+    out = subprocess.run(
+        ["xgettext", "--language=Python", "--from-code=UTF-8", *XGETTEXT_KEYWORDS, "--output=-", *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for msgid in (
+        "You have already signed this request; it is now at “%(state)s”.",
+        "Submitted from",
+        "Submitted until",
+        "All types",
+        "What the file holds",
+        "Excel file",
+        "The file was uploaded; the import runs in the background.",
+        "Make-up grade sheet",
+    ):
         assert f'msgid "{msgid}"' in out, msgid

@@ -19,8 +19,14 @@ pytestmark = pytest.mark.django_db
 
 def _submitted(w, student=None):
     student = student or w["student"]
-    return request_create(chain=U6, student=student, applicant=student.user, data={"reason": "lost"},
-                          attachments={"photo": photo_upload()}, submit=True)
+    return request_create(
+        chain=U6,
+        student=student,
+        applicant=student.user,
+        data={"reason": "lost"},
+        attachments={"photo": photo_upload()},
+        submit=True,
+    )
 
 
 def _url(name, req, *extra):
@@ -121,8 +127,10 @@ def test_u6_full_journey_through_the_views(client, world):
     home = client.get(reverse("home"))
     assert "U6" in [item["chain"].code for item in home.context["apply"]]
     assert client.get(reverse("approvals:create", args=["U6"])).status_code == 200
-    response = client.post(reverse("approvals:create", args=["U6"]), {
-        "reason": "lost", "reason_detail": "在图书馆遗失", "photo": photo_upload(), "submit": "1"})
+    response = client.post(
+        reverse("approvals:create", args=["U6"]),
+        {"reason": "lost", "reason_detail": "在图书馆遗失", "photo": photo_upload(), "submit": "1"},
+    )
     req = IdCardReissueRequest.objects.get(student=w["student"])
     assert response.status_code == 302 and response["Location"] == _url("detail", req)
     assert req.state == "counsellor_confirm"
@@ -145,8 +153,9 @@ def test_u6_full_journey_through_the_views(client, world):
     client.force_login(w["finance"])
     page = client.get(_url("act", req, "approve"))
     assert set(page.context["stage_form"].fields) == {"fee_amount", "receipt_number"}
-    response = client.post(_url("act", req, "approve"), {"opinion": "已缴费", "fee_amount": "20.00",
-                                                          "receipt_number": "R2024001"})
+    response = client.post(
+        _url("act", req, "approve"), {"opinion": "已缴费", "fee_amount": "20.00", "receipt_number": "R2024001"}
+    )
     assert response.status_code == 302
     req.refresh_from_db()
     assert req.state == "registrar_reissue" and str(req.fee_amount) == "20.00"
@@ -164,8 +173,12 @@ def test_u6_full_journey_through_the_views(client, world):
     client.force_login(w["student_user"])
     detail = client.get(_url("detail", req))
     decisions = [(s.stage, s.decision) for s in detail.context["signoffs"]]
-    assert decisions == [("draft", "submit"), ("counsellor_confirm", "approve"),
-                         ("finance_payment", "approve"), ("registrar_reissue", "approve")]
+    assert decisions == [
+        ("draft", "submit"),
+        ("counsellor_confirm", "approve"),
+        ("finance_payment", "approve"),
+        ("registrar_reissue", "approve"),
+    ]
     assert [s["status"] for s in detail.context["steps"]] == ["done", "done", "done"]
     html = detail.content.decode()
     assert "情况属实，同意补办" in html and "SC-000123" in html and "R2024001" in html
@@ -256,8 +269,9 @@ def test_oversize_photo_is_refused(client, world):
 
 def test_invalid_choice_is_refused(client, world):
     client.force_login(world["student_user"])
-    response = client.post(reverse("approvals:create", args=["U6"]),
-                           {"reason": "bored", "photo": photo_upload(), "submit": "1"})
+    response = client.post(
+        reverse("approvals:create", args=["U6"]), {"reason": "bored", "photo": photo_upload(), "submit": "1"}
+    )
     assert response.status_code == 200 and "reason" in response.context["form"].errors
     assert not IdCardReissueRequest.objects.exists()
 
@@ -306,8 +320,7 @@ def test_finance_without_fee_data_writes_nothing(client, world):
     request_act(chain=U6, request_id=req.pk, actor=world["counsellor"], action="approve")
     client.force_login(world["finance"])
     before = SignOff.objects.count()
-    response = client.post(_url("act", req, "approve"), {"opinion": "", "fee_amount": "-5",
-                                                          "receipt_number": "x"})
+    response = client.post(_url("act", req, "approve"), {"opinion": "", "fee_amount": "-5", "receipt_number": "x"})
     assert response.status_code == 200
     errors = response.context["stage_form"].errors
     assert "fee_amount" in errors and "receipt_number" in errors
@@ -330,8 +343,10 @@ def test_tampered_action_name(client, world):
 def test_tampered_fields_are_ignored(client, world):
     req = _submitted(world)
     client.force_login(world["counsellor"])
-    client.post(_url("act", req, "approve"), {"opinion": "同意", "state": "completed",
-                                              "new_card_number": "HACK-1", "as_role": "academic_affairs"})
+    client.post(
+        _url("act", req, "approve"),
+        {"opinion": "同意", "state": "completed", "new_card_number": "HACK-1", "as_role": "academic_affairs"},
+    )
     req.refresh_from_db()
     assert req.state == "finance_payment" and req.new_card_number == ""
     assert SignOff.objects.for_object(req).filter(decision="approve").get().role == "counsellor"
@@ -471,7 +486,7 @@ def test_application_form_is_derived_from_the_chain():
     form_class = application_form_for(U6)
     assert list(form_class.base_fields) == ["reason", "reason_detail", "old_card_number", "photo"]
     picking = application_form_for(U6, picks_student=True)
-    assert list(picking.base_fields)[0] == "student_number"
+    assert next(iter(picking.base_fields)) == "student_number"
 
 
 def test_staff_initiator_picks_a_student_in_scope(client, world, monkeypatch):
@@ -487,16 +502,23 @@ def test_staff_initiator_picks_a_student_in_scope(client, world, monkeypatch):
     page = client.get(reverse("approvals:create", args=["U6"]))
     assert page.status_code == 200 and "student_number" in page.context["form"].fields
     outsider = StudentFactory()
-    response = client.post(reverse("approvals:create", args=["U6"]), {
-        "student_number": outsider.student_number, "reason": "lost", "photo": photo_upload(), "submit": "1"})
+    response = client.post(
+        reverse("approvals:create", args=["U6"]),
+        {"student_number": outsider.student_number, "reason": "lost", "photo": photo_upload(), "submit": "1"},
+    )
     assert response.status_code == 200 and "student_number" in response.context["form"].errors
     assert not IdCardReissueRequest.objects.exists()
-    response = client.post(reverse("approvals:create", args=["U6"]), {
-        "student_number": world["student"].student_number, "reason": "lost", "photo": photo_upload(), "submit": "1"})
+    response = client.post(
+        reverse("approvals:create", args=["U6"]),
+        {"student_number": world["student"].student_number, "reason": "lost", "photo": photo_upload(), "submit": "1"},
+    )
     req = IdCardReissueRequest.objects.get()
     assert response.status_code == 302
     assert (req.student_id, req.applicant_id, req.state) == (
-        world["student"].pk, world["counsellor"].pk, "counsellor_confirm")
+        world["student"].pk,
+        world["counsellor"].pk,
+        "counsellor_confirm",
+    )
     # a student may not open this chain any more
     client.force_login(world["other_student"])
     assert client.get(reverse("approvals:create", args=["U6"])).status_code == 403

@@ -31,8 +31,14 @@ def test_workflows_command_prints_u6_stage_by_stage(db):
 def test_overdue_stage_reminds_the_awaited_signer_once_a_day(u6_world, django_capture_on_commit_callbacks):
     w = u6_world
     with freeze_time("2026-03-02 09:00"):
-        req = request_create(chain=U6, student=w["student"], applicant=w["student_user"],
-                             data={"reason": "lost"}, attachments={"photo": photo_upload()}, submit=True)
+        req = request_create(
+            chain=U6,
+            student=w["student"],
+            applicant=w["student_user"],
+            data={"reason": "lost"},
+            attachments={"photo": photo_upload()},
+            submit=True,
+        )
     assert req.stage_due_at.date() == dt.date(2026, 3, 5)
     Notification.objects.all().delete()
     with freeze_time("2026-03-04 09:00"):

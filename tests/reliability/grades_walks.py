@@ -50,8 +50,11 @@ from .world import World, persona_keys
 
 PERSONAS = st.sampled_from(persona_keys())
 VIA = st.sampled_from(("service",) * 6 + ("web", "api"))
-ENTERING, SUBMITTED, CONFIRMED = (Offering.SheetState.ENTERING, Offering.SheetState.SUBMITTED,
-                                  Offering.SheetState.CONFIRMED)
+ENTERING, SUBMITTED, CONFIRMED = (
+    Offering.SheetState.ENTERING,
+    Offering.SheetState.SUBMITTED,
+    Offering.SheetState.CONFIRMED,
+)
 REASON = "第3题评分有误，请核对"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -85,12 +88,16 @@ class SheetWalk(Walk):
 
     def sees(self, key: str) -> bool:
         college_roles = self.world.roles_over(key, self.world["subject"])  # a student of the sheet's college
-        return (self.is_academic_affairs(key) or self.teaches(key)
-                or bool(college_roles & {Role.TEACHING_SECRETARY, Role.COLLEGE_DEAN, Role.ACADEMIC_AFFAIRS}))
+        return (
+            self.is_academic_affairs(key)
+            or self.teaches(key)
+            or bool(college_roles & {Role.TEACHING_SECRETARY, Role.COLLEGE_DEAN, Role.ACADEMIC_AFFAIRS})
+        )
 
     def composes(self, key: str) -> bool:
         return self.is_academic_affairs(key) or Role.TEACHING_SECRETARY in self.world.roles_over(
-            key, self.world["subject"])
+            key, self.world["subject"]
+        )
 
     # --- reading ------------------------------------------------------------------------------------
     def snapshot(self) -> dict:
@@ -98,10 +105,14 @@ class SheetWalk(Walk):
         return {
             "offering": Offering.objects.filter(pk=o.pk).values().get(),
             "grades": list(Grade.objects.filter(offering=o).order_by("id").values_list()),
-            "events": list(SheetEvent.objects.filter(offering=o).order_by("id").values_list(
-                "id", "decision", "role", "opinion", "actor_id", "created_at")),
-            "components": list(GradeComponent.objects.filter(offering=o).order_by("id").values_list(
-                "code", "weight", "position")),
+            "events": list(
+                SheetEvent.objects.filter(offering=o)
+                .order_by("id")
+                .values_list("id", "decision", "role", "opinion", "actor_id", "created_at")
+            ),
+            "components": list(
+                GradeComponent.objects.filter(offering=o).order_by("id").values_list("code", "weight", "position")
+            ),
             "reopenings": list(OfferingReopening.objects.filter(offering=o).order_by("id").values_list()),
             "notifications": _last_notification(),
         }
@@ -111,8 +122,14 @@ class SheetWalk(Walk):
 
     # --- one step -----------------------------------------------------------------------------------
     def step(self, rule_name: str, key: str, run, *, via: str = "service", expect_ok: bool = False) -> str:
-        info = {"rule": rule_name, "who": key, "via": via, "state": self.state(), "see": self.sees(key),
-                "complete": all(_entered(g) for g in self.grade_rows(self.snap))}
+        info = {
+            "rule": rule_name,
+            "who": key,
+            "via": via,
+            "state": self.state(),
+            "see": self.sees(key),
+            "complete": all(_entered(g) for g in self.grade_rows(self.snap)),
+        }
         outcome = self.do(run, self.world.users[key], via=via, info=info)
         if expect_ok:
             assert outcome == "ok", f"the right person's step was refused: {info}"
@@ -156,21 +173,28 @@ class SheetWalk(Walk):
         now = after["offering"]["sheet_state"]
         assert now == state, f"{where}: the sheet is {now}, its log says {state}"
         # what each kind of step may change
-        events = after["events"][len(before["events"]):]
+        events = after["events"][len(before["events"]) :]
         grades_changed = before["grades"] != after["grades"]
         if grades_changed:
             assert info["rule"] == "enter" and outcome == "ok", f"{where}: grades changed"
             assert info["state"] == ENTERING and self.teaches(info["who"]), f"{where}: grades entered"
         if outcome == "ok":
             kinds = [e[1] for e in events]
-            expected = {"enter": [], "submit": ["submit"], "confirm": ["confirm"], "return": ["return"],
-                        "reopen": ["reopen"], "compose": ["composition"]}[info["rule"]]
+            expected = {
+                "enter": [],
+                "submit": ["submit"],
+                "confirm": ["confirm"],
+                "return": ["return"],
+                "reopen": ["reopen"],
+                "compose": ["composition"],
+            }[info["rule"]]
             assert kinds == expected, f"{where}: logged {kinds}"
             if info["rule"] == "submit":
                 assert info["complete"], f"{where}: submitted with students without a result"
             if info["rule"] == "compose":
                 assert not any(_entered(g) or g["components"] for g in self.grade_rows(before)), (
-                    f"{where}: the composition changed after results were entered")
+                    f"{where}: the composition changed after results were entered"
+                )
         else:
             assert not events
 
@@ -191,8 +215,10 @@ class SheetWalk(Walk):
         grades = self.grade_rows(self.snap)
         codes = [c[0] for c in self.snap["components"]] or ["final"]
         values = ["abc"] if bad else ["58", "75", "缺考", "缓考", "91.5", "60"]
-        return {g["id"]: {code: values[(pick + i + j) % len(values)] for j, code in enumerate(codes)}
-                for i, g in enumerate(grades)}
+        return {
+            g["id"]: {code: values[(pick + i + j) % len(values)] for j, code in enumerate(codes)}
+            for i, g in enumerate(grades)
+        }
 
     def advance(self, pick, confirm, via):
         """The natural next step: the instructor enters every result, then submits; Academic Affairs
@@ -210,9 +236,13 @@ class SheetWalk(Walk):
             else:
                 self.give_back(aa, False, via)
 
-
-    @rule(who=PERSONAS, pick=st.integers(0, 11), some=st.booleans(), bad=st.booleans(),
-          via=st.sampled_from(("service", "service", "api")))
+    @rule(
+        who=PERSONAS,
+        pick=st.integers(0, 11),
+        some=st.booleans(),
+        bad=st.booleans(),
+        via=st.sampled_from(("service", "service", "api")),
+    )
     def enter(self, who, pick, some, bad, via):
         rows = self._values(pick, bad)
         if some:
@@ -275,8 +305,9 @@ class SheetWalk(Walk):
         until = timezone.now() + dt.timedelta(days=days)
 
         def run(user):
-            return offering_reopen(offering=Offering.objects.get(pk=pk), until=until, reason="" if blank else "补录",
-                                   actor=user)
+            return offering_reopen(
+                offering=Offering.objects.get(pk=pk), until=until, reason="" if blank else "补录", actor=user
+            )
 
         state = self.state()
         outcome = self.step("reopen", who, run)
@@ -297,8 +328,9 @@ class SheetWalk(Walk):
         self.step("compose", who, run)
 
 
-add_rule_copies(SheetWalk, "advance", 3, pick=st.integers(0, 11), confirm=st.sampled_from((True, True, True, False)),
-                via=VIA)
+add_rule_copies(
+    SheetWalk, "advance", 3, pick=st.integers(0, 11), confirm=st.sampled_from((True, True, True, False)), via=VIA
+)
 
 
 def _entered(g: dict) -> bool:
@@ -315,16 +347,26 @@ def station_world(w: World) -> World:
     from tests.factories import ClassFactory, StudentFactory
     from tests.grades.factories import CourseFactory, make_offering
 
-    station_students = [w["csubject"], StudentFactory(klass=w["cklass"], study_form=Student.StudyForm.CORRESPONDENCE,
-                                                      station=w["station_obj"])]
+    station_students = [
+        w["csubject"],
+        StudentFactory(klass=w["cklass"], study_form=Student.StudyForm.CORRESPONDENCE, station=w["station_obj"]),
+    ]
     other_station = _station_of(w.users["other_station"])
     other_klass = ClassFactory(major=w["cklass"].major, station=other_station)
     other = StudentFactory(klass=other_klass, study_form=Student.StudyForm.CORRESPONDENCE, station=other_station)
-    offering = make_offering(course=CourseFactory(college=w["college"]), term=w["term"],
-                             classes=[w["cklass"], other_klass], instructors=[w.users[Role.INSTRUCTOR]])
+    offering = make_offering(
+        course=CourseFactory(college=w["college"]),
+        term=w["term"],
+        classes=[w["cklass"], other_klass],
+        instructors=[w.users[Role.INSTRUCTOR]],
+    )
     GradeComponent.objects.filter(offering=offering).delete()
-    GradeComponent.objects.bulk_create([GradeComponent(offering=offering, code="regular", weight=30, position=0),
-                                        GradeComponent(offering=offering, code="final", weight=70, position=1)])
+    GradeComponent.objects.bulk_create(
+        [
+            GradeComponent(offering=offering, code="regular", weight=30, position=0),
+            GradeComponent(offering=offering, code="final", weight=70, position=1),
+        ]
+    )
 
     def workbook(rows) -> bytes:
         wb = Workbook()
@@ -337,16 +379,20 @@ def station_world(w: World) -> World:
         return buffer.getvalue()
 
     s1, s2 = sorted(station_students, key=lambda s: s.student_number)
-    w.objects.update({
-        "station_offering": offering, "station_students": [s1, s2], "other_station_student": other,
-        "files": {
-            "good": workbook([(s1.student_number, s1.name, 90, 80), (s2.student_number, s2.name, 70, 50)]),
-            "corrected": workbook([(s1.student_number, s1.name, 90, 80), (s2.student_number, s2.name, 70, "缺考")]),
-            "bad_value": workbook([(s1.student_number, s1.name, 90, "九十"), (s2.student_number, s2.name, 70, 50)]),
-            "other_station": workbook([(other.student_number, other.name, 90, 80)]),
-            "not_a_workbook": b"this is not a spreadsheet\n",
-        },
-    })
+    w.objects.update(
+        {
+            "station_offering": offering,
+            "station_students": [s1, s2],
+            "other_station_student": other,
+            "files": {
+                "good": workbook([(s1.student_number, s1.name, 90, 80), (s2.student_number, s2.name, 70, 50)]),
+                "corrected": workbook([(s1.student_number, s1.name, 90, 80), (s2.student_number, s2.name, 70, "缺考")]),
+                "bad_value": workbook([(s1.student_number, s1.name, 90, "九十"), (s2.student_number, s2.name, 70, 50)]),
+                "other_station": workbook([(other.student_number, other.name, 90, 80)]),
+                "not_a_workbook": b"this is not a spreadsheet\n",
+            },
+        }
+    )
     return w
 
 
@@ -377,8 +423,11 @@ class StationWalk(Walk):
 
     def reviewer(self, key: str) -> bool:
         w = self.world
-        return (w.users[key].is_superuser or _university(w, key, Role.ACADEMIC_AFFAIRS)
-                or bool(w.roles_over(key, w["subject"]) & {Role.TEACHING_SECRETARY, Role.ACADEMIC_AFFAIRS}))
+        return (
+            w.users[key].is_superuser
+            or _university(w, key, Role.ACADEMIC_AFFAIRS)
+            or bool(w.roles_over(key, w["subject"]) & {Role.TEACHING_SECRETARY, Role.ACADEMIC_AFFAIRS})
+        )
 
     def sees(self, key: str) -> bool:
         return self.staff(key) or self.reviewer(key)
@@ -387,29 +436,53 @@ class StationWalk(Walk):
     def snapshot(self) -> dict:
         o = self.offering
         return {
-            "submissions": list(StationSubmission.objects.filter(offering=o).order_by("id").values(
-                "id", "station_id", "state", "round", "rows", "submitted_by_id", "file")),
-            "reviews": list(SubmissionReview.objects.filter(submission__offering=o).order_by("id").values_list(
-                "id", "submission_id", "decision", "round", "opinion", "actor_id")),
-            "grades": list(Grade.objects.filter(offering=o).order_by("id").values_list(
-                "id", "student_id", "components", "score", "level", "mark", "passed", "entered_by_id", "entered_at")),
+            "submissions": list(
+                StationSubmission.objects.filter(offering=o)
+                .order_by("id")
+                .values("id", "station_id", "state", "round", "rows", "submitted_by_id", "file")
+            ),
+            "reviews": list(
+                SubmissionReview.objects.filter(submission__offering=o)
+                .order_by("id")
+                .values_list("id", "submission_id", "decision", "round", "opinion", "actor_id")
+            ),
+            "grades": list(
+                Grade.objects.filter(offering=o)
+                .order_by("id")
+                .values_list(
+                    "id", "student_id", "components", "score", "level", "mark", "passed", "entered_by_id", "entered_at"
+                )
+            ),
             "sheet": Offering.objects.filter(pk=o.pk).values_list("sheet_state", flat=True).get(),
             "notifications": _last_notification(),
         }
 
     def open_submission(self) -> dict | None:
-        return next((s for s in self.snap["submissions"] if s["station_id"] == self.station.pk
-                     and s["state"] != StationSubmission.State.ACCEPTED), None)
+        return next(
+            (
+                s
+                for s in self.snap["submissions"]
+                if s["station_id"] == self.station.pk and s["state"] != StationSubmission.State.ACCEPTED
+            ),
+            None,
+        )
 
     def latest(self) -> dict | None:
         mine = [s for s in self.snap["submissions"] if s["station_id"] == self.station.pk]
         return mine[-1] if mine else None
 
     # --- one step -----------------------------------------------------------------------------------
-    def step(self, rule_name: str, key: str, run, *, via: str = "service", sub: dict | None = None,
-             expect_ok: bool = False) -> str:
-        info = {"rule": rule_name, "who": key, "via": via, "sheet": self.snap["sheet"],
-                "sub": sub["id"] if sub else None, "sub_state": sub["state"] if sub else None}
+    def step(
+        self, rule_name: str, key: str, run, *, via: str = "service", sub: dict | None = None, expect_ok: bool = False
+    ) -> str:
+        info = {
+            "rule": rule_name,
+            "who": key,
+            "via": via,
+            "sheet": self.snap["sheet"],
+            "sub": sub["id"] if sub else None,
+            "sub_state": sub["state"] if sub else None,
+        }
         outcome = self.do(run, self.world.users[key], via=via, info=info)
         if expect_ok:
             assert outcome == "ok", f"the right person's step was refused: {info}"
@@ -445,11 +518,12 @@ class StationWalk(Walk):
                     else:
                         state = StationSubmission.State.ACCEPTED
             assert (sub["state"], sub["round"]) == (state, rnd), (
-                f"{where}: #{sub['id']} is {sub['state']} round {sub['round']}, its log says {state} round {rnd}")
+                f"{where}: #{sub['id']} is {sub['state']} round {sub['round']}, its log says {state} round {rnd}"
+            )
         open_ = [s["id"] for s in after["submissions"] if s["state"] != StationSubmission.State.ACCEPTED]
         assert len(open_) <= 1, f"{where}: two open submissions of one station for one offering: {open_}"
         # the grades change only when a submission is accepted (its rows, then) or the instructor enters them
-        new_reviews = after["reviews"][len(before["reviews"]):]
+        new_reviews = after["reviews"][len(before["reviews"]) :]
         if before["grades"] != after["grades"]:
             assert outcome == "ok" and info["rule"] in ("accept", "instructor_enter"), f"{where}: grades changed"
         if outcome == "ok" and info["rule"] == "accept":
@@ -491,7 +565,6 @@ class StationWalk(Walk):
         else:
             self.give_back(reviewer, False)
 
-
     @rule(who=PERSONAS, kind=FILES, via=st.sampled_from(("service", "service", "web")))
     def create(self, who, kind, expect_ok=False, via="service"):
         from grades.services.stations import station_submission_create
@@ -500,8 +573,10 @@ class StationWalk(Walk):
 
         def run(user):
             if via == "web":
-                return self.web(user).post(reverse("grades:station_submission_create"), {
-                    "station": station.pk, "offering": offering.pk, "file": self.upload(kind)})
+                return self.web(user).post(
+                    reverse("grades:station_submission_create"),
+                    {"station": station.pk, "offering": offering.pk, "file": self.upload(kind)},
+                )
             return station_submission_create(station=station, offering=offering, upload=self.upload(kind), actor=user)
 
         self.step("create", who, run, via=via, expect_ok=expect_ok)
@@ -516,8 +591,9 @@ class StationWalk(Walk):
         pk = sub["id"]
 
         def run(user):
-            return station_submission_resubmit(submission=StationSubmission.objects.get(pk=pk),
-                                               upload=self.upload(kind), actor=user, opinion="已更正")
+            return station_submission_resubmit(
+                submission=StationSubmission.objects.get(pk=pk), upload=self.upload(kind), actor=user, opinion="已更正"
+            )
 
         self.step("resubmit", who, run, sub=sub, expect_ok=expect_ok)
 
@@ -533,8 +609,7 @@ class StationWalk(Walk):
         def run(user):
             if via == "web":
                 return self.web(user).post(reverse("grades:station_submission_return", args=[pk]), {"reason": reason})
-            return station_submission_return(submission=StationSubmission.objects.get(pk=pk), actor=user,
-                                             reason=reason)
+            return station_submission_return(submission=StationSubmission.objects.get(pk=pk), actor=user, reason=reason)
 
         outcome = self.step("return", who, run, via=via, sub=sub)
         expect = not blank and sub["state"] == StationSubmission.State.SUBMITTED and self.reviewer(who)
@@ -552,8 +627,9 @@ class StationWalk(Walk):
         def run(user):
             if via == "web":
                 return self.web(user).post(reverse("grades:station_submission_accept", args=[pk]), {"opinion": "同意"})
-            return station_submission_accept(submission=StationSubmission.objects.get(pk=pk), actor=user,
-                                              opinion="同意")
+            return station_submission_accept(
+                submission=StationSubmission.objects.get(pk=pk), actor=user, opinion="同意"
+            )
 
         sheet = self.snap["sheet"]
         outcome = self.step("accept", who, run, via=via, sub=sub, expect_ok=expect_ok)
@@ -570,18 +646,33 @@ class StationWalk(Walk):
             return  # not a step (the sheet moves in one example step out of about thirty)
         pk = self.offering.pk
         if self.snap["sheet"] == SUBMITTED:
-            self.step("sheet_return", "academic_affairs", lambda user: sheet_return(
-                offering=Offering.objects.get(pk=pk), actor=user, reason=REASON), expect_ok=True)
+            self.step(
+                "sheet_return",
+                "academic_affairs",
+                lambda user: sheet_return(offering=Offering.objects.get(pk=pk), actor=user, reason=REASON),
+                expect_ok=True,
+            )
             return
         if self.snap["sheet"] != ENTERING:
             return  # not a step
-        missing = {g[0]: {"regular": "80", "final": "75"} for g in self.snap["grades"]
-                   if g[3] is None and not g[4] and not g[5]}
+        missing = {
+            g[0]: {"regular": "80", "final": "75"}
+            for g in self.snap["grades"]
+            if g[3] is None and not g[4] and not g[5]
+        }
         if missing:
-            self.step("instructor_enter", Role.INSTRUCTOR, lambda user: grades_enter(
-                offering=Offering.objects.get(pk=pk), actor=user, rows=missing), expect_ok=True)
-        self.step("sheet_submit", Role.INSTRUCTOR, lambda user: sheet_submit(
-            offering=Offering.objects.get(pk=pk), actor=user), expect_ok=True)
+            self.step(
+                "instructor_enter",
+                Role.INSTRUCTOR,
+                lambda user: grades_enter(offering=Offering.objects.get(pk=pk), actor=user, rows=missing),
+                expect_ok=True,
+            )
+        self.step(
+            "sheet_submit",
+            Role.INSTRUCTOR,
+            lambda user: sheet_submit(offering=Offering.objects.get(pk=pk), actor=user),
+            expect_ok=True,
+        )
 
 
 add_rule_copies(StationWalk, "advance", 3, pick=st.integers(0, 11), accept=st.sampled_from((True, True, False)))

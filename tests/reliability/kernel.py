@@ -54,8 +54,20 @@ PERSONAS = st.sampled_from(persona_keys())
 VIA = st.sampled_from(("service",) * 6 + ("web", "api"))
 ACTIONS = ("submit", "approve", "reject", "send_back", "withdraw")
 SIGNING = ("approve", "reject", "send_back")
-SIGNOFF_FIELDS = ("id", "object_id", "stage", "round", "role", "actor_id", "decision", "opinion", "source_state",
-                  "target_state", "data", "created_at")
+SIGNOFF_FIELDS = (
+    "id",
+    "object_id",
+    "stage",
+    "round",
+    "role",
+    "actor_id",
+    "decision",
+    "opinion",
+    "source_state",
+    "target_state",
+    "data",
+    "created_at",
+)
 DOC_FIELDS = ("id", "doc_type", "request_id", "serial", "code", "revoked_at", "revoke_reason", "status")
 APPROVAL_FORM = "approval_form"
 TERMINAL = (COMPLETED, WITHDRAWN)
@@ -110,7 +122,8 @@ def read_log(chain, rows, signers: dict | None = None) -> LogState:
                 if tgt != src:
                     assert tgt == chain.next_stage_code(src), f"{where}: stage skipped ({src} → {tgt})"
                     assert set(ls.visit) == set(signers[src]), (
-                        f"{where}: left {src} with only {sorted(ls.visit)} of {signers[src]} signed")
+                        f"{where}: left {src} with only {sorted(ls.visit)} of {signers[src]} signed"
+                    )
                     ls.passed.append(src)
                     ls.passes[src] += 1
             elif decision == SignOff.Decision.REJECT:
@@ -119,7 +132,8 @@ def read_log(chain, rows, signers: dict | None = None) -> LogState:
                 ls.passed = []
             elif decision == SignOff.Decision.RETURN:
                 assert src in returnable[1:] and tgt == chain.previous_stage_code(src), (
-                    f"{where}: not a send-back the chain allows")
+                    f"{where}: not a send-back the chain allows"
+                )
                 assert opinion.strip(), f"{where}: sent back without a reason"
             elif decision == SignOff.Decision.WITHDRAW:
                 assert src in (DRAFT, RETURNED, stages[0]) and tgt == WITHDRAWN, f"{where}: not a withdrawal"
@@ -187,10 +201,18 @@ class KernelWalk(Walk):
             "signoffs": list(SignOff.objects.filter(content_type=self.ct).order_by("id").values_list(*SIGNOFF_FIELDS)),
             "docs": list(Document.objects.filter(chain=self.code).order_by("id").values_list(*DOC_FIELDS)),
             "history": list(StatusHistory.objects.filter(student_id__in=subjects).order_by("id").values_list()),
-            "scheduled": list(ScheduledChange.objects.filter(student_id__in=subjects).order_by("id").values_list(
-                "id", "field", "new_value", "effective_date", "request_type", "request_id", "state")),
-            "students": list(Student.objects.filter(pk__in=subjects).order_by("id").values_list(
-                "status", "klass_id", "card_number", "withdrawal_kind", "expected_graduation", "updated_at")),
+            "scheduled": list(
+                ScheduledChange.objects.filter(student_id__in=subjects)
+                .order_by("id")
+                .values_list("id", "field", "new_value", "effective_date", "request_type", "request_id", "state")
+            ),
+            "students": list(
+                Student.objects.filter(pk__in=subjects)
+                .order_by("id")
+                .values_list(
+                    "status", "klass_id", "card_number", "withdrawal_kind", "expected_graduation", "updated_at"
+                )
+            ),
             "attachments": Attachment.objects.filter(content_type=self.ct).count(),
             "notifications": Notification.objects.order_by("-id").values_list("id", flat=True).first() or 0,
             "extra": self.spec.extra_snapshot(w),
@@ -237,17 +259,22 @@ class KernelWalk(Walk):
         return [(role, key) for key in self.world.user_keys() for role in self.eligible(key, req)]
 
     # --- the step and its checks ------------------------------------------------------------------
-    def step(self, rule_name: str, key: str, action: str, run, *, via: str = "service", req=None,
-             expect_ok: bool = False) -> str:
+    def step(
+        self, rule_name: str, key: str, action: str, run, *, via: str = "service", req=None, expect_ok: bool = False
+    ) -> str:
         """Run one action on ``req`` (None: on no request, e.g. opening one); ``run(user)`` returns the
         service's result or an HTTP answer. Checks every invariant; returns the outcome: ok, 404, 403
         or refused."""
         user = self.world.users[key]
         info = {"rule": rule_name, "who": key, "action": action, "via": via}
         if req is not None:
-            info.update(pk=req.pk, state=req.state, see=self.may_see(key, req),
-                        eligible=self.eligible(key, req) if action in SIGNING else [],
-                        applicant=user.pk == req.applicant_id)
+            info.update(
+                pk=req.pk,
+                state=req.state,
+                see=self.may_see(key, req),
+                eligible=self.eligible(key, req) if action in SIGNING else [],
+                applicant=user.pk == req.applicant_id,
+            )
             if action in ACTIONS:
                 info["offered"] = action in {a["name"] for a in available_actions(req, user)}
         outcome = self.do(run, user, via=via, info=info)
@@ -272,7 +299,7 @@ class KernelWalk(Walk):
                 assert outcome != "ok", f"{where}: a user who may not see the request amended it"
             else:
                 assert outcome == "404", f"{where}: a user who may not see the request got {outcome}, not 404"
-        new_rows = after["signoffs"][len(before["signoffs"]):]
+        new_rows = after["signoffs"][len(before["signoffs"]) :]
         if outcome == "ok" and info["action"] in ACTIONS:
             assert info.get("offered", True), f"{where}: the service accepted an action the page does not offer"
             assert len(new_rows) >= 1, f"{where}: done without a sign-off"
@@ -281,7 +308,8 @@ class KernelWalk(Walk):
                 assert len(mine) == 1, f"{where}: {len(mine)} sign-offs for one action"
                 assert mine[0][5] == self.world.users[info["who"]].pk
                 assert mine[0][4] in info["eligible"], (
-                    f"{where}: signed as {mine[0][4]}; the oracle says {info['who']} may sign as {info['eligible']}")
+                    f"{where}: signed as {mine[0][4]}; the oracle says {info['who']} may sign as {info['eligible']}"
+                )
             elif info["action"] in ("submit", "withdraw") and info["rule"] != "open":
                 assert info["applicant"], f"{where}: someone else than the applicant did {info['action']}"
         if outcome in ("404", "403") and info.get("offered"):
@@ -340,19 +368,25 @@ class KernelWalk(Walk):
             if ls.state not in (DRAFT, RETURNED, WITHDRAWN):
                 for stage in dict.fromkeys(ls.passed):
                     expected |= self.spec.docs_at(stage, self.request_obj(req))
-            valid = Counter(d[1] for d in by_request.get(req["id"], [])
-                            if d[5] is None and d[7] != Document.Status.FAILED and d[1] != APPROVAL_FORM)
+            valid = Counter(
+                d[1]
+                for d in by_request.get(req["id"], [])
+                if d[5] is None and d[7] != Document.Status.FAILED and d[1] != APPROVAL_FORM
+            )
             assert all(n <= 1 for n in valid.values()), (
-                f"{where}: #{req['id']} has two valid documents of one type: {dict(valid)}")
+                f"{where}: #{req['id']} has two valid documents of one type: {dict(valid)}"
+            )
             assert set(valid) == expected, (
                 f"{where}: #{req['id']} ({ls.state}, passed {ls.passed}) has valid documents {sorted(valid)}, "
-                f"expected {sorted(expected)}")
+                f"expected {sorted(expected)}"
+            )
         for d in new_docs:
             if d[1] == APPROVAL_FORM:
                 assert info["rule"] == "print", f"{where}: an approval form issued by {info['rule']}"
                 continue
             assert info["outcome"] == "ok" and info["action"] in ("approve", "seal"), (
-                f"{where}: document {d[1]} issued by {info['action']}")
+                f"{where}: document {d[1]} issued by {info['action']}"
+            )
             self.event("document_issued")
         revoked = {d[0] for d in after["docs"] if d[5] is not None} - {d[0] for d in before["docs"] if d[5] is not None}
         if revoked:
@@ -369,11 +403,13 @@ class KernelWalk(Walk):
             inbox = any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(user, chain_code=self.code))
             assert inbox == bool(self.eligible(key, req)), (
                 f"after {info}: #{req.pk} at {req.state} is{'' if inbox else ' not'} in {key}'s inbox; "
-                f"the oracle says {key} may sign it as {self.eligible(key, req)}")
+                f"the oracle says {key} may sign it as {self.eligible(key, req)}"
+            )
             listed = visible_requests(user, self.chain).filter(pk=req.pk).exists()
             assert listed == self.may_see(key, req), (
                 f"after {info}: #{req.pk} is{'' if listed else ' not'} listed for {key}, "
-                f"who may{'' if self.may_see(key, req) else ' not'} open it")
+                f"who may{'' if self.may_see(key, req) else ' not'} open it"
+            )
 
     def check_notifications(self, before: dict, info: dict) -> None:
         """One notification per user per step (once per stage change), none when a sign-off leaves the
@@ -387,8 +423,18 @@ class KernelWalk(Walk):
                 assert not new, f"after {info}: {len(new)} notifications although the request did not move"
 
     # --- actions -----------------------------------------------------------------------------------
-    def act(self, rule_name: str, key: str, action: str, *, via: str, opinion: str = "", data: dict | None = None,
-            as_role: str | None = None, expect_ok: bool = False) -> str:
+    def act(
+        self,
+        rule_name: str,
+        key: str,
+        action: str,
+        *,
+        via: str,
+        opinion: str = "",
+        data: dict | None = None,
+        as_role: str | None = None,
+        expect_ok: bool = False,
+    ) -> str:
         req = self.current()
         data = data or {}
         if req is None:
@@ -402,8 +448,9 @@ class KernelWalk(Walk):
             if via == "api":
                 body = {"action": action, "opinion": opinion, "data": _jsonable(data), "as_role": as_role or ""}
                 return self.api(user).post(f"/api/requests/{code}/{pk}/transitions/", body, format="json")
-            return request_act(chain=self.chain, request_id=pk, actor=user, action=action, opinion=opinion,
-                               data=data, as_role=as_role)
+            return request_act(
+                chain=self.chain, request_id=pk, actor=user, action=action, opinion=opinion, data=data, as_role=as_role
+            )
 
         outcome = self.step(rule_name, key, action, run, via=via, req=req, expect_ok=expect_ok)
         if outcome == "ok":
@@ -476,9 +523,13 @@ class KernelWalk(Walk):
         data = self.spec.stage_data(w, req, req.state, role)
         self.act("advance", key, "approve", via=via, opinion="同意", data=data, as_role=role, expect_ok=True)
 
-
-    @rule(kind=st.sampled_from(("send_back", "send_back", "reject")), pick=st.integers(0, 7), via=VIA,
-          blank=st.sampled_from((False, False, True)), go=st.booleans())
+    @rule(
+        kind=st.sampled_from(("send_back", "send_back", "reject")),
+        pick=st.integers(0, 7),
+        via=VIA,
+        blank=st.sampled_from((False, False, True)),
+        go=st.booleans(),
+    )
     def give_back(self, kind, pick, via, blank, go):
         """A pending signer of the stage rejects (to the applicant) or sends back (one stage)."""
         req = self.current()
@@ -505,15 +556,17 @@ class KernelWalk(Walk):
         if action == "approve" and eligible and data_ok:
             assert outcome == "ok", f"{who} may sign #{req.pk} at {req.state} as {eligible} but was refused"
 
-
     @rule(who=st.one_of(st.just("applicant"), PERSONAS), via=VIA, submit=st.booleans())
     def open(self, who, via, submit):
         """Anyone tries to open a request (at most one may be open per student)."""
         key = self.spec.applicant_key if who == "applicant" else who
         self.open_request(key, via=via, submit=submit)
 
-    @rule(who=st.one_of(st.just("applicant"), PERSONAS), via=st.sampled_from(("service", "service", "api")),
-          submit=st.booleans())
+    @rule(
+        who=st.one_of(st.just("applicant"), PERSONAS),
+        via=st.sampled_from(("service", "service", "api")),
+        submit=st.booleans(),
+    )
     def amend(self, who, via, submit):
         """The applicant (or anyone) amends a draft or returned request, possibly resubmitting it."""
         req = self.current()
@@ -528,16 +581,19 @@ class KernelWalk(Walk):
         def run(user):
             if via == "api":
                 return self.api(user).patch(f"/api/requests/{self.code}/{req.pk}/", _jsonable(data), format="json")
-            return request_update(request=self.chain.model.objects.get(pk=req.pk), actor=user, data=data,
-                                  submit=submit)
+            return request_update(request=self.chain.model.objects.get(pk=req.pk), actor=user, data=data, submit=submit)
 
         outcome = self.step("amend", key, "submit" if submit else "amend", run, via=via, req=req)
         if outcome == "ok":
             assert w.users[key].pk == req.applicant_id, f"{key} amended someone else's request"
             assert req.state in (DRAFT, RETURNED), f"a request at {req.state} was amended"
 
-    @rule(who=st.one_of(st.just("applicant"), PERSONAS), pick=st.integers(0, 3),
-          fake=st.sampled_from((False, False, True)), via=st.sampled_from(("service", "api")))
+    @rule(
+        who=st.one_of(st.just("applicant"), PERSONAS),
+        pick=st.integers(0, 3),
+        fake=st.sampled_from((False, False, True)),
+        via=st.sampled_from(("service", "api")),
+    )
     def attach(self, who, pick, fake, via):
         """The applicant (or anyone) adds a file to a draft or returned request: an image, or a text file
         that only pretends to be one (refused)."""
@@ -553,16 +609,19 @@ class KernelWalk(Walk):
 
         def run(user):
             if via == "api":
-                return self.api(user).post(f"/api/requests/{code}/{pk}/attachments/", {"kind": kind, "file": upload},
-                                           format="multipart")
-            return request_update(request=self.chain.model.objects.get(pk=pk), actor=user, data={},
-                                  attachments={kind: upload})
+                return self.api(user).post(
+                    f"/api/requests/{code}/{pk}/attachments/", {"kind": kind, "file": upload}, format="multipart"
+                )
+            return request_update(
+                request=self.chain.model.objects.get(pk=pk), actor=user, data={}, attachments={kind: upload}
+            )
 
         count = self.snap["attachments"]
         outcome = self.step("attach", key, "attach", run, via=via, req=req)
         if outcome == "ok":
             assert self.world.users[key].pk == req.applicant_id and req.state in (DRAFT, RETURNED) and not fake, (
-                f"{key} attached a {'fake ' if fake else ''}file to a request at {req.state}")
+                f"{key} attached a {'fake ' if fake else ''}file to a request at {req.state}"
+            )
             assert self.snap["attachments"] == count + 1
             self.event("attached")
 
@@ -590,8 +649,9 @@ class KernelWalk(Walk):
         outcome = self.step("print", key, "print", run, via=via, req=req)
         forms = [d[0] for d in self.snap["docs"] if d[1] == APPROVAL_FORM and d[2] == pk]
         if self.may_see(key, req):
-            assert outcome == "ok" or (via == "web" and outcome == "refused" and pk in self.printed
-                                       and self.printed[pk][0] == basis), f"{key} could not print the form: {outcome}"
+            assert outcome == "ok" or (
+                via == "web" and outcome == "refused" and pk in self.printed and self.printed[pk][0] == basis
+            ), f"{key} could not print the form: {outcome}"
             if pk in self.printed and self.printed[pk][0] == basis:
                 assert forms == forms_before, "printing twice with nothing changed issued a second approval form"
             self.printed[pk] = (basis, forms[-1])
@@ -605,7 +665,6 @@ class KernelWalk(Walk):
             self.snap["attachments"],
             self.snap["students"],
         )
-
 
     @rule(days=st.sampled_from((0, 31, 400)))
     def time_passes(self, days):
@@ -622,15 +681,22 @@ class KernelWalk(Walk):
 
 
 add_rule_copies(KernelWalk, "advance", 6, pick=st.integers(0, 7), via=VIA)
-add_rule_copies(KernelWalk, "anyone", 2, action=st.sampled_from(ACTIONS), who=PERSONAS, via=VIA,
-                opinion=st.sampled_from(("", "同意", REASON)), data_ok=st.booleans())
+add_rule_copies(
+    KernelWalk,
+    "anyone",
+    2,
+    action=st.sampled_from(ACTIONS),
+    who=PERSONAS,
+    via=VIA,
+    opinion=st.sampled_from(("", "同意", REASON)),
+    data_ok=st.booleans(),
+)
 
 
 class BatchTranscriptWalk(KernelWalk):
     """U5B adds the class seals: the teaching secretary, then Academic Affairs, seal a class at once."""
 
-    @rule(stage=st.sampled_from(("college_seal", "academic_affairs_seal")),
-          who=st.one_of(st.just("right"), PERSONAS))
+    @rule(stage=st.sampled_from(("college_seal", "academic_affairs_seal")), who=st.one_of(st.just("right"), PERSONAS))
     def seal(self, stage, who):
         from grades.services.transcripts import transcript_batch_seal_class
 
@@ -664,6 +730,13 @@ def chain_walk(spec: ChainSpec, world) -> type[KernelWalk]:
     chain = spec.chain
     signatures = 1 + sum(len(chain.signers(s)) for s in chain.stage_codes)
     base = BatchTranscriptWalk if spec.code == "U5B" else KernelWalk
-    return type(f"Walk{spec.code}", (base,), {
-        "spec": spec, "world": world, "name": spec.code, "step_count": max(25, 2 * signatures + 10),
-    })
+    return type(
+        f"Walk{spec.code}",
+        (base,),
+        {
+            "spec": spec,
+            "world": world,
+            "name": spec.code,
+            "step_count": max(25, 2 * signatures + 10),
+        },
+    )

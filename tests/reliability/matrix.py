@@ -141,8 +141,15 @@ def _staff(w: World, key: str, role: str, **target):
 
     user = w.users.get(key) or UserFactory(username=f"r1_{key.replace('~', '_')}", full_name=f"R1 {key}")
     w.users[key] = user
-    scope = (Scope.CLASS if target.get("klass") else Scope.COLLEGE if target.get("college")
-             else Scope.STATION if target.get("station") else Scope.UNIVERSITY)
+    scope = (
+        Scope.CLASS
+        if target.get("klass")
+        else Scope.COLLEGE
+        if target.get("college")
+        else Scope.STATION
+        if target.get("station")
+        else Scope.UNIVERSITY
+    )
     RoleAssignment.objects.create(user=user, role=role, scope=scope, **target)
     return user
 
@@ -174,8 +181,9 @@ def _xlsx(rows) -> bytes:
 
 
 def _xlsx_upload(rows, name="upload.xlsx"):
-    return SimpleUploadedFile(name, _xlsx(rows),
-                              content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return SimpleUploadedFile(
+        name, _xlsx(rows), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
 
 
 def _make_ready(document) -> None:
@@ -184,11 +192,12 @@ def _make_ready(document) -> None:
     from tests.factories import pdf_bytes
 
     document.file.save(f"{document.serial}.pdf", ContentFile(pdf_bytes()), save=False)
-    Document.objects.filter(pk=document.pk).update(status=Document.Status.READY, progress=100,
-                                                   file=document.file.name, sha256="0" * 64)
+    Document.objects.filter(pk=document.pk).update(
+        status=Document.Status.READY, progress=100, file=document.file.name, sha256="0" * 64
+    )
 
 
-def build_world() -> World:  # noqa: PLR0915 - one straight script, read top to bottom
+def build_world() -> World:
     from grades.models import BATCH_TRANSCRIPT, ClassPrint, Grade
     from grades.services import entry as entry_services
     from grades.services.imports.jobs import import_job_create
@@ -212,8 +221,16 @@ def build_world() -> World:  # noqa: PLR0915 - one straight script, read top to 
     kb = ClassFactory(major=major_b, station=station_t, name="R1乙班")
     receiving = ClassFactory(major=major_a, cohort=ka.cohort + 1, name="R1接收班")
     college_a, college_b = ka.college, kb.college
-    w.objects.update(college_a=college_a, college_b=college_b, ka=ka, kb=kb, ks=ks, receiving=receiving,
-                     station_s=station_s, station_t=station_t)
+    w.objects.update(
+        college_a=college_a,
+        college_b=college_b,
+        ka=ka,
+        kb=kb,
+        ks=ks,
+        receiving=receiving,
+        station_s=station_s,
+        station_t=station_t,
+    )
 
     # people: a user per role in scope and one out of scope
     for role in CLASS_ROLES:
@@ -249,42 +266,54 @@ def build_world() -> World:  # noqa: PLR0915 - one straight script, read top to 
     # grades: a term with an open window; a sheet being entered (KA and KS), a submitted sheet, a
     # confirmed sheet (the record, corrections, transcripts) — all taught by "instructor"
     aa, instructor = w.users[Role.ACADEMIC_AFFAIRS], w.users[Role.INSTRUCTOR]
-    term = TermFactory(code="2026-2027-1", name="2026-2027学年第一学期", start_date=dt.date(2026, 9, 1),
-                       end_date=dt.date(2027, 1, 20))
+    term = TermFactory(
+        code="2026-2027-1", name="2026-2027学年第一学期", start_date=dt.date(2026, 9, 1), end_date=dt.date(2027, 1, 20)
+    )
     now = timezone.now()
-    entry_services.window_publish(term=term, opens_at=now - dt.timedelta(days=1),
-                                  closes_at=now + dt.timedelta(days=30), actor=aa)
+    entry_services.window_publish(
+        term=term, opens_at=now - dt.timedelta(days=1), closes_at=now + dt.timedelta(days=30), actor=aa
+    )
     course = CourseFactory(college=college_a, name="R1课程")
-    entering = make_offering(course=course, term=term, classes=[ka, ks], instructors=[instructor],
-                             code="R1-ENTERING")
-    submitted = make_offering(course=CourseFactory(college=college_a), term=term, classes=[ka],
-                              instructors=[instructor], code="R1-SUBMITTED")
-    confirmed = make_offering(course=CourseFactory(college=college_a), term=term, classes=[ka],
-                              instructors=[instructor], code="R1-CONFIRMED")
+    entering = make_offering(course=course, term=term, classes=[ka, ks], instructors=[instructor], code="R1-ENTERING")
+    submitted = make_offering(
+        course=CourseFactory(college=college_a), term=term, classes=[ka], instructors=[instructor], code="R1-SUBMITTED"
+    )
+    confirmed = make_offering(
+        course=CourseFactory(college=college_a), term=term, classes=[ka], instructors=[instructor], code="R1-CONFIRMED"
+    )
     for offering in (submitted, confirmed):
         codes = [c.code for c in offering.components.all()]
-        rows = {g.pk: {c: "80" for c in codes} for g in offering.grades.all()}
+        rows = {g.pk: dict.fromkeys(codes, "80") for g in offering.grades.all()}
         entry_services.grades_enter(offering=offering, actor=instructor, rows=rows)
         entry_services.sheet_submit(offering=offering, actor=instructor)
     entry_services.sheet_confirm(offering=confirmed, actor=aa)
     codes = [c.code for c in entering.components.all()]
-    entry_services.grades_enter(offering=entering, actor=instructor, rows={
-        g.pk: {c: "75" for c in codes} for g in entering.grades.filter(student__klass=ka)[:3]})
+    entry_services.grades_enter(
+        offering=entering,
+        actor=instructor,
+        rows={g.pk: dict.fromkeys(codes, "75") for g in entering.grades.filter(student__klass=ka)[:3]},
+    )
     w.objects.update(term=term, entering=entering, submitted=submitted, confirmed=confirmed)
     # made after the sheets: no request, no grade, no document — only the look-up roles may find them
     _student(w, "静默", ka)
 
     # station S reports its students' results on the sheet being entered (file stored)
     header = ["学号", "姓名", *[c.display_label for c in entering.components.all()]]
-    ks_rows = [[g.student.student_number, g.student.name, *(["70"] * len(codes))]
-               for g in entering.grades.filter(student__station=station_s).select_related("student")]
+    ks_rows = [
+        [g.student.student_number, g.student.name, *(["70"] * len(codes))]
+        for g in entering.grades.filter(student__station=station_s).select_related("student")
+    ]
     w.objects["submission"] = station_submission_create(
-        station=station_s, offering=entering, upload=_xlsx_upload([header, *ks_rows], "station.xlsx"),
-        actor=w.users[Role.STATION])
+        station=station_s,
+        offering=entering,
+        upload=_xlsx_upload([header, *ks_rows], "station.xlsx"),
+        actor=w.users[Role.STATION],
+    )
 
     # import jobs (stored workbooks): one by the college's teaching secretary, one by Academic Affairs
-    w.objects["job_secretary"] = import_job_create(kind="grades", file=_xlsx_upload([["学号"]], "sec.xlsx"),
-                                                   actor=w.users[Role.TEACHING_SECRETARY])
+    w.objects["job_secretary"] = import_job_create(
+        kind="grades", file=_xlsx_upload([["学号"]], "sec.xlsx"), actor=w.users[Role.TEACHING_SECRETARY]
+    )
     w.objects["job_aa"] = import_job_create(kind="grades", file=_xlsx_upload([["学号"]], "aa.xlsx"), actor=aa)
 
     # --- one request of every chain, left at a stage where someone in the world must sign --------
@@ -292,8 +321,15 @@ def build_world() -> World:  # noqa: PLR0915 - one straight script, read top to 
         chain = get_chain(req.chain.code)
         opinion = OPINION.format(tag=tag or f"{chain.code}{req.pk}-{req.state}-{key}")
         w.opinions[opinion] = (chain.code, req.pk)
-        return request_act(chain=chain, request_id=req.pk, actor=w.users[key], action=action, opinion=opinion,
-                           data=data or {}, as_role=role_of(key))
+        return request_act(
+            chain=chain,
+            request_id=req.pk,
+            actor=w.users[key],
+            action=action,
+            opinion=opinion,
+            data=data or {},
+            as_role=role_of(key),
+        )
 
     def advance(req, until):
         chain = get_chain(req.chain.code)
@@ -303,58 +339,94 @@ def build_world() -> World:  # noqa: PLR0915 - one straight script, read top to 
         return req
 
     today = timezone.localdate()
-    STAGE_DATA = {  # noqa: N806 - the stage forms' data the signers give on the way
+    STAGE_DATA = {
         ("U1", "registrar_issue", "academic_affairs"): {"effective_date": today.isoformat()},
         ("U6", "finance_payment", "finance"): {"fee_amount": "20.00", "receipt_number": "R1-0001"},
     }
 
     def create(code, tag, *, applicant=None, data=None, attachments=None):
         student = s[tag]
-        return request_create(chain=get_chain(code), student=student, applicant=applicant or student.user,
-                              data=data or {}, attachments=attachments or {}, submit=True)
+        return request_create(
+            chain=get_chain(code),
+            student=student,
+            applicant=applicant or student.user,
+            data=data or {},
+            attachments=attachments or {},
+            submit=True,
+        )
 
-    u1_data = {"reason": "illness", "reason_detail": "R1休学原因", "period_start": today + dt.timedelta(days=7),
-               "period_end": today + dt.timedelta(days=180)}
-    w.requests["U1"] = advance(create("U1", "U1", data=u1_data,
-                                      attachments={"medical_certificate": _pdf_upload("诊断.pdf")}), "offices_review")
-    u1done = advance(create("U1", "U1办结", data=u1_data,
-                            attachments={"medical_certificate": _pdf_upload("诊断.pdf")}), "finance_receipt")
+    u1_data = {
+        "reason": "illness",
+        "reason_detail": "R1休学原因",
+        "period_start": today + dt.timedelta(days=7),
+        "period_end": today + dt.timedelta(days=180),
+    }
+    w.requests["U1"] = advance(
+        create("U1", "U1", data=u1_data, attachments={"medical_certificate": _pdf_upload("诊断.pdf")}), "offices_review"
+    )
+    u1done = advance(
+        create("U1", "U1办结", data=u1_data, attachments={"medical_certificate": _pdf_upload("诊断.pdf")}),
+        "finance_receipt",
+    )
     Student.objects.filter(pk=s["U2"].pk).update(status=Student.Status.SUSPENDED)
     s["U2"].refresh_from_db()
     w.requests["U2"] = advance(create("U2", "U2", data={"reason_detail": "R1复学"}), "college_review")
     w.requests["U3"] = advance(create("U3", "U3", data={"reason_detail": "R1退学"}), "clearance")
-    w.requests["U4"] = create("U4", "U4", applicant=w.users[Role.COUNSELLOR],
-                              data={"absent_since": today - dt.timedelta(days=60), "evidence": "R1旷课"},
-                              attachments={"absence_evidence": _pdf_upload("缺勤.pdf")})
+    w.requests["U4"] = create(
+        "U4",
+        "U4",
+        applicant=w.users[Role.COUNSELLOR],
+        data={"absent_since": today - dt.timedelta(days=60), "evidence": "R1旷课"},
+        attachments={"absence_evidence": _pdf_upload("缺勤.pdf")},
+    )
     from django.conf import settings
 
     registrar = settings.REGISTRAR  # stations file C4 only within the term's windows: open one all year
-    with override_settings(REGISTRAR={**registrar, "STATUS_CHANGE": {
-            **registrar["STATUS_CHANGE"], "C4_FILING_WINDOWS": [("01-01", "12-31")]}}):
-        c4 = create("C4", "C4", applicant=w.users[Role.STATION],
-                    data={"change_type": "suspension", "reason_detail": "R1函授休学"},
-                    attachments={"written_application": _pdf_upload("申请.pdf")})
+    with override_settings(
+        REGISTRAR={
+            **registrar,
+            "STATUS_CHANGE": {**registrar["STATUS_CHANGE"], "C4_FILING_WINDOWS": [("01-01", "12-31")]},
+        }
+    ):
+        c4 = create(
+            "C4",
+            "C4",
+            applicant=w.users[Role.STATION],
+            data={"change_type": "suspension", "reason_detail": "R1函授休学"},
+            attachments={"written_application": _pdf_upload("申请.pdf")},
+        )
     w.requests["C4"] = advance(c4, "college_review")
-    w.requests["U6"] = advance(create("U6", "U6", data={"reason": "lost", "reason_detail": "R1遗失"},
-                                      attachments={"photo": photo_upload()}), "finance_payment")
-    form_doc = document_issue_for_request(doc_type="approval_form", request=w.requests["U6"],
-                                          issued_by=w.requests["U6"].applicant)
+    w.requests["U6"] = advance(
+        create("U6", "U6", data={"reason": "lost", "reason_detail": "R1遗失"}, attachments={"photo": photo_upload()}),
+        "finance_payment",
+    )
+    form_doc = document_issue_for_request(
+        doc_type="approval_form", request=w.requests["U6"], issued_by=w.requests["U6"].applicant
+    )
     # a withdrawal returned at the clearance: its leave-school notice is revoked with the opinion as reason
     u3r = advance(create("U3", "U3退回", data={"reason_detail": "R1退学退回"}), "clearance")
     act(u3r, Role.LIBRARY, "reject", tag="U3-returned")
-    w.requests["U5T"] = advance(create("U5T", "U5T", data={"purpose": "R1用途", "language": "zh", "copies": 1}),
-                                "handover")
+    w.requests["U5T"] = advance(
+        create("U5T", "U5T", data={"purpose": "R1用途", "language": "zh", "copies": 1}), "handover"
+    )
     grade = Grade.objects.get(offering=confirmed, student=s["U5C"])
-    w.requests["U5C"] = create("U5C", "U5C", applicant=instructor,
-                               data={"grade": grade, "new_score": Decimal("90"), "reason": "R1漏记"})
-    w.requests["C8X"] = create("C8X", "C8X", data={"offering": entering, "kind": "exam", "reason": "R1免修"},
-                               attachments={"evidence": _pdf_upload("证书.pdf")})
+    w.requests["U5C"] = create(
+        "U5C", "U5C", applicant=instructor, data={"grade": grade, "new_score": Decimal("90"), "reason": "R1漏记"}
+    )
+    w.requests["C8X"] = create(
+        "C8X",
+        "C8X",
+        data={"offering": entering, "kind": "exam", "reason": "R1免修"},
+        attachments={"evidence": _pdf_upload("证书.pdf")},
+    )
     student_affairs = w.users[Role.STUDENT_AFFAIRS]
-    batch = transcript_batch_file(actor=student_affairs, purpose="job_fair", language="zh", note="R1批次",
-                                  students=[s["U5B"]])
+    batch = transcript_batch_file(
+        actor=student_affairs, purpose="job_fair", language="zh", note="R1批次", students=[s["U5B"]]
+    )
     w.requests["U5B"] = BATCH_TRANSCRIPT.model.objects.get(batch=batch)
-    printed = transcript_batch_file(actor=student_affairs, purpose="graduates", language="zh", note="R1打印",
-                                    students=[s["U5B印"]])
+    printed = transcript_batch_file(
+        actor=student_affairs, purpose="graduates", language="zh", note="R1打印", students=[s["U5B印"]]
+    )
     sealed = BATCH_TRANSCRIPT.model.objects.get(batch=printed)
     for stage, sealer in (("college_seal", w.users[Role.TEACHING_SECRETARY]), ("academic_affairs_seal", aa)):
         opinion = OPINION.format(tag=f"U5B{sealed.pk}-{stage}")
@@ -362,8 +434,9 @@ def build_world() -> World:  # noqa: PLR0915 - one straight script, read top to 
         transcript_batch_seal_class(batch=printed, klass=ka, actor=sealer, stage=stage, opinion=opinion)
     class_print = ClassPrint.objects.get(batch=printed, klass=ka)
     class_print.file.save("class.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
-    ClassPrint.objects.filter(pk=class_print.pk).update(status=ClassPrint.Status.READY, progress=100,
-                                                        file=class_print.file.name)
+    ClassPrint.objects.filter(pk=class_print.pk).update(
+        status=ClassPrint.Status.READY, progress=100, file=class_print.file.name
+    )
     assert all(r.chain.code == code for code, r in w.requests.items())
     for code, req in w.requests.items():
         w.requests[code] = type(req).objects.select_related("student").get(pk=req.pk)
@@ -382,10 +455,13 @@ def build_world() -> World:  # noqa: PLR0915 - one straight script, read top to 
     from registrar.approvals.selectors import request_attachments
 
     w.objects["attachments"] = {code: request_attachments(w.requests[code])[0].pk for code in ATTACHED}
-    w.all_requests = [*w.requests.values(), type(u1done).objects.get(pk=u1done.pk),
-                      type(u3r).objects.get(pk=u3r.pk), *BATCH_TRANSCRIPT.model.objects.filter(batch=printed)]
-    w.objects.update(batch=batch, printed_batch=printed, class_print=class_print, u1done=u1done, u3r=u3r,
-                     grade=grade)
+    w.all_requests = [
+        *w.requests.values(),
+        type(u1done).objects.get(pk=u1done.pk),
+        type(u3r).objects.get(pk=u3r.pk),
+        *BATCH_TRANSCRIPT.model.objects.filter(batch=printed),
+    ]
+    w.objects.update(batch=batch, printed_batch=printed, class_print=class_print, u1done=u1done, u3r=u3r, grade=grade)
     return w
 
 
@@ -415,8 +491,10 @@ def covers(w: World, key: str, student) -> bool:
 def holders(w: World, roles, student) -> set[str]:
     """The staff keys holding one of ``roles`` over ``student``."""
     roles = frozenset(str(r) for r in roles)
-    return w.remember(("holders", roles, student.pk), lambda: {
-        k for k in PEOPLE if role_of(k) in roles and role_of(k) != Role.STUDENT and covers(w, k, student)})
+    return w.remember(
+        ("holders", roles, student.pk),
+        lambda: {k for k in PEOPLE if role_of(k) in roles and role_of(k) != Role.STUDENT and covers(w, k, student)},
+    )
 
 
 def anyscope(roles) -> set[str]:
@@ -430,8 +508,17 @@ STUDENTS = {STUDENT, PEER, STUDENT_OUT}
 #: who looks a student up (C3): the offices keeping or overseeing records, and the roles opening
 #: requests for students (instructor: corrections; counsellor: 自动退学; station; Student Affairs: batches)
 LOOKUP_ROLES = {
-    Role.ACADEMIC_AFFAIRS, Role.ACADEMIC_AFFAIRS_HEAD, Role.STUDENT_AFFAIRS, Role.LEADERSHIP, Role.COLLEGE_SECRETARY,
-    Role.COLLEGE_DEAN, Role.TEACHING_SECRETARY, Role.COLLEGE_OFFICE, Role.ADVISOR, Role.COUNSELLOR, Role.STATION,
+    Role.ACADEMIC_AFFAIRS,
+    Role.ACADEMIC_AFFAIRS_HEAD,
+    Role.STUDENT_AFFAIRS,
+    Role.LEADERSHIP,
+    Role.COLLEGE_SECRETARY,
+    Role.COLLEGE_DEAN,
+    Role.TEACHING_SECRETARY,
+    Role.COLLEGE_OFFICE,
+    Role.ADVISOR,
+    Role.COUNSELLOR,
+    Role.STATION,
     Role.INSTRUCTOR,
 }
 #: who sees a student's identity number and sensitive fields in full (besides the student and a superuser)
@@ -478,8 +565,10 @@ def document_viewers(w: World, doc) -> set[str]:
 
 def pending_keys(w: World, req) -> set[str]:
     """Who must sign the request now: the pending roles of its stage, held over its student."""
-    return w.remember(("pending", req.chain.code, req.pk),
-                      lambda: holders(w, req.pending_roles(), req.student) if req.stage else set())
+    return w.remember(
+        ("pending", req.chain.code, req.pk),
+        lambda: holders(w, req.pending_roles(), req.student) if req.stage else set(),
+    )
 
 
 def signed_this_round(w: World, req) -> set[str]:
@@ -540,8 +629,10 @@ class Case:
         def access(k):
             return any(self.policy(w, k, m) in (OK, DENY, OK_OR_DENY) for m in self.methods)
 
-        right = w.remember(("right roles", self.id), lambda: {
-            role_of(k) for k in PEOPLE if k not in (ANON, SUPERUSER) and not is_out(k) and access(k)})
+        right = w.remember(
+            ("right roles", self.id),
+            lambda: {role_of(k) for k in PEOPLE if k not in (ANON, SUPERUSER) and not is_out(k) and access(k)},
+        )
         return [k for k in PEOPLE if not is_out(k) or role_of(k) in right]
 
 
@@ -567,8 +658,7 @@ def object_policy(viewers, ok=None, *, post_only=False, out_roles=None):
             return OK
         if key in seen:
             return DENY
-        right = out_roles if out_roles is not None else {
-            role_of(k) for k in seen if not is_out(k) and k != SUPERUSER}
+        right = out_roles if out_roles is not None else {role_of(k) for k in seen if not is_out(k) and k != SUPERUSER}
         if is_out(key) and role_of(key) in right:
             return HIDE
         return DENY_OR_HIDE
@@ -604,8 +694,13 @@ def with_superuser(fn):
 CHAINS = ("U1", "U2", "U3", "U4", "U6", "U5B", "U5C", "U5T", "C4", "C8X")
 ACTIONS = ("submit", "approve", "reject", "send_back", "withdraw")
 #: chains whose request in the world carries an attachment
-ATTACHED = {"U1": "medical_certificate", "U4": "absence_evidence", "C4": "written_application", "U6": "photo",
-            "C8X": "evidence"}
+ATTACHED = {
+    "U1": "medical_certificate",
+    "U4": "absence_evidence",
+    "C4": "written_application",
+    "U6": "photo",
+    "C8X": "evidence",
+}
 DOCUMENTS = ("approval_form", "revoked", "suspension_slip", "leave_notice", "transcript")
 
 #: URL names served to anyone, with the reason (no object, no data of anybody's)
@@ -639,8 +734,9 @@ def _act_policy(code, action):
         req = w.requests[code]
         chain = req.chain
         if action in ("approve", "reject", "send_back"):
-            possible = {"approve": chain.stage_codes, "reject": returnable(chain),
-                        "send_back": returnable(chain)[1:]}[action]
+            possible = {"approve": chain.stage_codes, "reject": returnable(chain), "send_back": returnable(chain)[1:]}[
+                action
+            ]
             return pending_keys(w, req) if req.state in possible else None
         possible = ("draft", "returned") if action == "submit" else ("draft", "returned", chain.stage_codes[0])
         return {applicant_key(w, req)} if req.state in possible else None
@@ -705,35 +801,98 @@ def request_cases() -> list[Case]:
         applicant = (lambda c: lambda w: {applicant_key(w, w.requests[c])})(code)
         kw, subject = _req_kwargs(code), _req_subject(code)
         cases += [
-            Case("approvals:create", code, ("GET", "POST"), lambda w, c=code: {"chain": c},
-                 policy=page_policy(_initiators(code))),
+            Case(
+                "approvals:create",
+                code,
+                ("GET", "POST"),
+                lambda w, c=code: {"chain": c},
+                policy=page_policy(_initiators(code)),
+            ),
             Case("approvals:detail", code, kwargs=kw, subject=subject, policy=object_policy(viewers)),
-            Case("approvals:edit", code, ("GET", "POST"), kw, subject,
-                 object_policy(viewers, {"GET": applicant, "POST": applicant})),
-            Case("approvals:approval_form", code, ("GET", "POST"), kw, subject,
-                 object_policy(viewers, post_only=True)),
-            *[Case("approvals:act", f"{code},{action}", ("GET", "POST"),
-                   (lambda c, a: lambda w: {"chain": c, "pk": w.requests[c].pk, "action": a})(code, action),
-                   subject, _act_policy(code, action)) for action in ACTIONS],
-            Case("api:requests", code, ("GET", "POST"), lambda w, c=code: {"chain": c}, subject, api=True,
-                 policy=_api_create_policy(code),
-                 body=_api_create_body(code), deny=(400, 403, 404),
-                 shows=(lambda c: lambda w: [(_lists(c, w.requests[c].pk), request_viewers(w, w.requests[c]),
-                                              f"{c}#{w.requests[c].pk}")])(code)),
-            Case("api:request", code, ("GET", "PATCH"), kw, subject, object_policy(viewers, {"PATCH": applicant}),
-                 api=True, body=lambda w, m: {}),
-            Case("api:transitions", code, ("GET", "POST"), kw, subject,
-                 object_policy(viewers, {"POST": (lambda c: lambda w: pending_keys(w, w.requests[c]))(code)}),
-                 api=True, body=lambda w, m: {"action": "approve", "opinion": "R1"}),
-            Case("api:attachments", code, ("POST",), kw, subject, object_policy(viewers, {"POST": applicant}),
-                 api=True, body=lambda w, m: {"kind": "supporting_document", "file": _pdf_upload()},
-                 deny=(403, 404)),
+            Case(
+                "approvals:edit",
+                code,
+                ("GET", "POST"),
+                kw,
+                subject,
+                object_policy(viewers, {"GET": applicant, "POST": applicant}),
+            ),
+            Case("approvals:approval_form", code, ("GET", "POST"), kw, subject, object_policy(viewers, post_only=True)),
+            *[
+                Case(
+                    "approvals:act",
+                    f"{code},{action}",
+                    ("GET", "POST"),
+                    (lambda c, a: lambda w: {"chain": c, "pk": w.requests[c].pk, "action": a})(code, action),
+                    subject,
+                    _act_policy(code, action),
+                )
+                for action in ACTIONS
+            ],
+            Case(
+                "api:requests",
+                code,
+                ("GET", "POST"),
+                lambda w, c=code: {"chain": c},
+                subject,
+                api=True,
+                policy=_api_create_policy(code),
+                body=_api_create_body(code),
+                deny=(400, 403, 404),
+                shows=(
+                    lambda c: (
+                        lambda w: [
+                            (_lists(c, w.requests[c].pk), request_viewers(w, w.requests[c]), f"{c}#{w.requests[c].pk}")
+                        ]
+                    )
+                )(code),
+            ),
+            Case(
+                "api:request",
+                code,
+                ("GET", "PATCH"),
+                kw,
+                subject,
+                object_policy(viewers, {"PATCH": applicant}),
+                api=True,
+                body=lambda w, m: {},
+            ),
+            Case(
+                "api:transitions",
+                code,
+                ("GET", "POST"),
+                kw,
+                subject,
+                object_policy(viewers, {"POST": (lambda c: lambda w: pending_keys(w, w.requests[c]))(code)}),
+                api=True,
+                body=lambda w, m: {"action": "approve", "opinion": "R1"},
+            ),
+            Case(
+                "api:attachments",
+                code,
+                ("POST",),
+                kw,
+                subject,
+                object_policy(viewers, {"POST": applicant}),
+                api=True,
+                body=lambda w, m: {"kind": "supporting_document", "file": _pdf_upload()},
+                deny=(403, 404),
+            ),
         ]
         if code in ATTACHED:
-            cases.append(Case(
-                "approvals:attachment", code, kwargs=(lambda c: lambda w: {
-                    "chain": c, "pk": w.requests[c].pk, "attachment_pk": w.objects["attachments"][c]})(code),
-                subject=subject, policy=object_policy(viewers)))
+            cases.append(
+                Case(
+                    "approvals:attachment",
+                    code,
+                    kwargs=(
+                        lambda c: (
+                            lambda w: {"chain": c, "pk": w.requests[c].pk, "attachment_pk": w.objects["attachments"][c]}
+                        )
+                    )(code),
+                    subject=subject,
+                    policy=object_policy(viewers),
+                )
+            )
     return cases
 
 
@@ -747,18 +906,36 @@ def document_cases() -> list[Case]:
         viewers = (lambda k: lambda w: document_viewers(w, w["documents"][k]))(key)
         kw = (lambda k: lambda w: {"pk": w["documents"][k].pk})(key)
         subject = (lambda k: lambda w: w["documents"][k].student)(key)
-        revokers = (lambda k: lambda w: holders(w, {Role.ACADEMIC_AFFAIRS}, w["documents"][k].student)
-                    | {SUPERUSER})(key)
+        revokers = (lambda k: lambda w: holders(w, {Role.ACADEMIC_AFFAIRS}, w["documents"][k].student) | {SUPERUSER})(
+            key
+        )
         cases += [
             Case("documents:detail", key, kwargs=kw, subject=subject, policy=object_policy(viewers)),
             Case("documents:download", key, kwargs=kw, subject=subject, policy=object_policy(viewers)),
-            Case("documents:revoke", key, ("GET", "POST"), kw, subject,
-                 object_policy(viewers, {"GET": revokers, "POST": revokers})),
-            Case("documents:reissue", key, ("GET", "POST"), kw, subject,
-                 object_policy(viewers, {"GET": revokers, "POST": revokers})),
+            Case(
+                "documents:revoke",
+                key,
+                ("GET", "POST"),
+                kw,
+                subject,
+                object_policy(viewers, {"GET": revokers, "POST": revokers}),
+            ),
+            Case(
+                "documents:reissue",
+                key,
+                ("GET", "POST"),
+                kw,
+                subject,
+                object_policy(viewers, {"GET": revokers, "POST": revokers}),
+            ),
             Case("documents:retry", key, ("GET", "POST"), kw, subject, object_policy(viewers, post_only=True)),
-            Case("verify", key, kwargs=(lambda k: lambda w: {"code": w["documents"][k].code})(key),
-                 policy=lambda w, key, method: OK, public=True),
+            Case(
+                "verify",
+                key,
+                kwargs=(lambda k: lambda w: {"code": w["documents"][k].code})(key),
+                policy=lambda w, key, method: OK,
+                public=True,
+            ),
         ]
     return cases
 
@@ -804,16 +981,43 @@ def people_cases() -> list[Case]:
         Case("api:workflows", api=True, policy=page_policy(everyone)),
         Case("students:list", policy=page_policy(everyone), shows=quiet_shows),
         Case("api:students", api=True, policy=page_policy(everyone), shows=quiet_shows),
-        Case("students:detail", "静默", kwargs=lambda w: {"pk": w.students["静默"].pk}, subject=_sub("静默"),
-             policy=object_policy(quiet)),
-        Case("students:detail", "U3", kwargs=lambda w: {"pk": w.students["U3"].pk}, subject=_sub("U3"),
-             policy=object_policy(u3)),
-        Case("students:photo", "主", kwargs=lambda w: {"pk": w.students["主"].pk}, subject=_sub("主"),
-             policy=object_policy(lambda w: {SUPERUSER, STUDENT} | holders(w, PERSONAL_DATA_ROLES, w.students["主"]))),
-        Case("api:student", "静默", kwargs=lambda w: {"pk": w.students["静默"].pk}, subject=_sub("静默"),
-             policy=object_policy(quiet), api=True),
-        Case("api:student", "U3", kwargs=lambda w: {"pk": w.students["U3"].pk}, subject=_sub("U3"),
-             policy=object_policy(u3), api=True),
+        Case(
+            "students:detail",
+            "静默",
+            kwargs=lambda w: {"pk": w.students["静默"].pk},
+            subject=_sub("静默"),
+            policy=object_policy(quiet),
+        ),
+        Case(
+            "students:detail",
+            "U3",
+            kwargs=lambda w: {"pk": w.students["U3"].pk},
+            subject=_sub("U3"),
+            policy=object_policy(u3),
+        ),
+        Case(
+            "students:photo",
+            "主",
+            kwargs=lambda w: {"pk": w.students["主"].pk},
+            subject=_sub("主"),
+            policy=object_policy(lambda w: {SUPERUSER, STUDENT} | holders(w, PERSONAL_DATA_ROLES, w.students["主"])),
+        ),
+        Case(
+            "api:student",
+            "静默",
+            kwargs=lambda w: {"pk": w.students["静默"].pk},
+            subject=_sub("静默"),
+            policy=object_policy(quiet),
+            api=True,
+        ),
+        Case(
+            "api:student",
+            "U3",
+            kwargs=lambda w: {"pk": w.students["U3"].pk},
+            subject=_sub("U3"),
+            policy=object_policy(u3),
+            api=True,
+        ),
         Case("statuschange:dashboard", policy=page_policy(with_superuser(lambda w: anyscope(DASHBOARD_ROLES)))),
         Case("statuschange:export", policy=page_policy(with_superuser(lambda w: anyscope(DASHBOARD_ROLES)))),
     ]
@@ -821,13 +1025,16 @@ def people_cases() -> list[Case]:
 
 def _inbox_shows(w):
     """A request's student appears in exactly the inboxes of those who must sign it now."""
-    return [(req.student.name, pending_keys(w, req), f"{req.chain.code}#{req.pk} ({req.student.name})")
-            for req in w.all_requests]
+    return [
+        (req.student.name, pending_keys(w, req), f"{req.chain.code}#{req.pk} ({req.student.name})")
+        for req in w.all_requests
+    ]
 
 
 def _api_inbox_shows(w):
-    return [(_lists(req.chain.code, req.pk), pending_keys(w, req), f"{req.chain.code}#{req.pk}")
-            for req in w.all_requests]
+    return [
+        (_lists(req.chain.code, req.pk), pending_keys(w, req), f"{req.chain.code}#{req.pk}") for req in w.all_requests
+    ]
 
 
 def _results(text: str, _last={}) -> list:  # noqa: B006 - one-answer memo: every marker reads the same answer
@@ -869,110 +1076,255 @@ def grades_cases() -> list[Case]:
     composers = keys(Role.ACADEMIC_AFFAIRS.value, Role.TEACHING_SECRETARY.value, SUPERUSER)
     sub_viewers = keys(Role.STATION.value, Role.TEACHING_SECRETARY.value, Role.ACADEMIC_AFFAIRS.value, SUPERUSER)
     reviewers = keys(Role.TEACHING_SECRETARY.value, Role.ACADEMIC_AFFAIRS.value, SUPERUSER)
-    batch_viewers = keys(Role.STUDENT_AFFAIRS.value, Role.ACADEMIC_AFFAIRS.value, Role.TEACHING_SECRETARY.value,
-                         SUPERUSER)
+    batch_viewers = keys(
+        Role.STUDENT_AFFAIRS.value, Role.ACADEMIC_AFFAIRS.value, Role.TEACHING_SECRETARY.value, SUPERUSER
+    )
     sealers = keys(Role.ACADEMIC_AFFAIRS.value, Role.TEACHING_SECRETARY.value)
     job_sec = keys(Role.TEACHING_SECRETARY.value, Role.ACADEMIC_AFFAIRS.value, SUPERUSER)
     job_aa = keys(Role.ACADEMIC_AFFAIRS.value, SUPERUSER)
-    records = (lambda w: {SUPERUSER} | holders(w, RECORD_ROLES, w.students["主"]))
+    records = lambda w: {SUPERUSER} | holders(w, RECORD_ROLES, w.students["主"])
     e, s = _offering("entering"), _offering("submitted")
-    sub = lambda w: {"pk": w["submission"].pk}  # noqa: E731
-    cp = lambda w: {"pk": w["class_print"].pk}  # noqa: E731
+    sub = lambda w: {"pk": w["submission"].pk}
+    cp = lambda w: {"pk": w["class_print"].pk}
     main = _sub("主")
     return [
         Case("grades:offering_list", policy=page_policy(with_superuser(lambda w: anyscope(SHEET_ROLES)))),
         Case("grades:confirm_queue", methods=("GET", "POST"), policy=page_policy(_aa)),
         Case("grades:late_dashboard", policy=page_policy(_aa)),
-        Case("grades:windows", methods=("GET", "POST"), policy=lambda w, key, m: page_policy(
-            with_superuser(lambda w: anyscope(SHEET_ROLES)) if m == "GET" else _aa)(w, key, m)),
-        Case("grades:offering_detail", "entering", ("GET", "POST"), e, policy=sheet(_sheet_viewers, {
-            "POST": keys(Role.INSTRUCTOR.value)})),
-        Case("grades:offering_composition", "entering", ("GET", "POST"), e,
-             policy=sheet(_sheet_viewers, {"GET": composers, "POST": composers})),
+        Case(
+            "grades:windows",
+            methods=("GET", "POST"),
+            policy=lambda w, key, m: page_policy(
+                with_superuser(lambda w: anyscope(SHEET_ROLES)) if m == "GET" else _aa
+            )(w, key, m),
+        ),
+        Case(
+            "grades:offering_detail",
+            "entering",
+            ("GET", "POST"),
+            e,
+            policy=sheet(_sheet_viewers, {"POST": keys(Role.INSTRUCTOR.value)}),
+        ),
+        Case(
+            "grades:offering_composition",
+            "entering",
+            ("GET", "POST"),
+            e,
+            policy=sheet(_sheet_viewers, {"GET": composers, "POST": composers}),
+        ),
         Case("grades:offering_review", "entering", kwargs=e, policy=sheet(_sheet_viewers)),
-        Case("grades:offering_submit", "entering", ("GET", "POST"), e,
-             policy=sheet(_sheet_viewers, {"POST": instructor}, post_only=True)),
-        Case("grades:offering_confirm", "submitted", ("GET", "POST"), s,
-             policy=sheet(_sheet_viewers, {"POST": _aa})),
-        Case("grades:offering_return", "submitted", ("GET", "POST"), s,
-             policy=sheet(_sheet_viewers, {"GET": _aa, "POST": _aa})),
-        Case("grades:offering_reopen", "entering", ("GET", "POST"), e,
-             policy=sheet(_sheet_viewers, {"GET": _aa, "POST": _aa})),
+        Case(
+            "grades:offering_submit",
+            "entering",
+            ("GET", "POST"),
+            e,
+            policy=sheet(_sheet_viewers, {"POST": instructor}, post_only=True),
+        ),
+        Case("grades:offering_confirm", "submitted", ("GET", "POST"), s, policy=sheet(_sheet_viewers, {"POST": _aa})),
+        Case(
+            "grades:offering_return",
+            "submitted",
+            ("GET", "POST"),
+            s,
+            policy=sheet(_sheet_viewers, {"GET": _aa, "POST": _aa}),
+        ),
+        Case(
+            "grades:offering_reopen",
+            "entering",
+            ("GET", "POST"),
+            e,
+            policy=sheet(_sheet_viewers, {"GET": _aa, "POST": _aa}),
+        ),
         Case("grades:offering_xlsx", "entering", kwargs=e, policy=sheet(_sheet_viewers)),
-        Case("grades:offering_upload", "entering", ("GET", "POST"), e,
-             policy=sheet(_sheet_viewers, {"GET": instructor, "POST": instructor})),
+        Case(
+            "grades:offering_upload",
+            "entering",
+            ("GET", "POST"),
+            e,
+            policy=sheet(_sheet_viewers, {"GET": instructor, "POST": instructor}),
+        ),
         Case("grades:offering_pdf", "entering", kwargs=e, policy=sheet(_sheet_viewers)),
         Case("grades:my_grades", policy=page_policy(lambda w: STUDENTS)),
-        Case("grades:student_grades", "主", kwargs=lambda w: {"pk": w.students["主"].pk}, subject=main,
-             policy=object_policy(records)),
+        Case(
+            "grades:student_grades",
+            "主",
+            kwargs=lambda w: {"pk": w.students["主"].pk},
+            subject=main,
+            policy=object_policy(records),
+        ),
         Case("grades:makeups", policy=page_policy(with_superuser(lambda w: anyscope(MAKEUP_ROLES)))),
-        Case("grades:makeup_create", methods=("GET", "POST"),
-             policy=page_policy(with_superuser(lambda w: anyscope(MAKEUP_ROLES)), post_only=True)),
+        Case(
+            "grades:makeup_create",
+            methods=("GET", "POST"),
+            policy=page_policy(with_superuser(lambda w: anyscope(MAKEUP_ROLES)), post_only=True),
+        ),
         Case("grades:transcript_batches", policy=page_policy(with_superuser(lambda w: anyscope(BATCH_ROLES)))),
-        Case("grades:transcript_batch_new", methods=("GET", "POST"),
-             policy=page_policy(keys(Role.STUDENT_AFFAIRS.value))),
-        Case("grades:transcript_batch_detail", kwargs=lambda w: {"pk": w["batch"].pk}, subject=_sub("U5B"),
-             policy=object_policy(batch_viewers)),
-        *[Case("grades:transcript_batch_seal", stage, ("GET", "POST"),
-               (lambda st: lambda w: {"pk": w["batch"].pk, "class_id": w["ka"].pk, "stage": st})(stage),
-               _sub("U5B"), object_policy(batch_viewers, {
-                   "GET": keys(signer), "POST": keys(signer)}), deny=(403, 404))
-          for stage, signer in (("college_seal", Role.TEACHING_SECRETARY.value),
-                                ("academic_affairs_seal", Role.ACADEMIC_AFFAIRS.value))],
+        Case(
+            "grades:transcript_batch_new", methods=("GET", "POST"), policy=page_policy(keys(Role.STUDENT_AFFAIRS.value))
+        ),
+        Case(
+            "grades:transcript_batch_detail",
+            kwargs=lambda w: {"pk": w["batch"].pk},
+            subject=_sub("U5B"),
+            policy=object_policy(batch_viewers),
+        ),
+        *[
+            Case(
+                "grades:transcript_batch_seal",
+                stage,
+                ("GET", "POST"),
+                (lambda st: lambda w: {"pk": w["batch"].pk, "class_id": w["ka"].pk, "stage": st})(stage),
+                _sub("U5B"),
+                object_policy(batch_viewers, {"GET": keys(signer), "POST": keys(signer)}),
+                deny=(403, 404),
+            )
+            for stage, signer in (
+                ("college_seal", Role.TEACHING_SECRETARY.value),
+                ("academic_affairs_seal", Role.ACADEMIC_AFFAIRS.value),
+            )
+        ],
         Case("grades:transcript_class_print", kwargs=cp, subject=_sub("U5B印"), policy=object_policy(batch_viewers)),
-        Case("grades:transcript_class_print_download", kwargs=cp, subject=_sub("U5B印"),
-             policy=object_policy(batch_viewers)),
-        Case("grades:transcript_class_print_retry", methods=("GET", "POST"), kwargs=cp, subject=_sub("U5B印"),
-             policy=object_policy(batch_viewers, {"POST": sealers}, post_only=True)),
-        Case("grades:graduate_copies", methods=("GET", "POST"),
-             policy=page_policy(lambda w: anyscope(MAKEUP_ROLES))),
+        Case(
+            "grades:transcript_class_print_download",
+            kwargs=cp,
+            subject=_sub("U5B印"),
+            policy=object_policy(batch_viewers),
+        ),
+        Case(
+            "grades:transcript_class_print_retry",
+            methods=("GET", "POST"),
+            kwargs=cp,
+            subject=_sub("U5B印"),
+            policy=object_policy(batch_viewers, {"POST": sealers}, post_only=True),
+        ),
+        Case("grades:graduate_copies", methods=("GET", "POST"), policy=page_policy(lambda w: anyscope(MAKEUP_ROLES))),
         Case("grades:blank_sheets", policy=page_policy(with_superuser(lambda w: anyscope(STATION_PAGE_ROLES)))),
-        Case("grades:station_submissions",
-             policy=page_policy(with_superuser(lambda w: anyscope(STATION_PAGE_ROLES)))),
-        Case("grades:station_submission_create", methods=("GET", "POST"),
-             policy=page_policy(lambda w: anyscope({Role.STATION}))),
+        Case("grades:station_submissions", policy=page_policy(with_superuser(lambda w: anyscope(STATION_PAGE_ROLES)))),
+        Case(
+            "grades:station_submission_create",
+            methods=("GET", "POST"),
+            policy=page_policy(lambda w: anyscope({Role.STATION})),
+        ),
         Case("grades:station_submission_detail", kwargs=sub, subject=_sub("C8X"), policy=object_policy(sub_viewers)),
         Case("grades:station_submission_file", kwargs=sub, subject=_sub("C8X"), policy=object_policy(sub_viewers)),
-        Case("grades:station_submission_return", methods=("GET", "POST"), kwargs=sub, subject=_sub("C8X"),
-             policy=object_policy(sub_viewers, {"POST": reviewers}, post_only=True)),
-        Case("grades:station_submission_accept", methods=("GET", "POST"), kwargs=sub, subject=_sub("C8X"),
-             policy=object_policy(sub_viewers, {"POST": reviewers}, post_only=True)),
-        Case("grades:station_submission_resubmit", methods=("GET", "POST"), kwargs=sub, subject=_sub("C8X"),
-             policy=object_policy(sub_viewers, {"POST": keys(Role.STATION.value, SUPERUSER)}, post_only=True)),
-        Case("grades:imports", methods=("GET", "POST"),
-             policy=page_policy(lambda w: {Role.ACADEMIC_AFFAIRS.value, Role.TEACHING_SECRETARY.value,
-                                           out(Role.TEACHING_SECRETARY), SUPERUSER})),
+        Case(
+            "grades:station_submission_return",
+            methods=("GET", "POST"),
+            kwargs=sub,
+            subject=_sub("C8X"),
+            policy=object_policy(sub_viewers, {"POST": reviewers}, post_only=True),
+        ),
+        Case(
+            "grades:station_submission_accept",
+            methods=("GET", "POST"),
+            kwargs=sub,
+            subject=_sub("C8X"),
+            policy=object_policy(sub_viewers, {"POST": reviewers}, post_only=True),
+        ),
+        Case(
+            "grades:station_submission_resubmit",
+            methods=("GET", "POST"),
+            kwargs=sub,
+            subject=_sub("C8X"),
+            policy=object_policy(sub_viewers, {"POST": keys(Role.STATION.value, SUPERUSER)}, post_only=True),
+        ),
+        Case(
+            "grades:imports",
+            methods=("GET", "POST"),
+            policy=page_policy(
+                lambda w: {
+                    Role.ACADEMIC_AFFAIRS.value,
+                    Role.TEACHING_SECRETARY.value,
+                    out(Role.TEACHING_SECRETARY),
+                    SUPERUSER,
+                }
+            ),
+        ),
         # the import pages are the university office's and the colleges' teaching secretaries'
-        *[Case(name, job, methods, (lambda j: lambda w: {"pk": w[j].pk})(f"job_{job}"),
-               policy=object_policy(viewers, post_only=methods != ("GET",), out_roles={Role.TEACHING_SECRETARY}))
-          for name, methods in (("grades:import_job", ("GET",)), ("grades:import_job_status", ("GET",)),
-                                ("grades:import_job_file", ("GET",)), ("grades:import_job_rerun", ("GET", "POST")))
-          for job, viewers in (("secretary", job_sec), ("aa", job_aa))],
-        *[Case("grades:import_template", kind, kwargs=(lambda k: lambda w: {"kind": k})(kind),
-               policy=page_policy(allowed))
-          for kind, allowed in (
-              ("grades", lambda w: {Role.ACADEMIC_AFFAIRS.value, Role.TEACHING_SECRETARY.value,
-                                    out(Role.TEACHING_SECRETARY), SUPERUSER}),
-              ("courses", _aa))],
+        *[
+            Case(
+                name,
+                job,
+                methods,
+                (lambda j: lambda w: {"pk": w[j].pk})(f"job_{job}"),
+                policy=object_policy(viewers, post_only=methods != ("GET",), out_roles={Role.TEACHING_SECRETARY}),
+            )
+            for name, methods in (
+                ("grades:import_job", ("GET",)),
+                ("grades:import_job_status", ("GET",)),
+                ("grades:import_job_file", ("GET",)),
+                ("grades:import_job_rerun", ("GET", "POST")),
+            )
+            for job, viewers in (("secretary", job_sec), ("aa", job_aa))
+        ],
+        *[
+            Case(
+                "grades:import_template",
+                kind,
+                kwargs=(lambda k: lambda w: {"kind": k})(kind),
+                policy=page_policy(allowed),
+            )
+            for kind, allowed in (
+                (
+                    "grades",
+                    lambda w: {
+                        Role.ACADEMIC_AFFAIRS.value,
+                        Role.TEACHING_SECRETARY.value,
+                        out(Role.TEACHING_SECRETARY),
+                        SUPERUSER,
+                    },
+                ),
+                ("courses", _aa),
+            )
+        ],
         Case("grades:progression", policy=page_policy(with_superuser(lambda w: anyscope(PROGRESSION_ROLES)))),
-        Case("grades:progression_export",
-             policy=page_policy(with_superuser(lambda w: anyscope(PROGRESSION_ROLES)))),
+        Case("grades:progression_export", policy=page_policy(with_superuser(lambda w: anyscope(PROGRESSION_ROLES)))),
         # the grade-sheet API
-        Case("grades-api:offerings", api=True,
-             policy=page_policy(with_superuser(lambda w: anyscope(SHEET_ROLES)))),
+        Case("grades-api:offerings", api=True, policy=page_policy(with_superuser(lambda w: anyscope(SHEET_ROLES)))),
         Case("grades-api:offering", "entering", kwargs=e, api=True, policy=sheet(_sheet_viewers)),
-        Case("grades-api:offering-grades", "entering", ("PUT", "POST"), e, api=True,
-             policy=sheet(_sheet_viewers, {"PUT": instructor, "POST": instructor}),
-             body=lambda w, m: {"rows": {}}),
-        Case("grades-api:offering-submit", "entering", ("POST",), e, api=True,
-             policy=sheet(_sheet_viewers, {"POST": instructor})),
-        Case("grades-api:offering-confirm", "submitted", ("POST",), s, api=True,
-             policy=sheet(_sheet_viewers, {"POST": _aa})),
-        Case("grades-api:offering-return", "submitted", ("POST",), s, api=True,
-             policy=sheet(_sheet_viewers, {"POST": _aa}), body=lambda w, m: {"reason": "R1退回"}),
+        Case(
+            "grades-api:offering-grades",
+            "entering",
+            ("PUT", "POST"),
+            e,
+            api=True,
+            policy=sheet(_sheet_viewers, {"PUT": instructor, "POST": instructor}),
+            body=lambda w, m: {"rows": {}},
+        ),
+        Case(
+            "grades-api:offering-submit",
+            "entering",
+            ("POST",),
+            e,
+            api=True,
+            policy=sheet(_sheet_viewers, {"POST": instructor}),
+        ),
+        Case(
+            "grades-api:offering-confirm",
+            "submitted",
+            ("POST",),
+            s,
+            api=True,
+            policy=sheet(_sheet_viewers, {"POST": _aa}),
+        ),
+        Case(
+            "grades-api:offering-return",
+            "submitted",
+            ("POST",),
+            s,
+            api=True,
+            policy=sheet(_sheet_viewers, {"POST": _aa}),
+            body=lambda w, m: {"reason": "R1退回"},
+        ),
         Case("grades-api:me", api=True, policy=page_policy(lambda w: STUDENTS)),
-        Case("grades-api:student", "主", kwargs=lambda w: {"pk": w.students["主"].pk}, subject=main, api=True,
-             policy=object_policy(records)),
+        Case(
+            "grades-api:student",
+            "主",
+            kwargs=lambda w: {"pk": w.students["主"].pk},
+            subject=main,
+            api=True,
+            policy=object_policy(records),
+        ),
     ]
 
 
@@ -1042,12 +1394,21 @@ def ask(client, case: Case, w: World, url: str, method: str, *, watch_writes: bo
         else:
             response = getattr(client, method.lower())(url, data=body)
         text = body_text(response)
-    writes = [q["sql"] for q in (queries.captured_queries if watch_writes else ())
-              if q["sql"].lstrip().lower().startswith(WRITES)
-              and not any(t in q["sql"].split("(")[0] for t in BOOKKEEPING_TABLES)]
+    writes = [
+        q["sql"]
+        for q in (queries.captured_queries if watch_writes else ())
+        if q["sql"].lstrip().lower().startswith(WRITES)
+        and not any(t in q["sql"].split("(")[0] for t in BOOKKEEPING_TABLES)
+    ]
     error = getattr(response, "exc_info", None)
-    return Answer(method, response.status_code, response.get("Location", ""), text, writes,
-                  f"{error[0].__name__}: {error[1]}" if error else "")
+    return Answer(
+        method,
+        response.status_code,
+        response.get("Location", ""),
+        text,
+        writes,
+        f"{error[0].__name__}: {error[1]}" if error else "",
+    )
 
 
 def allowed_codes(case: Case, outcome: str) -> set[int]:
@@ -1084,8 +1445,12 @@ def leaks(w: World, key: str, user, answer: Answer) -> list[str]:
         if opinion in text and user.pk not in w.viewer_pks(code, pk):
             problems.append(f"an opinion on {code}#{pk}")
     quiet = w.students["静默"]
-    if (quiet.name in text or quiet.student_number in text) and key != SUPERUSER \
-            and key not in holders(w, LOOKUP_ROLES, quiet) and user.pk != quiet.user_id:
+    if (
+        (quiet.name in text or quiet.student_number in text)
+        and key != SUPERUSER
+        and key not in holders(w, LOOKUP_ROLES, quiet)
+        and user.pk != quiet.user_id
+    ):
         problems.append(f"the student {quiet.name}, whom only the look-up roles find")
     return problems
 

@@ -47,8 +47,14 @@ class ChainSpec:
         return {}
 
     def create(self, w: World, actor, n: int, submit: bool):
-        return request_create(chain=self.chain, student=self.subject(w), applicant=actor,
-                              data=self.create_data(w, n), attachments=self.attachments(w, n), submit=submit)
+        return request_create(
+            chain=self.chain,
+            student=self.subject(w),
+            applicant=actor,
+            data=self.create_data(w, n),
+            attachments=self.attachments(w, n),
+            submit=submit,
+        )
 
     def amend_data(self, w: World, req, n: int) -> dict:
         return {}
@@ -62,8 +68,11 @@ class ChainSpec:
         the changes it scheduled for a later effective date that are not made yet (pending) or never
         will be (superseded by a later change); a scheduled change once made is its history row."""
         made = StatusHistory.objects.filter(request_type=self.code).values_list("field", "request_id")
-        waiting = (ScheduledChange.objects.filter(request_type=self.code)
-                   .exclude(state=ScheduledChange.State.APPLIED).values_list("field", "request_id"))
+        waiting = (
+            ScheduledChange.objects.filter(request_type=self.code)
+            .exclude(state=ScheduledChange.State.APPLIED)
+            .values_list("field", "request_id")
+        )
         return Counter(made) + Counter(waiting)
 
     def applied_effects(self, w: World, req) -> Effects:
@@ -93,6 +102,7 @@ def effective(req) -> str:
 def _history(*fields):
     def applied(self, w, req):
         return Counter({(f, req.pk): 1 for f in fields})
+
     return applied
 
 
@@ -122,8 +132,12 @@ class U1Spec(ChainSpec):
 
     def create_data(self, w, n):
         start = today() + dt.timedelta(days=7)
-        return {"reason": "personal", "reason_detail": f"家庭原因{n}", "period_start": start,
-                "period_end": start + dt.timedelta(days=150)}
+        return {
+            "reason": "personal",
+            "reason_detail": f"家庭原因{n}",
+            "period_start": start,
+            "period_end": start + dt.timedelta(days=150),
+        }
 
     def amend_data(self, w, req, n):
         return {"reason_detail": f"家庭原因（补充{n}）"}
@@ -168,8 +182,12 @@ class U3Spec(ChainSpec):
         if stage == "clearance":
             return {"arrears": "0", "refund": f"{350 + req.pk % 7}.00"} if role == Role.FINANCE else {}
         return {
-            "registrar_certificate": {"notice_returned": "on", "photos_received": "2", "id_card_returned": "on",
-                                      "effective_date": effective(req)},
+            "registrar_certificate": {
+                "notice_returned": "on",
+                "photos_received": "2",
+                "id_card_returned": "on",
+                "effective_date": effective(req),
+            },
             "dossier": {"dossier_filed_on": today().isoformat()},
         }.get(stage, {})
 
@@ -209,8 +227,11 @@ class C4Spec(ChainSpec):
 
     def stage_data(self, w, req, stage, role):
         if stage == "province_filing":
-            return {"filed_on": today().isoformat(), "filing_reference": f"浙教备〔2026〕{req.pk}号",
-                    "filing_outcome": "准予备案"}
+            return {
+                "filed_on": today().isoformat(),
+                "filing_reference": f"浙教备〔2026〕{req.pk}号",
+                "filing_outcome": "准予备案",
+            }
         return {}
 
     applied_effects = _history("status")
@@ -241,8 +262,10 @@ class CorrectionSpec(ChainSpec):
     def effects(self, w):
         from grades.models import GradeChange
 
-        return Counter(("grade_change", rid) for rid in
-                       GradeChange.objects.filter(request_type=self.code).values_list("request_id", flat=True))
+        return Counter(
+            ("grade_change", rid)
+            for rid in GradeChange.objects.filter(request_type=self.code).values_list("request_id", flat=True)
+        )
 
     def applied_effects(self, w, req):
         return Counter({("grade_change", req.pk): 1})
@@ -257,8 +280,10 @@ class CorrectionSpec(ChainSpec):
     def extra_snapshot(self, w):
         from grades.models import Grade, GradeChange
 
-        return (list(Grade.objects.filter(offering=w["confirmed_offering"]).order_by("id").values_list()),
-                list(GradeChange.objects.order_by("id").values_list()))
+        return (
+            list(Grade.objects.filter(offering=w["confirmed_offering"]).order_by("id").values_list()),
+            list(GradeChange.objects.order_by("id").values_list()),
+        )
 
 
 class ExemptionSpec(ChainSpec):
@@ -317,8 +342,13 @@ class BatchTranscriptSpec(ChainSpec):
     def create(self, w, actor, n, submit):
         from grades.services.transcripts import transcript_batch_file
 
-        batch = transcript_batch_file(actor=actor, purpose="graduates", language=("zh", "en", "both")[n % 3],
-                                      note=f"R2 {n}", students=[self.subject(w)])
+        batch = transcript_batch_file(
+            actor=actor,
+            purpose="graduates",
+            language=("zh", "en", "both")[n % 3],
+            note=f"R2 {n}",
+            students=[self.subject(w)],
+        )
         return batch.requests.get()
 
     def docs_at(self, stage_code, req):
@@ -328,10 +358,21 @@ class BatchTranscriptSpec(ChainSpec):
         return set(doc_types_for(req.batch.language)) if stage and stage.on_pass else set()
 
 
-SPECS: dict[str, ChainSpec] = {s.code: s for s in (
-    U6Spec(), U1Spec(), U2Spec(), U3Spec(), U4Spec(), C4Spec(), CorrectionSpec(), ExemptionSpec(),
-    PersonalTranscriptSpec(), BatchTranscriptSpec(),
-)}
+SPECS: dict[str, ChainSpec] = {
+    s.code: s
+    for s in (
+        U6Spec(),
+        U1Spec(),
+        U2Spec(),
+        U3Spec(),
+        U4Spec(),
+        C4Spec(),
+        CorrectionSpec(),
+        ExemptionSpec(),
+        PersonalTranscriptSpec(),
+        BatchTranscriptSpec(),
+    )
+}
 
 
 def effect_trigger(chain) -> str | None:

@@ -46,8 +46,9 @@ def _known_cells():
         for key in PEOPLE:
             reason = KNOWN_DEFECTS.get((case.id, key))
             if reason:
-                yield pytest.param(case, key, id=f"{case.id}-{key}",
-                                   marks=pytest.mark.xfail(strict=True, reason=reason))
+                yield pytest.param(
+                    case, key, id=f"{case.id}-{key}", marks=pytest.mark.xfail(strict=True, reason=reason)
+                )
 
 
 @pytest.fixture
@@ -61,8 +62,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory, pytestconfig):
     # a local cache: the matrix asks ~15,000 pages, and the shared Redis cache adds a round trip per
     # stage-configuration read (the cache's behaviour is not what this suite tests)
     local_cache = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "r1"}}
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media, CACHES=local_cache), \
-            transaction.atomic():
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media, CACHES=local_cache), transaction.atomic():
         w = matrix.build_world()
         w.log_in_everyone()
         yield w
@@ -115,8 +115,10 @@ def test_url(cell, case):
     assert not problems, f"{len(problems)} broken cells:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize(("case", "key"), list(_known_cells()) or [pytest.param(None, None, marks=pytest.mark.skip(
-    reason="no known defect left"))])
+@pytest.mark.parametrize(
+    ("case", "key"),
+    list(_known_cells()) or [pytest.param(None, None, marks=pytest.mark.skip(reason="no known defect left"))],
+)
 def test_known_defect(cell, case, key):
     """A cell that fails today for a defect being fixed elsewhere (strict xfail: it must still fail)."""
     problems = _run(cell, case, [key])
@@ -133,8 +135,10 @@ def _url_names(patterns=None, namespace=None):
                 continue
             yield from _url_names(p.url_patterns, ns or None)
         elif isinstance(p, URLPattern):
-            yield (f"{namespace}:{p.name}" if namespace and p.name else p.name or f"<unnamed {p.pattern}>",
-                   str(p.pattern))
+            yield (
+                f"{namespace}:{p.name}" if namespace and p.name else p.name or f"<unnamed {p.pattern}>",
+                str(p.pattern),
+            )
 
 
 def test_every_url_is_covered(db):
@@ -143,7 +147,8 @@ def test_every_url_is_covered(db):
     missing = sorted(names - set(covered) - set(PUBLIC))
     assert not missing, (
         "URLs the permission matrix does not cover (add a Case to tests/reliability/matrix.py, or list the "
-        f"name in PUBLIC with the reason): {missing}")
+        f"name in PUBLIC with the reason): {missing}"
+    )
     stale = sorted(set(covered) - names)
     assert not stale, f"the matrix lists URL names that no longer exist: {stale}"
 
@@ -152,7 +157,8 @@ def test_every_chain_is_in_the_world(db):
     from registrar.approvals.chains import all_chains
 
     assert sorted(c.code for c in all_chains()) == sorted(matrix.CHAINS), (
-        "a chain was added or removed: give the matrix's world a request of it (build_world, CHAINS)")
+        "a chain was added or removed: give the matrix's world a request of it (build_world, CHAINS)"
+    )
 
 
 def test_every_schema_operation_is_covered(cell):

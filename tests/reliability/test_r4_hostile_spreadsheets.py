@@ -59,14 +59,40 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_KINDS = ("courses", "plans", "offerings", "grades")
 ADMIN_MODELS = ("college", "major", "station", "class", "student")
 CHEAP_DOORS = ("grid", "station", "resubmit")
-DOORS = (*CHEAP_DOORS, *(f"import:{k}" for k in IMPORT_KINDS), *(f"worker:{k}" for k in IMPORT_KINDS),
-         *(f"admin:{m}" for m in ADMIN_MODELS))
+DOORS = (
+    *CHEAP_DOORS,
+    *(f"import:{k}" for k in IMPORT_KINDS),
+    *(f"worker:{k}" for k in IMPORT_KINDS),
+    *(f"admin:{m}" for m in ADMIN_MODELS),
+)
 #: Files every door takes, besides the first two of each kind.
-NAMED = ("xfd1048576", "xfd1048576-no-row-r", "bomb-media", "bomb-nested-real", "bomb-declared-2gb",
-         "dimension-1000000-rows", "rows-200001-real", "implicit-columns", "prefixed-elements", "csv-gbk",
-         "xls-biff8", "password-agile", "xlsm-vba", "sheet-utf16le-bom", "truncated-50", "wrong-type-date",
-         "wrong-type-error-div0", "wrong-type-true", "formula-hyperlink", "merged-keys", "header-missing",
-         "header-twice", "empty-sheet", "no-sheets", "data-twice")
+NAMED = (
+    "xfd1048576",
+    "xfd1048576-no-row-r",
+    "bomb-media",
+    "bomb-nested-real",
+    "bomb-declared-2gb",
+    "dimension-1000000-rows",
+    "rows-200001-real",
+    "implicit-columns",
+    "prefixed-elements",
+    "csv-gbk",
+    "xls-biff8",
+    "password-agile",
+    "xlsm-vba",
+    "sheet-utf16le-bom",
+    "truncated-50",
+    "wrong-type-date",
+    "wrong-type-error-div0",
+    "wrong-type-true",
+    "formula-hyperlink",
+    "merged-keys",
+    "header-missing",
+    "header-twice",
+    "empty-sheet",
+    "no-sheets",
+    "data-twice",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -83,31 +109,51 @@ def world(db):
     term = TermFactory()
     instructor = staff(Role.INSTRUCTOR, college=college, username="r4_instructor")
     academic_affairs = staff(Role.ACADEMIC_AFFAIRS, username="r4_aa")
-    offering = make_offering(course=CourseFactory(college=college), term=term, classes=[klass],
-                             instructors=[instructor])
-    entry.composition_set(offering=offering, actor=academic_affairs, components=[
-        {"code": "regular", "weight": 40}, {"code": "final", "weight": 60}])
+    offering = make_offering(
+        course=CourseFactory(college=college), term=term, classes=[klass], instructors=[instructor]
+    )
+    entry.composition_set(
+        offering=offering,
+        actor=academic_affairs,
+        components=[{"code": "regular", "weight": 40}, {"code": "final", "weight": 60}],
+    )
     open_window(term, published_by=academic_affairs)
     station = StationFactory()
     station_class = ClassFactory(station=station, major=klass.major)
-    station_students = sorted((StudentFactory(klass=station_class, study_form=Student.StudyForm.CORRESPONDENCE)
-                               for _ in range(2)), key=lambda s: s.student_number)
+    station_students = sorted(
+        (StudentFactory(klass=station_class, study_form=Student.StudyForm.CORRESPONDENCE) for _ in range(2)),
+        key=lambda s: s.student_number,
+    )
     station_offering, resubmit_offering = (
-        make_offering(course=CourseFactory(college=college), term=term, classes=[station_class]) for _ in range(2))
+        make_offering(course=CourseFactory(college=college), term=term, classes=[station_class]) for _ in range(2)
+    )
     for o in (station_offering, resubmit_offering):
         GradeComponent.objects.filter(offering=o).delete()
-        GradeComponent.objects.bulk_create([GradeComponent(offering=o, code="regular", weight=30, position=0),
-                                            GradeComponent(offering=o, code="final", weight=70, position=1)])
+        GradeComponent.objects.bulk_create(
+            [
+                GradeComponent(offering=o, code="regular", weight=30, position=0),
+                GradeComponent(offering=o, code="final", weight=70, position=1),
+            ]
+        )
     station_staff = staff(Role.STATION, station=station, username="r4_station")
     secretary = staff(Role.TEACHING_SECRETARY, college=college, username="r4_secretary")
-    w = {"klass": klass, "college": college, "students": students, "term": term, "offering": offering,
-         "instructor": instructor, "academic_affairs": academic_affairs, "station": station,
-         "station_students": station_students, "station_offering": station_offering,
-         "resubmit_offering": resubmit_offering, "station_staff": station_staff,
-         "root": UserFactory(username="r4_root", is_staff=True, is_superuser=True)}
+    w = {
+        "klass": klass,
+        "college": college,
+        "students": students,
+        "term": term,
+        "offering": offering,
+        "instructor": instructor,
+        "academic_affairs": academic_affairs,
+        "station": station,
+        "station_students": station_students,
+        "station_offering": station_offering,
+        "resubmit_offering": resubmit_offering,
+        "station_staff": station_staff,
+        "root": UserFactory(username="r4_root", is_staff=True, is_superuser=True),
+    }
     first = _upload("first.xlsx", package([(sheet_name(resubmit_offering), sheet_xml(_station_rows(w)))]))
-    returned = station_submission_create(station=station, offering=resubmit_offering, upload=first,
-                                         actor=station_staff)
+    returned = station_submission_create(station=station, offering=resubmit_offering, upload=first, actor=station_staff)
     w["returned"] = station_submission_return(submission=returned, actor=secretary, reason="请核对")
     return w
 
@@ -125,44 +171,89 @@ def base_of(door: str, w) -> Base:
     offering = w["offering"]
     if door == "grid":
         grades = {g.student_id: g.pk for g in Grade.objects.filter(offering=offering)}
-        rows = [["Offering code", offering.code, "", "", ""],
-                [*entry.XLSX_KEYS, "regular", "final", entry.XLSX_ID_KEY],
-                ["学号", "姓名", "班级", "平时 (40%)", "期末 (60%)", "ID"],
-                *[[s.student_number, s.name, s.klass.name, 80, 70, grades[s.pk]] for s in w["students"]]]
+        rows = [
+            ["Offering code", offering.code, "", "", ""],
+            [*entry.XLSX_KEYS, "regular", "final", entry.XLSX_ID_KEY],
+            ["学号", "姓名", "班级", "平时 (40%)", "期末 (60%)", "ID"],
+            *[[s.student_number, s.name, s.klass.name, 80, 70, grades[s.pk]] for s in w["students"]],
+        ]
         return Base(rows, first_data=3, key=0, typed=[3, 4], orphan=1)
     if door in ("station", "resubmit"):
         offering = w["station_offering" if door == "station" else "resubmit_offering"]
         return Base(_station_rows(w), first_data=1, key=0, typed=[2, 3], orphan=2, sheet_name=sheet_name(offering))
     kind = door.partition(":")[2]
     if kind == "courses":
-        return Base([["课程代码", "课程名称", "学分", "学时"], ["R4C101", "新课程", 2, 32], ["R4C102", "新课程二", 3, 48]],
-                    first_data=1, key=0, typed=[2, 3])
+        return Base(
+            [["课程代码", "课程名称", "学分", "学时"], ["R4C101", "新课程", 2, 32], ["R4C102", "新课程二", 3, 48]],
+            first_data=1,
+            key=0,
+            typed=[2, 3],
+        )
     if kind == "plans":
         course = offering.course.code
-        return Base([["专业代码", "层次", "年级", "毕业学分", "课程代码", "开课学期"],
-                     [w["klass"].major.code, "本科", 2024, 160, course, 1]], first_data=1, key=0, typed=[2, 5])
+        return Base(
+            [
+                ["专业代码", "层次", "年级", "毕业学分", "课程代码", "开课学期"],
+                [w["klass"].major.code, "本科", 2024, 160, course, 1],
+            ],
+            first_data=1,
+            key=0,
+            typed=[2, 5],
+        )
     if kind == "offerings":
-        return Base([["开课代码", "学期代码", "课程代码", "开课学院代码", "考试日期"],
-                     ["R4-OFF-1", w["term"].code, offering.course.code, w["college"].code, "2026-01-10"]],
-                    first_data=1, key=0, typed=[4])
+        return Base(
+            [
+                ["开课代码", "学期代码", "课程代码", "开课学院代码", "考试日期"],
+                ["R4-OFF-1", w["term"].code, offering.course.code, w["college"].code, "2026-01-10"],
+            ],
+            first_data=1,
+            key=0,
+            typed=[4],
+        )
     if kind == "grades":
-        return Base([["开课代码", "学号", "平时", "期末"], *[[offering.code, s.student_number, 80, 70]
-                                                          for s in w["students"]]], first_data=1, key=1, typed=[2, 3])
+        return Base(
+            [["开课代码", "学号", "平时", "期末"], *[[offering.code, s.student_number, 80, 70] for s in w["students"]]],
+            first_data=1,
+            key=1,
+            typed=[2, 3],
+        )
     if kind == "college":
         return Base([["code", "name"], ["R4COL", "R4学院"]], first_data=1, key=0)
     if kind == "major":
-        return Base([["code", "name", "college_code"], ["R4MAJ", "R4专业", w["college"].code]], first_data=1, key=0,
-                    typed=[2])
+        return Base(
+            [["code", "name", "college_code"], ["R4MAJ", "R4专业", w["college"].code]], first_data=1, key=0, typed=[2]
+        )
     if kind == "station":
         return Base([["code", "name", "city"], ["R4STA", "R4函授站", "杭州"]], first_data=1, key=0)
     if kind == "class":
-        return Base([["code", "name", "cohort", "major_code", "college_code"],
-                     ["R4CLS", "R4班", 2024, w["klass"].major.code, ""]], first_data=1, key=0, typed=[2])
+        return Base(
+            [
+                ["code", "name", "cohort", "major_code", "college_code"],
+                ["R4CLS", "R4班", 2024, w["klass"].major.code, ""],
+            ],
+            first_data=1,
+            key=0,
+            typed=[2],
+        )
     if kind == "student":
-        headers = ["student_number", "name", "gender", "id_number", "birth_date", "level", "study_form", "class_code",
-                   "enrollment_date", "expected_graduation"]
-        return Base([headers, student_row("2099880001", "林晓雨", id_number(71), w["klass"].code)], first_data=1,
-                    key=0, typed=[2, 4])
+        headers = [
+            "student_number",
+            "name",
+            "gender",
+            "id_number",
+            "birth_date",
+            "level",
+            "study_form",
+            "class_code",
+            "enrollment_date",
+            "expected_graduation",
+        ]
+        return Base(
+            [headers, student_row("2099880001", "林晓雨", id_number(71), w["klass"].code)],
+            first_data=1,
+            key=0,
+            typed=[2, 4],
+        )
     raise AssertionError(door)
 
 
@@ -171,14 +262,31 @@ def snapshot(w) -> tuple:
     """Everything an upload could write, counted (one query)."""
     from django.db import connection
 
-    tables = [m._meta.db_table for m in (Course, TeachingPlan, PlanCourse, Offering, College, Major, Station, Class,
-                                         Student, StationSubmission, SubmissionReview)]
+    tables = [
+        m._meta.db_table
+        for m in (
+            Course,
+            TeachingPlan,
+            PlanCourse,
+            Offering,
+            College,
+            Major,
+            Station,
+            Class,
+            Student,
+            StationSubmission,
+            SubmissionReview,
+        )
+    ]
     entered = Grade.objects.filter(Q(score__isnull=False) | ~Q(components={}) | Q(mark__gt=""))
     sql, params = entered.values("pk").query.sql_with_params()
     counts = ", ".join(f"(SELECT COUNT(*) FROM {t})" for t in tables)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {counts}, (SELECT COUNT(*) FROM ({sql}) entered), "
-                       f"(SELECT COALESCE(SUM(written), 0) FROM {ImportJob._meta.db_table})", params)
+        cursor.execute(
+            f"SELECT {counts}, (SELECT COUNT(*) FROM ({sql}) entered), "
+            f"(SELECT COALESCE(SUM(written), 0) FROM {ImportJob._meta.db_table})",
+            params,
+        )
         row = cursor.fetchone()
     returned = StationSubmission.objects.values_list("round", "state", "file").get(pk=w["returned"].pk)
     return (*row, *returned)
@@ -198,8 +306,14 @@ def _page_text(response) -> str:
 
 def login(door: str, client, w) -> None:
     """The door's user: the instructor, the station's staff, Academic Affairs or a superuser."""
-    user = {"grid": "instructor", "station": "station_staff", "resubmit": "station_staff", "import": "academic_affairs",
-            "worker": "academic_affairs", "admin": "root"}[door.partition(":")[0]]
+    user = {
+        "grid": "instructor",
+        "station": "station_staff",
+        "resubmit": "station_staff",
+        "import": "academic_affairs",
+        "worker": "academic_affairs",
+        "admin": "root",
+    }[door.partition(":")[0]]
     client.force_login(w[user])
 
 
@@ -210,12 +324,15 @@ def submit(door: str, client, w, name: str, data: bytes, captured) -> Outcome:
         r = client.post(reverse("grades:offering_upload", args=[w["offering"].pk]), {"file": upload})
         return Outcome(r.status_code == 302, _page_text(r), r.status_code)
     if door == "station":
-        r = client.post(reverse("grades:station_submission_create"),
-                        {"station": w["station"].pk, "offering": w["station_offering"].pk, "file": upload})
+        r = client.post(
+            reverse("grades:station_submission_create"),
+            {"station": w["station"].pk, "offering": w["station_offering"].pk, "file": upload},
+        )
         return Outcome(r.status_code == 302, _page_text(r), r.status_code)
     if door == "resubmit":
-        r = client.post(reverse("grades:station_submission_resubmit", args=[w["returned"].pk]),
-                        {"file": upload, "opinion": ""})
+        r = client.post(
+            reverse("grades:station_submission_resubmit", args=[w["returned"].pk]), {"file": upload, "opinion": ""}
+        )
         return Outcome(r.status_code == 302, _page_text(r), r.status_code)
     kind = door.partition(":")[2]
     if door.startswith("import:"):
@@ -235,8 +352,9 @@ def submit(door: str, client, w, name: str, data: bytes, captured) -> Outcome:
             assert job.written == 0
         return Outcome(job.status == ImportJob.Status.DONE, " ".join(e["message"] for e in job.errors), 200)
     if door.startswith("admin:"):
-        r = client.post(reverse(f"admin:students_{kind}_import"), {"format": "0", "resource": "0",
-                                                                  "import_file": upload})
+        r = client.post(
+            reverse(f"admin:students_{kind}_import"), {"format": "0", "resource": "0", "import_file": upload}
+        )
         confirm = r.context.get("confirm_form") if r.context else None
         return Outcome(confirm is not None, _page_text(r), r.status_code)
     raise AssertionError(door)
@@ -289,8 +407,14 @@ def test_every_hostile_file_is_refused_and_writes_nothing(door, client, world, d
 
     # The door's own workbook goes through: every refusal above was the hostile change's.
     base = base_of(door, world)
-    outcome = submit(door, client, world, "valid", package([(base.sheet_name, sheet_xml(base.rows))]),
-                     django_capture_on_commit_callbacks)
+    outcome = submit(
+        door,
+        client,
+        world,
+        "valid",
+        package([(base.sheet_name, sheet_xml(base.rows))]),
+        django_capture_on_commit_callbacks,
+    )
     assert outcome.accepted, f"{door}: the valid workbook was refused: {outcome.text[-600:]}"
 
 
@@ -302,8 +426,10 @@ def test_the_corpus_is_large_and_every_door_sees_every_kind(world):
         chosen = selection(door, files)
         assert set(kinds(chosen)) == set(kinds(files)), door
         counts[door] = len(chosen)
-    print(f"\nR4: {len(corpus(base_of('grid', world)))} hostile files, {len(DOORS)} doors, "  # noqa: T201
-          f"{sum(counts.values())} file×door runs: {counts}")
+    print(
+        f"\nR4: {len(corpus(base_of('grid', world)))} hostile files, {len(DOORS)} doors, "
+        f"{sum(counts.values())} file×door runs: {counts}"
+    )
 
 
 # --- the checks come before any parser ---------------------------------------------------------------
@@ -317,6 +443,7 @@ def parsers_trapped():
             def trapped(*args, **kwargs):
                 calls.append(name)
                 raise AssertionError(f"a parser was reached ({name})")
+
             return trapped
 
     with ExitStack() as stack:
@@ -331,9 +458,13 @@ def test_parsers_are_not_reached(door, client, world, django_capture_on_commit_c
     files = {f.name: f for f in corpus(base_of(door, world))}
     login(door, client, world)
     with parsers_trapped() as calls:
-        for name, expect in (("xfd1048576", msg.TOO_MANY_ROWS), ("xfd1048576-no-row-r", msg.TOO_MANY_ROWS),
-                             ("xfd1-column", msg.TOO_MANY_COLUMNS), ("bomb-media", msg.COMPRESSION_RATIO),
-                             ("bomb-declared-2gb", msg.UNPACKED_TOO_LARGE)):
+        for name, expect in (
+            ("xfd1048576", msg.TOO_MANY_ROWS),
+            ("xfd1048576-no-row-r", msg.TOO_MANY_ROWS),
+            ("xfd1-column", msg.TOO_MANY_COLUMNS),
+            ("bomb-media", msg.COMPRESSION_RATIO),
+            ("bomb-declared-2gb", msg.UNPACKED_TOO_LARGE),
+        ):
             before = snapshot(world)
             outcome = submit(door, client, world, name, files[name].data, django_capture_on_commit_callbacks)
             assert not outcome.accepted and outcome.status < 500, (door, name)
@@ -345,8 +476,9 @@ def test_parsers_are_not_reached(door, client, world, django_capture_on_commit_c
 def test_a_job_refused_by_the_worker_ends_failed_with_the_message(world):
     """The worker's own check (a job created without the upload page): failed, never stuck running."""
     files = {f.name: f for f in corpus(base_of("worker:grades", world))}
-    job = ImportJob.objects.create(kind="grades", file=_upload("x.xlsx", files["xfd1048576"].data),
-                                   created_by=world["academic_affairs"])
+    job = ImportJob.objects.create(
+        kind="grades", file=_upload("x.xlsx", files["xfd1048576"].data), created_by=world["academic_affairs"]
+    )
     with parsers_trapped():
         job = jobs.import_job_run(job_id=job.pk)
     assert (job.status, job.written, job.progress) == (ImportJob.Status.FAILED, 0, 100)

@@ -49,15 +49,23 @@ def _real_path_parameters(user) -> dict[str, list[dict]]:
     from registrar.approvals.selectors import visible_requests
     from students.selectors import student_list
 
-    requests = [{"chain": chain.code, "id": pk} for chain in all_chains() if chain.model is not None
-                for pk in visible_requests(user, chain).order_by("-pk").values_list("pk", flat=True)[:2]]
+    requests = [
+        {"chain": chain.code, "id": pk}
+        for chain in all_chains()
+        if chain.model is not None
+        for pk in visible_requests(user, chain).order_by("-pk").values_list("pk", flat=True)[:2]
+    ]
     students = [{"id": pk} for pk in student_list(user=user).order_by("pk").values_list("pk", flat=True)[:3]]
     try:
         offerings = [{"id": o.pk} for o in list(offering_list(user))[:3]]
     except Exception:  # noqa: BLE001 - a student may not list grade sheets
         offerings = []
-    return {"/api/requests/{chain}/{id}/": requests, "/api/students/{id}/": students,
-            "/api/grades/students/{id}/": students, "/api/grades/offerings/{id}/": offerings}
+    return {
+        "/api/requests/{chain}/{id}/": requests,
+        "/api/students/{id}/": students,
+        "/api/grades/students/{id}/": students,
+        "/api/grades/offerings/{id}/": offerings,
+    }
 
 
 def _candidates(path: str, real: dict[str, list[dict]]) -> list[dict]:
@@ -90,15 +98,22 @@ def test_no_generated_request_gets_a_server_error(demo_world, app, username):
             strategies += [operation.as_strategy(generation_mode=mode, path_parameters=p) for p in fixed]
 
             @given(case=st.one_of(strategies))
-            @settings(max_examples=EXAMPLES * len(strategies), deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES * len(strategies),
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case):
                 response = case.call(headers=headers)
                 calls.append(response.status_code)
                 if response.status_code >= 500:
                     body = "" if type(case.body).__name__ == "NotSet" else str(case.body)[:200]
-                    failures.append(f"{case.method} {case.formatted_path} {case.query or ''} {body} "
-                                    f"→ {response.status_code}")
+                    failures.append(
+                        f"{case.method} {case.formatted_path} {case.query or ''} {body} → {response.status_code}"
+                    )
 
             try:
                 run()
@@ -107,7 +122,9 @@ def test_no_generated_request_gets_a_server_error(demo_world, app, username):
                 assert mode == schemathesis.GenerationMode.NEGATIVE, operation.label
 
     by_status = Counter(calls)
-    print(f"\nR6 {username}: {len(calls)} calls over {len(operations)} operations, "
-          f"{sum(n for s, n in by_status.items() if s >= 500)} answers ≥ 500; by status {sorted(by_status.items())}")
+    print(
+        f"\nR6 {username}: {len(calls)} calls over {len(operations)} operations, "
+        f"{sum(n for s, n in by_status.items() if s >= 500)} answers ≥ 500; by status {sorted(by_status.items())}"
+    )
     assert not failures, "\n".join(failures[:30])
     assert sum(n for s, n in by_status.items() if s < 300) > len(calls) / 10  # signed in and reaching data

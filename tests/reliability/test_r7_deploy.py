@@ -29,8 +29,15 @@ DUMMIES = {
     "REGISTRAR_PUBLIC_URL": "https://xj.example.edu.cn",
 }
 #: the parent environment variables the check must not inherit
-ISOLATE = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY",
-           "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS")
+ISOLATE = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOWED_HOSTS",
+)
 
 
 def compose_environment(service: str = "web") -> dict[str, str]:
@@ -56,8 +63,9 @@ def run_manage(args: list[str], env: dict[str, str], tmp_path: Path) -> subproce
     full = {k: v for k, v in os.environ.items() if k not in ISOLATE}
     full.update(env)
     full["REGISTRAR_VAR_DIR"] = str(tmp_path / "var")  # the compose path /app/var does not exist here
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_compose_requires_a_secret_key_and_runs_behind_a_tls_proxy():
@@ -74,8 +82,9 @@ def test_check_deploy_is_clean_with_the_compose_environment(tmp_path):
     assert "no issues" in out.stdout, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("secret", ["", "change-me-to-a-long-random-string", "dev-insecure-registrar-key-change-me",
-                                    "short", "x" * 60])
+@pytest.mark.parametrize(
+    "secret", ["", "change-me-to-a-long-random-string", "dev-insecure-registrar-key-change-me", "short", "x" * 60]
+)
 def test_production_refuses_a_missing_or_placeholder_secret_key(tmp_path, secret):
     env = {**compose_environment(), "DJANGO_SECRET_KEY": secret}
     out = run_manage(["check"], env, tmp_path)
@@ -84,13 +93,24 @@ def test_production_refuses_a_missing_or_placeholder_secret_key(tmp_path, secret
 
 
 def test_production_settings_turn_https_on_behind_the_proxy_and_off_without(tmp_path):
-    code = ("from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
-            "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD, s.SESSION_COOKIE_SECURE, "
-            "s.CSRF_COOKIE_SECURE, s.SECURE_PROXY_SSL_HEADER, s.TRUSTED_PROXY_COUNT)")
+    code = (
+        "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
+        "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD, s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_PROXY_SSL_HEADER, s.TRUSTED_PROXY_COUNT)"
+    )
     on = run_manage(["shell", "-c", code], compose_environment(), tmp_path)
     assert on.returncode == 0, on.stderr
-    assert on.stdout.splitlines()[-1].split() == ["True", "31536000", "True", "True", "True", "True",
-                                 "('HTTP_X_FORWARDED_PROTO',", "'https')", "1"]
+    assert on.stdout.splitlines()[-1].split() == [
+        "True",
+        "31536000",
+        "True",
+        "True",
+        "True",
+        "True",
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
+        "1",
+    ]
     off = run_manage(["shell", "-c", code], {**compose_environment(), "DJANGO_BEHIND_TLS_PROXY": "false"}, tmp_path)
     assert off.returncode == 0, off.stderr
     assert off.stdout.splitlines()[-1].split() == ["False", "0", "False", "False", "False", "False", "None", "0"]
@@ -98,8 +118,9 @@ def test_production_settings_turn_https_on_behind_the_proxy_and_off_without(tmp_
 
 # --- Content-Security-Policy ----------------------------------------------------------------------
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/login/", "/", "/requests/", "/students/", "/workflows/", "/api/docs/",
-                                 "/verify/", "/admin/"])
+@pytest.mark.parametrize(
+    "url", ["/login/", "/", "/requests/", "/students/", "/workflows/", "/api/docs/", "/verify/", "/admin/"]
+)
 def test_html_pages_carry_a_strict_content_security_policy(client, url):
     from tests.factories import UserFactory
 
@@ -139,8 +160,12 @@ INLINE = [
 def test_no_template_holds_what_the_policy_refuses():
     templates = _browser_templates()
     assert len(templates) > 50
-    found = [f"{path.relative_to(ROOT)}: {what}" for path in templates for pattern, what in INLINE
-             if pattern.search(path.read_text())]
+    found = [
+        f"{path.relative_to(ROOT)}: {what}"
+        for path in templates
+        for pattern, what in INLINE
+        if pattern.search(path.read_text())
+    ]
     assert not found, "\n".join(found)
 
 
@@ -152,8 +177,11 @@ def test_no_python_code_writes_a_style_attribute_into_a_page():
         for path in sorted((ROOT / package).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
-            found += [f"{path.relative_to(ROOT)}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1)
-                      if attribute.search(line)]
+            found += [
+                f"{path.relative_to(ROOT)}:{n}"
+                for n, line in enumerate(path.read_text().splitlines(), 1)
+                if attribute.search(line)
+            ]
     assert not found, "\n".join(found)
 
 
@@ -184,8 +212,11 @@ def test_the_static_files_of_swagger_ui_are_collected():
 
 
 def test_the_schema_generates_without_a_warning(tmp_path):
-    out = run_manage(["spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")],
-                     {"DJANGO_SETTINGS_MODULE": "registrar.settings.test"}, tmp_path)
+    out = run_manage(
+        ["spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")],
+        {"DJANGO_SETTINGS_MODULE": "registrar.settings.test"},
+        tmp_path,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     schema = yaml.safe_load((tmp_path / "schema.yml").read_text())
     # the request list and detail operations are in it, not dropped

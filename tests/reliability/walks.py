@@ -27,8 +27,8 @@ from django.db import transaction
 from django.http import Http404
 from django_fsm import TransitionNotAllowed
 from hypothesis import HealthCheck, Phase
-from hypothesis import strategies as st
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine
 
 from registrar.exceptions import ApplicationError
@@ -81,9 +81,15 @@ class Tally:
     started: float = field(default_factory=time.monotonic)
 
     def as_dict(self) -> dict:
-        return {"machine": self.name, "examples": self.examples, "steps": self.steps,
-                "seconds": round(time.monotonic() - self.started, 1), "target_steps": target_steps(),
-                "events": dict(sorted(self.events.items())), "outcomes": dict(sorted(self.outcomes.items()))}
+        return {
+            "machine": self.name,
+            "examples": self.examples,
+            "steps": self.steps,
+            "seconds": round(time.monotonic() - self.started, 1),
+            "target_steps": target_steps(),
+            "events": dict(sorted(self.events.items())),
+            "outcomes": dict(sorted(self.outcomes.items())),
+        }
 
 
 TALLIES: dict[str, Tally] = {}
@@ -102,8 +108,10 @@ def report(name: str, *, failed: str | None = None) -> dict:
         data["failure"] = failed
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=2))
-    print(f"\nR2 {name}: {data['steps']} steps in {data['examples']} examples, {data['seconds']} s; "
-          f"events {data['events']}")
+    print(
+        f"\nR2 {name}: {data['steps']} steps in {data['examples']} examples, {data['seconds']} s; "
+        f"events {data['events']}"
+    )
     return data
 
 
@@ -264,6 +272,7 @@ def add_rule_copies(cls, method_name: str, times: int, **strategies) -> None:
 
     method = getattr(cls, method_name)
     for i in range(1, times + 1):
+
         def copy(self, how, _method=method):
             return _method(self, **how)
 

@@ -20,13 +20,27 @@ from tests.grades.factories import CourseFactory, TermFactory, make_offering, op
 
 #: university-wide roles (one user each, in scope for every student)
 UNIVERSITY_ROLES = (
-    Role.STUDENT_AFFAIRS, Role.ACADEMIC_AFFAIRS, Role.ACADEMIC_AFFAIRS_HEAD, Role.LEADERSHIP, Role.FINANCE,
-    Role.LIBRARY, Role.DORM, Role.APARTMENT, Role.CANTEEN, Role.TEXTBOOK, Role.PRESIDENT_OFFICE,
+    Role.STUDENT_AFFAIRS,
+    Role.ACADEMIC_AFFAIRS,
+    Role.ACADEMIC_AFFAIRS_HEAD,
+    Role.LEADERSHIP,
+    Role.FINANCE,
+    Role.LIBRARY,
+    Role.DORM,
+    Role.APARTMENT,
+    Role.CANTEEN,
+    Role.TEXTBOOK,
+    Role.PRESIDENT_OFFICE,
 )
 #: college-scoped roles (one user in the students' college, one in another college)
 COLLEGE_ROLES = (
-    Role.COLLEGE_SECRETARY, Role.COLLEGE_DEAN, Role.TEACHING_SECRETARY, Role.INSTRUCTOR, Role.COLLEGE_OFFICE,
-    Role.YOUTH_LEAGUE, Role.SUPERVISOR,
+    Role.COLLEGE_SECRETARY,
+    Role.COLLEGE_DEAN,
+    Role.TEACHING_SECRETARY,
+    Role.INSTRUCTOR,
+    Role.COLLEGE_OFFICE,
+    Role.YOUTH_LEAGUE,
+    Role.SUPERVISOR,
 )
 #: class-scoped roles (one user on the students' class, one on another class of the same college)
 CLASS_ROLES = (Role.ADVISOR, Role.COUNSELLOR)
@@ -53,10 +67,12 @@ class World:
     def roles_over(self, key: str, student) -> set[str]:
         roles = set()
         for role, scope, target in self.grants.get(key, ()):
-            if (scope == Scope.UNIVERSITY
-                    or (scope == Scope.COLLEGE and target == student.college_id)
-                    or (scope == Scope.CLASS and target == student.klass_id)
-                    or (scope == Scope.STATION and target == student.station_id)):
+            if (
+                scope == Scope.UNIVERSITY
+                or (scope == Scope.COLLEGE and target == student.college_id)
+                or (scope == Scope.CLASS and target == student.klass_id)
+                or (scope == Scope.STATION and target == student.station_id)
+            ):
                 roles.add(role)
         return roles
 
@@ -68,8 +84,20 @@ class World:
 def persona_keys() -> list[str]:
     """The keys of every user ``build_world`` makes (known before the database exists, so the
     walks' strategies can draw them)."""
-    keys = ["student", "cstudent", "classmate", "outsider", "fk_counsellor", "instructor2", "station",
-            "other_station", "other_college_registrar", "dual_college", "dual_offices", "superuser"]
+    keys = [
+        "student",
+        "cstudent",
+        "classmate",
+        "outsider",
+        "fk_counsellor",
+        "instructor2",
+        "station",
+        "other_station",
+        "other_college_registrar",
+        "dual_college",
+        "dual_offices",
+        "superuser",
+    ]
     keys += [r.value for r in (*CLASS_ROLES, *COLLEGE_ROLES, *UNIVERSITY_ROLES)]
     keys += [f"other_{r.value}" for r in (*CLASS_ROLES, *COLLEGE_ROLES)]
     return sorted(keys)
@@ -164,14 +192,24 @@ def build_world() -> World:
     course = CourseFactory(college=college)
     confirmed = make_offering(course=course, term=term, classes=[klass], instructors=[w.users[Role.INSTRUCTOR]])
     _enter_and_confirm(confirmed, {student: 58, classmate: 75})
-    entering = make_offering(course=CourseFactory(college=college), term=term, classes=[klass],
-                             instructors=[w.users[Role.INSTRUCTOR]])
+    entering = make_offering(
+        course=CourseFactory(college=college), term=term, classes=[klass], instructors=[w.users[Role.INSTRUCTOR]]
+    )
     assert w.user_keys() == persona_keys()
-    w.objects.update({
-        "college": college, "klass": klass, "cklass": cklass, "receiving_class": receiving, "station_obj": station,
-        "subject": student, "csubject": cstudent, "term": term, "confirmed_offering": confirmed,
-        "entering_offering": entering,
-    })
+    w.objects.update(
+        {
+            "college": college,
+            "klass": klass,
+            "cklass": cklass,
+            "receiving_class": receiving,
+            "station_obj": station,
+            "subject": student,
+            "csubject": cstudent,
+            "term": term,
+            "confirmed_offering": confirmed,
+            "entering_offering": entering,
+        }
+    )
     return w
 
 
@@ -184,12 +222,18 @@ def _enter_and_confirm(offering, values: dict) -> None:
         value = values.get(grade.student)
         if value is None:
             value = 80
-        stored, result = evaluate(scale=offering.scale, rounding=offering.rounding, kind=offering.kind,
-                                  weights=weights, raw={weights[0][0]: Decimal(value)})
+        stored, result = evaluate(
+            scale=offering.scale,
+            rounding=offering.rounding,
+            kind=offering.kind,
+            weights=weights,
+            raw={weights[0][0]: Decimal(value)},
+        )
         apply_result(grade, components=stored, result=result, actor=None)
         grade.save()
-    Offering.objects.filter(pk=offering.pk).update(sheet_state=Offering.SheetState.CONFIRMED,
-                                                   confirmed_at=timezone.now())
+    Offering.objects.filter(pk=offering.pk).update(
+        sheet_state=Offering.SheetState.CONFIRMED, confirmed_at=timezone.now()
+    )
 
 
 def today() -> dt.date:

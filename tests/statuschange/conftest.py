@@ -30,13 +30,24 @@ def sc_world(db):
         "station": staff(Role.STATION, station=station, username="station"),
         "other_station": staff(Role.STATION, station=StationFactory(), username="other_station"),
     }
-    for role in (Role.STUDENT_AFFAIRS, Role.ACADEMIC_AFFAIRS, Role.ACADEMIC_AFFAIRS_HEAD, Role.LEADERSHIP,
-                 Role.FINANCE, Role.LIBRARY, Role.DORM, Role.APARTMENT, Role.CANTEEN, Role.TEXTBOOK):
+    for role in (
+        Role.STUDENT_AFFAIRS,
+        Role.ACADEMIC_AFFAIRS,
+        Role.ACADEMIC_AFFAIRS_HEAD,
+        Role.LEADERSHIP,
+        Role.FINANCE,
+        Role.LIBRARY,
+        Role.DORM,
+        Role.APARTMENT,
+        Role.CANTEEN,
+        Role.TEXTBOOK,
+    ):
         people[role.value] = staff(role, username=role.value)
     # out-of-scope doubles for every class-, college- and station-scoped signer
     people["other_counsellor"] = staff(Role.COUNSELLOR, klass=other, username="other_counsellor")
     for role in (Role.COLLEGE_SECRETARY, Role.TEACHING_SECRETARY, Role.COLLEGE_OFFICE, Role.YOUTH_LEAGUE):
         people[f"other_{role.value}"] = staff(role, college=other.college, username=f"other_{role.value}")
-    people["receiving_class"] = ClassFactory(major=klass.major, cohort=klass.cohort + 1,
-                                             advisor=people["advisor"], counsellor=people["counsellor"])
+    people["receiving_class"] = ClassFactory(
+        major=klass.major, cohort=klass.cohort + 1, advisor=people["advisor"], counsellor=people["counsellor"]
+    )
     return people

@@ -11,14 +11,24 @@ TODAY = dt.date(2026, 3, 10)
 def stage_data(world, chain_code: str, stage: str, role: str) -> dict:
     data = {
         ("U1", "registrar_issue"): {"effective_date": TODAY.isoformat()},
-        ("U2", "registrar_issue"): {"receiving_class": world["receiving_class"].pk, "effective_date": TODAY.isoformat()},
+        ("U2", "registrar_issue"): {
+            "receiving_class": world["receiving_class"].pk,
+            "effective_date": TODAY.isoformat(),
+        },
         ("U2", "finance_payment"): {},
         ("U2", "finance_settlement"): {"tuition_amount": "2500.00", "tuition_receipt": "TU-0001"},
-        ("U3", "registrar_certificate"): {"notice_returned": "on", "photos_received": "2", "id_card_returned": "on",
-                                          "effective_date": TODAY.isoformat()},
+        ("U3", "registrar_certificate"): {
+            "notice_returned": "on",
+            "photos_received": "2",
+            "id_card_returned": "on",
+            "effective_date": TODAY.isoformat(),
+        },
         ("U3", "dossier"): {"dossier_filed_on": TODAY.isoformat()},
-        ("C4", "province_filing"): {"filed_on": TODAY.isoformat(), "filing_reference": "浙教备〔2026〕12号",
-                                    "filing_outcome": "准予备案"},
+        ("C4", "province_filing"): {
+            "filed_on": TODAY.isoformat(),
+            "filing_reference": "浙教备〔2026〕12号",
+            "filing_outcome": "准予备案",
+        },
     }.get((chain_code, stage), {})
     if chain_code == "U3" and stage == "clearance" and role == "finance":
         data = {"arrears": "0", "refund": "350.00"}
@@ -26,8 +36,13 @@ def stage_data(world, chain_code: str, stage: str, role: str) -> dict:
 
 
 def signer(world, role: str):
-    return {"advisor": world["advisor"], "counsellor": world["counsellor"], "college_secretary": world["secretary"],
-            "college_dean": world["dean"], "station": world["station"]}.get(role) or world[role]
+    return {
+        "advisor": world["advisor"],
+        "counsellor": world["counsellor"],
+        "college_secretary": world["secretary"],
+        "college_dean": world["dean"],
+        "station": world["station"],
+    }.get(role) or world[role]
 
 
 def advance(world, req, *, until: str | None = None):
@@ -36,8 +51,15 @@ def advance(world, req, *, until: str | None = None):
     while req.state in chain.stage_codes and req.state != until:
         stage = req.state
         for role in chain.signers(stage):
-            req = request_act(chain=chain, request_id=req.pk, actor=signer(world, role), action="approve",
-                              opinion=f"{role} 同意", data=stage_data(world, chain.code, stage, role), as_role=role)
+            req = request_act(
+                chain=chain,
+                request_id=req.pk,
+                actor=signer(world, role),
+                action="approve",
+                opinion=f"{role} 同意",
+                data=stage_data(world, chain.code, stage, role),
+                as_role=role,
+            )
     return req
 
 
@@ -78,8 +100,15 @@ def open_request(world, code: str, *, submit: bool = True, data: dict | None = N
     from tests.factories import photo_upload
 
     defaults = {
-        "U1": ({"reason": "personal", "reason_detail": "家庭原因", "period_start": "2026-03-15",
-                "period_end": "2026-09-01"}, {}),
+        "U1": (
+            {
+                "reason": "personal",
+                "reason_detail": "家庭原因",
+                "period_start": "2026-03-15",
+                "period_end": "2026-09-01",
+            },
+            {},
+        ),
         "U2": ({"reason_detail": "康复返校"}, {}),
         "U3": ({"reason_detail": "出国留学"}, {}),
         "U4": ({"absent_since": "2026-01-05", "evidence": "连续两月未到校"}, {"absence_evidence": photo_upload}),
@@ -89,16 +118,28 @@ def open_request(world, code: str, *, submit: bool = True, data: dict | None = N
     if code == "U2" and student.status != "suspended":
         make_suspended(student)
     files = {k: v() for k, v in defaults[1].items()} if attachments is None else attachments
-    return request_create(chain=get_chain(code), student=student, applicant=applicant(world, code),
-                          data={**defaults[0], **(data or {})}, attachments=files, submit=submit)
+    return request_create(
+        chain=get_chain(code),
+        student=student,
+        applicant=applicant(world, code),
+        data={**defaults[0], **(data or {})},
+        attachments=files,
+        submit=submit,
+    )
 
 
 def sign(world, req, role: str, *, user=None, action: str = "approve", opinion: str | None = None):
     """One sign-off by ``role``'s signer (or ``user``) at the request's current stage."""
     chain = get_chain(req.chain.code)
-    return request_act(chain=chain, request_id=req.pk, actor=user or signer(world, role), action=action,
-                       opinion=opinion if opinion is not None else f"{role} 同意",
-                       data=stage_data(world, chain.code, req.state, role), as_role=role)
+    return request_act(
+        chain=chain,
+        request_id=req.pk,
+        actor=user or signer(world, role),
+        action=action,
+        opinion=opinion if opinion is not None else f"{role} 同意",
+        data=stage_data(world, chain.code, req.state, role),
+        as_role=role,
+    )
 
 
 def pass_stage(world, req):

@@ -15,15 +15,24 @@ def client_for(user):
 
 def test_counsellor_files_u4_through_the_api_and_leadership_completes_it(sc_world):
     w = sc_world
-    resp = client_for(w["counsellor"]).post("/api/requests/U4/", {
-        "student": w["student"].pk, "absent_since": "2026-01-05", "evidence": "连续两月未到校",
-        "absence_evidence": photo_upload(), "submit": "true"}, format="multipart")
+    resp = client_for(w["counsellor"]).post(
+        "/api/requests/U4/",
+        {
+            "student": w["student"].pk,
+            "absent_since": "2026-01-05",
+            "evidence": "连续两月未到校",
+            "absence_evidence": photo_upload(),
+            "submit": "true",
+        },
+        format="multipart",
+    )
     assert resp.status_code == 201, resp.content
     pk = resp.json()["id"]
     assert resp.json()["state"] == "college_leadership"
     for user in (w["secretary"], w["dean"], w["academic_affairs_head"], w["leadership"]):
-        r = client_for(user).post(f"/api/requests/U4/{pk}/transitions/", {"action": "approve", "opinion": "同意"},
-                                  format="json")
+        r = client_for(user).post(
+            f"/api/requests/U4/{pk}/transitions/", {"action": "approve", "opinion": "同意"}, format="json"
+        )
         assert r.status_code == 200, r.content
     w["student"].refresh_from_db()
     assert (w["student"].status, w["student"].withdrawal_kind) == ("withdrawn", "automatic")
@@ -42,9 +51,17 @@ def test_student_may_not_file_u4_and_u2_needs_a_suspended_student(sc_world):
 @freeze_time("2026-07-15 10:00")
 def test_c4_outside_the_filing_window_is_refused_at_submit(sc_world):
     w = sc_world
-    resp = client_for(w["station"]).post("/api/requests/C4/", {
-        "student": w["cstudent"].pk, "change_type": "suspension", "reason_detail": "工作调动",
-        "written_application": photo_upload(), "submit": "true"}, format="multipart")
+    resp = client_for(w["station"]).post(
+        "/api/requests/C4/",
+        {
+            "student": w["cstudent"].pk,
+            "change_type": "suspension",
+            "reason_detail": "工作调动",
+            "written_application": photo_upload(),
+            "submit": "true",
+        },
+        format="multipart",
+    )
     assert resp.status_code == 400
     assert "02-20–04-30" in resp.json()["detail"]  # the message names the windows
     from statuschange.models import StationStatusChangeRequest

@@ -24,23 +24,37 @@ from tests.statuschange.helpers import (
 #: chain → (final status, withdrawal_kind, {field: (old, new)} written by the chain, effective date)
 EXPECTED = {
     "U1": ("suspended", "", {"status": ("enrolled", "suspended")}, TODAY),
-    "U2": ("enrolled", "", {"status": ("suspended", "enrolled"), "klass": None,
-                            "expected_graduation": ("2028-06-30", "2029-06-30")}, TODAY),
-    "U3": ("withdrawn", "voluntary", {"status": ("enrolled", "withdrawn"), "withdrawal_kind": ("", "voluntary")},
-           TODAY),
-    "U4": ("withdrawn", "automatic", {"status": ("enrolled", "withdrawn"), "withdrawal_kind": ("", "automatic")},
-           dt.date(2026, 3, 10)),
+    "U2": (
+        "enrolled",
+        "",
+        {"status": ("suspended", "enrolled"), "klass": None, "expected_graduation": ("2028-06-30", "2029-06-30")},
+        TODAY,
+    ),
+    "U3": (
+        "withdrawn",
+        "voluntary",
+        {"status": ("enrolled", "withdrawn"), "withdrawal_kind": ("", "voluntary")},
+        TODAY,
+    ),
+    "U4": (
+        "withdrawn",
+        "automatic",
+        {"status": ("enrolled", "withdrawn"), "withdrawal_kind": ("", "automatic")},
+        dt.date(2026, 3, 10),
+    ),
     "C4": ("suspended", "", {"status": ("enrolled", "suspended")}, TODAY),
 }
 
 #: the stage whose passing changes the record (None: the chain's completion)
-EFFECT_STAGE = {"U1": "registrar_issue", "U2": "registrar_issue", "U3": "registrar_certificate",
-                "U4": None, "C4": None}
+EFFECT_STAGE = {"U1": "registrar_issue", "U2": "registrar_issue", "U3": "registrar_certificate", "U4": None, "C4": None}
 
 
 def _docs(req):
-    return sorted(Document.objects.filter(chain=req.chain.code, request_id=req.pk)
-                  .exclude(doc_type="approval_form").values_list("doc_type", flat=True))
+    return sorted(
+        Document.objects.filter(chain=req.chain.code, request_id=req.pk)
+        .exclude(doc_type="approval_form")
+        .values_list("doc_type", flat=True)
+    )
 
 
 def _history(req):

@@ -34,8 +34,12 @@ def _at(days_ago: int) -> dt.datetime:
 def make(model, student, *, state="advisor_confirm", submitted_days_ago=1, overdue=False, applicant=None):
     """A request stored directly in a given state (fast seeding for counts and query budgets)."""
     extra = {
-        SuspensionRequest: {"reason": "personal", "reason_detail": "x", "period_start": dt.date(2026, 4, 1),
-                            "period_end": dt.date(2026, 9, 1)},
+        SuspensionRequest: {
+            "reason": "personal",
+            "reason_detail": "x",
+            "period_start": dt.date(2026, 4, 1),
+            "period_end": dt.date(2026, 9, 1),
+        },
         ResumptionRequest: {"reason_detail": "x"},
         WithdrawalRequest: {"reason_detail": "x"},
         AutoWithdrawalRequest: {"absent_since": dt.date(2026, 1, 5), "evidence": "x"},
@@ -43,10 +47,16 @@ def make(model, student, *, state="advisor_confirm", submitted_days_ago=1, overd
     }[model]
     submitted = _at(submitted_days_ago)
     return model.objects.create(
-        student=student, applicant=applicant or student.user, state=state, round=1, submitted_at=submitted,
-        stage_entered_at=submitted, stage_due_at=(_at(1) if overdue else _at(-3)) if state not in (
-            "completed", "withdrawn", "returned") else None,
-        completed_at=submitted + dt.timedelta(days=1) if state == "completed" else None, **extra)
+        student=student,
+        applicant=applicant or student.user,
+        state=state,
+        round=1,
+        submitted_at=submitted,
+        stage_entered_at=submitted,
+        stage_due_at=(_at(1) if overdue else _at(-3)) if state not in ("completed", "withdrawn", "returned") else None,
+        completed_at=submitted + dt.timedelta(days=1) if state == "completed" else None,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -55,23 +65,26 @@ def aa(db):
 
 
 def cell(html: str, row_attr: str, col: str) -> str:
-    row = re.search(rf'<tr [^>]*{row_attr}[^>]*>(.*?)</tr>', html, re.S).group(1)
+    row = re.search(rf"<tr [^>]*{row_attr}[^>]*>(.*?)</tr>", html, re.S).group(1)
     return re.search(rf'data-col="{col}"[^>]*>\s*(\d+)', row).group(1)
 
 
 # --- access ---------------------------------------------------------------------------
-@pytest.mark.parametrize(("role", "status"), [
-    (Role.ACADEMIC_AFFAIRS, 200),
-    (Role.ACADEMIC_AFFAIRS_HEAD, 200),
-    (Role.STUDENT_AFFAIRS, 200),
-    (Role.LEADERSHIP, 200),
-    (Role.FINANCE, 403),
-    (Role.LIBRARY, 403),
-    (Role.COLLEGE_DEAN, 403),
-    (Role.ADVISOR, 403),
-    ("student", 403),
-    ("superuser", 200),
-])
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (Role.ACADEMIC_AFFAIRS, 200),
+        (Role.ACADEMIC_AFFAIRS_HEAD, 200),
+        (Role.STUDENT_AFFAIRS, 200),
+        (Role.LEADERSHIP, 200),
+        (Role.FINANCE, 403),
+        (Role.LIBRARY, 403),
+        (Role.COLLEGE_DEAN, 403),
+        (Role.ADVISOR, 403),
+        ("student", 403),
+        ("superuser", 200),
+    ],
+)
 @pytest.mark.parametrize("url", [DASH, EXPORT])
 def test_access_matrix(client, db, role, status, url):
     if role == "student":
@@ -80,8 +93,13 @@ def test_access_matrix(client, db, role, status, url):
         user = UserFactory(is_superuser=True, is_staff=True)
     else:
         klass = ClassFactory()
-        user = (staff(role, klass=klass) if role == Role.ADVISOR
-                else staff(role, college=klass.college) if role == Role.COLLEGE_DEAN else staff(role))
+        user = (
+            staff(role, klass=klass)
+            if role == Role.ADVISOR
+            else staff(role, college=klass.college)
+            if role == Role.COLLEGE_DEAN
+            else staff(role)
+        )
     client.force_login(user)
     assert client.get(url).status_code == status
 
@@ -114,8 +132,9 @@ def test_counts_by_type_stage_college_and_overdue(client, aa):
     late_u3 = make(WithdrawalRequest, s[3], state="clearance", overdue=True)
     make(WithdrawalRequest, s[4], state="withdrawn")
     make(ResumptionRequest, s[5], state="returned")
-    make(SuspensionRequest, s[6], state="draft", submitted_days_ago=0).__class__.objects.filter(
-        student=s[6]).update(submitted_at=None)  # a draft never submitted is not counted
+    make(SuspensionRequest, s[6], state="draft", submitted_days_ago=0).__class__.objects.filter(student=s[6]).update(
+        submitted_at=None
+    )  # a draft never submitted is not counted
     client.force_login(aa)
     html = client.get(DASH).content.decode()
 
@@ -131,7 +150,7 @@ def test_counts_by_type_stage_college_and_overdue(client, aa):
     assert cell(html, f'data-college="{k1.college_id}"', "total") == "4"
     assert cell(html, f'data-college="{k1.college_id}"', "completed") == "1"
     assert cell(html, f'data-college="{k2.college_id}"', "open") == "1"
-    stages = html[html.index('id="by-stage"'):]
+    stages = html[html.index('id="by-stage"') :]
     stage_block = re.search(r'data-chain="U3">(.*?)</table>', stages, re.S).group(1)
     assert re.search(r'data-state="clearance">.*?class="count">1<', stage_block, re.S)
     # the overdue list links to each overdue request, oldest due first
@@ -192,13 +211,19 @@ def test_scope_of_a_college_scoped_grant(client, db):
 
 # --- performance --------------------------------------------------------------------------
 def _seed(n: int):
-    models = [SuspensionRequest, ResumptionRequest, WithdrawalRequest, AutoWithdrawalRequest,
-              StationStatusChangeRequest]
+    models = [
+        SuspensionRequest,
+        ResumptionRequest,
+        WithdrawalRequest,
+        AutoWithdrawalRequest,
+        StationStatusChangeRequest,
+    ]
     states = ["advisor_confirm", "completed", "college_review", "returned"]
     for i in range(n):
         model = models[i % len(models)]
         state = {AutoWithdrawalRequest: "aa_head", StationStatusChangeRequest: "station_review"}.get(
-            model, states[i % len(states)])
+            model, states[i % len(states)]
+        )
         make(model, StudentFactory(), state=state, submitted_days_ago=i % 300, overdue=i % 3 == 0)
 
 
@@ -253,8 +278,18 @@ def test_dashboard_counts_a_real_chain_run(client, sc_world, aa):
     """End to end through the services: a completed U1 counts as completed, with its college."""
     w = sc_world
     s = w["student"]
-    req = request_create(chain=SuspensionRequest.chain, student=s, applicant=s.user, submit=True, data={
-        "reason": "personal", "reason_detail": "家庭原因", "period_start": "2026-03-15", "period_end": "2026-09-01"})
+    req = request_create(
+        chain=SuspensionRequest.chain,
+        student=s,
+        applicant=s.user,
+        submit=True,
+        data={
+            "reason": "personal",
+            "reason_detail": "家庭原因",
+            "period_start": "2026-03-15",
+            "period_end": "2026-09-01",
+        },
+    )
     advance(w, req)
     client.force_login(aa)
     html = client.get(DASH, {"type": "U1"}).content.decode()

@@ -29,25 +29,51 @@ def _pending(world, n: int, start: int = 0) -> list:
         suspended = kind == "U2"
         s = StudentFactory(klass=klass, status=Student.Status.SUSPENDED if suspended else Student.Status.ENROLLED)
         if kind.startswith("U1"):
-            req = request_create(chain=U1, student=s, applicant=s.user, submit=True, data={
-                "reason": "personal", "reason_detail": "家庭原因", "period_start": "2026-03-15",
-                "period_end": "2026-09-01"})
+            req = request_create(
+                chain=U1,
+                student=s,
+                applicant=s.user,
+                submit=True,
+                data={
+                    "reason": "personal",
+                    "reason_detail": "家庭原因",
+                    "period_start": "2026-03-15",
+                    "period_end": "2026-09-01",
+                },
+            )
         elif kind == "U2":
             req = request_create(chain=U2, student=s, applicant=s.user, submit=True, data={"reason_detail": "期满"})
         elif kind == "U3":
             req = request_create(chain=U3, student=s, applicant=s.user, submit=True, data={"reason_detail": "出国"})
         elif kind == "U4":
-            req = request_create(chain=U4, student=s, applicant=world["counsellor"], submit=True,
-                                 data={"absent_since": "2026-01-05", "evidence": "连续两月未到校"},
-                                 attachments={"absence_evidence": photo_upload()})
+            req = request_create(
+                chain=U4,
+                student=s,
+                applicant=world["counsellor"],
+                submit=True,
+                data={"absent_since": "2026-01-05", "evidence": "连续两月未到校"},
+                attachments={"absence_evidence": photo_upload()},
+            )
         else:
-            req = request_create(chain=U6, student=s, applicant=s.user, submit=True,
-                                 data={"reason": "lost", "reason_detail": "遗失"}, attachments={"photo": photo_upload()})
+            req = request_create(
+                chain=U6,
+                student=s,
+                applicant=s.user,
+                submit=True,
+                data={"reason": "lost", "reason_detail": "遗失"},
+                attachments={"photo": photo_upload()},
+            )
         if kind in ("U1", "U1-counsellor-signed", "U2", "U3"):
             req = advance(world, req, until="college_review")
         if kind == "U1-counsellor-signed":
-            req = request_act(chain=U1, request_id=req.pk, actor=world["counsellor"], action="approve",
-                              opinion="同意", as_role="counsellor")
+            req = request_act(
+                chain=U1,
+                request_id=req.pk,
+                actor=world["counsellor"],
+                action="approve",
+                opinion="同意",
+                as_role="counsellor",
+            )
         made.append(req)
     return made
 

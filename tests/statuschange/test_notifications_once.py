@@ -23,7 +23,8 @@ def test_a_full_suspension_tells_the_student_once_per_stage_and_nobody_twice(sc_
     assert len(told) == len(chain.stages) == 7
     assert str(chain.state_label(COMPLETED)) in told[-1]
     duplicates = Counter(Notification.objects.values_list("user_id", "message", "url")) - Counter(
-        set(Notification.objects.values_list("user_id", "message", "url")))
+        set(Notification.objects.values_list("user_id", "message", "url"))
+    )
     assert not duplicates, duplicates
 
 

@@ -39,13 +39,17 @@ def test_items_in_any_order_open_the_next_stage_only_at_the_last(sc_world, code,
                 r = sign(w, r, role)
                 if i < len(order) - 1:
                     assert r.state == stage, f"{stage} passed after {order[: i + 1]}"
-                    assert sorted(r.pending_roles()) == sorted(order[i + 1:])
-                    told = set(Notification.objects.filter(pk__gt=mark, user_id__in=next_signers,
-                                                           message__contains="#").values_list("user_id", flat=True))
+                    assert sorted(r.pending_roles()) == sorted(order[i + 1 :])
+                    told = set(
+                        Notification.objects.filter(
+                            pk__gt=mark, user_id__in=next_signers, message__contains="#"
+                        ).values_list("user_id", flat=True)
+                    )
                     assert not told, "the next stage's signers were told before the last item cleared"
             assert r.state == nxt
-            told = set(Notification.objects.filter(pk__gt=mark, user_id__in=next_signers)
-                       .values_list("user_id", flat=True))
+            told = set(
+                Notification.objects.filter(pk__gt=mark, user_id__in=next_signers).values_list("user_id", flat=True)
+            )
             assert told == next_signers - {signer(w, order[-1]).pk}
             assert r.stage_entered_at is not None
             items = SignOff.objects.for_object(r).filter(stage=stage, decision="approve", round=r.round)

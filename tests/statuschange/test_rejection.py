@@ -31,7 +31,7 @@ def _rejectable(code):
 def _not_rejectable(code):
     chain = get_chain(code)
     i = _effect_index(chain)
-    return () if i is None else chain.stage_codes[i + 1:]
+    return () if i is None else chain.stage_codes[i + 1 :]
 
 
 REJECTABLE = [(c, s) for c in CHAIN_CODES for s in _rejectable(c)]
@@ -67,8 +67,9 @@ def test_rejection_returns_to_applicant_and_resubmission_works(sc_world, code, s
     student = subject(w, code)
     assert not StatusHistory.objects.filter(student=student).exists()
     issued_before = [d for s in chain.stage_codes[: chain.stage_codes.index(stage)] for d in chain.stage(s).issues]
-    assert sorted(Document.objects.filter(chain=code, request_id=req.pk).values_list("doc_type", flat=True)) == \
-        sorted(issued_before)
+    assert sorted(Document.objects.filter(chain=code, request_id=req.pk).values_list("doc_type", flat=True)) == sorted(
+        issued_before
+    )
 
     # a rejection needs a reason
     with pytest.raises(ApplicationError):
@@ -82,8 +83,15 @@ def test_rejection_returns_to_applicant_and_resubmission_works(sc_world, code, s
 
 
 @freeze_time("2026-03-10 10:00")
-@pytest.mark.parametrize(("code", "stage"), [("U1", "registrar_issue"), ("U3", "leadership_approval"),
-                                             ("U4", "leadership_approval"), ("C4", "station_feedback")])
+@pytest.mark.parametrize(
+    ("code", "stage"),
+    [
+        ("U1", "registrar_issue"),
+        ("U3", "leadership_approval"),
+        ("U4", "leadership_approval"),
+        ("C4", "station_feedback"),
+    ],
+)
 def test_resubmitted_request_completes_and_writes_history_once(sc_world, code, stage):
     w = sc_world
     req = _advance_to(w, open_request(w, code), stage)
@@ -132,8 +140,9 @@ def test_rejection_during_clearance_revokes_the_leave_notice(sc_world):
     notice.refresh_from_db()
     assert notice.revoked_at is not None and notice.revoked_by == w["library"]
     assert REASON in notice.revoke_reason
-    assert not Document.objects.filter(chain="U3", request_id=req.pk, doc_type="approval_form",
-                                       revoked_at__isnull=False).exists()
+    assert not Document.objects.filter(
+        chain="U3", request_id=req.pk, doc_type="approval_form", revoked_at__isnull=False
+    ).exists()
     req = resubmit(req)
     req = _advance_to(w, req, "clearance")
     valid = Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice", revoked_at__isnull=True)
@@ -155,7 +164,7 @@ def test_a_notice_issued_again_after_a_send_back_supersedes_the_first(sc_world):
     req = sign(w, req, "academic_affairs")
     assert req.state == "clearance"
     notices = list(Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice").order_by("id"))
-    assert [n.pk for n in notices][0] == first.pk and len(notices) == 2
+    assert next(n.pk for n in notices) == first.pk and len(notices) == 2
     old, new = notices
     assert old.revoked_at is not None and old.revoked_by == w["academic_affairs"] and new.serial in old.revoke_reason
     assert new.revoked_at is None

@@ -33,8 +33,13 @@ from students.models import StatusHistory, Student
 from tests.factories import ClassFactory, StudentFactory, photo_upload
 from tests.statuschange.helpers import CHAIN_CODES, make_suspended, open_request, pass_stage, sign, subject
 
-MODELS = {"U1": SuspensionRequest, "U2": ResumptionRequest, "U3": WithdrawalRequest, "U4": AutoWithdrawalRequest,
-          "C4": StationStatusChangeRequest}
+MODELS = {
+    "U1": SuspensionRequest,
+    "U2": ResumptionRequest,
+    "U3": WithdrawalRequest,
+    "U4": AutoWithdrawalRequest,
+    "C4": StationStatusChangeRequest,
+}
 pytestmark = pytest.mark.usefixtures("frozen")
 
 
@@ -90,10 +95,17 @@ def test_completed_request_no_longer_blocks(sc_world):
 def test_no_resumption_for_an_enrolled_student(sc_world):
     w = sc_world
     with pytest.raises(ApplicationError) as exc:
-        request_create(chain=get_chain("U2"), student=w["student"], applicant=w["student"].user,
-                       data={"reason_detail": "复学"}, submit=True)
-    assert _message(exc) == WRONG_STUDENT_STATUS % {"chain": get_chain("U2").name,
-                                                    "status": w["student"].get_status_display()}
+        request_create(
+            chain=get_chain("U2"),
+            student=w["student"],
+            applicant=w["student"].user,
+            data={"reason_detail": "复学"},
+            submit=True,
+        )
+    assert _message(exc) == WRONG_STUDENT_STATUS % {
+        "chain": get_chain("U2").name,
+        "status": w["student"].get_status_display(),
+    }
     assert ResumptionRequest.objects.count() == 0
 
 
@@ -105,13 +117,18 @@ def test_nothing_for_a_withdrawn_student(sc_world, code):
     student.refresh_from_db()
     with pytest.raises(ApplicationError) as exc:
         open_request(w, code) if code != "U2" else request_create(
-            chain=get_chain("U2"), student=student, applicant=student.user, data={"reason_detail": "x"}, submit=True)
+            chain=get_chain("U2"), student=student, applicant=student.user, data={"reason_detail": "x"}, submit=True
+        )
     if code == "C4":
         assert _message(exc) == sc.CHANGE_NOT_POSSIBLE % {
-            "change": StationStatusChangeRequest.ChangeType.SUSPENSION.label, "status": student.get_status_display()}
+            "change": StationStatusChangeRequest.ChangeType.SUSPENSION.label,
+            "status": student.get_status_display(),
+        }
     else:
-        assert _message(exc) == WRONG_STUDENT_STATUS % {"chain": get_chain(code).name,
-                                                        "status": student.get_status_display()}
+        assert _message(exc) == WRONG_STUDENT_STATUS % {
+            "chain": get_chain(code).name,
+            "status": student.get_status_display(),
+        }
     assert _all_requests() == 0
 
 
@@ -124,8 +141,10 @@ def test_status_is_checked_again_at_resubmission(sc_world):
     make_suspended(w["student"])
     with pytest.raises(ApplicationError) as exc:
         resubmit(req)
-    assert _message(exc) == WRONG_STUDENT_STATUS % {"chain": get_chain("U1").name,
-                                                    "status": w["student"].get_status_display()}
+    assert _message(exc) == WRONG_STUDENT_STATUS % {
+        "chain": get_chain("U1").name,
+        "status": w["student"].get_status_display(),
+    }
     req.refresh_from_db()
     assert req.state == "returned"
 
@@ -192,8 +211,9 @@ def test_illness_requires_the_medical_certificate(sc_world):
     w = sc_world
     with pytest.raises(ApplicationError) as exc:
         open_request(w, "U1", data={"reason": "illness"})
-    assert _message(exc) == ATTACHMENT_MISSING % {"kinds": str(get_chain("U1").attachment_rule(
-        "medical_certificate").label)}
+    assert _message(exc) == ATTACHMENT_MISSING % {
+        "kinds": str(get_chain("U1").attachment_rule("medical_certificate").label)
+    }
     assert SuspensionRequest.objects.count() == 0
     req = open_request(w, "U1", data={"reason": "illness"}, attachments={"medical_certificate": photo_upload()})
     assert req.state == "advisor_confirm"
@@ -205,8 +225,12 @@ def test_other_reasons_need_no_medical_certificate(sc_world):
 
 # --- U2 ----------------------------------------------------------------------------------------
 def _complete_u1(w, **data):
-    req = open_request(w, "U1", data=data, attachments={"medical_certificate": photo_upload()}
-                       if data.get("reason") == "illness" else None)
+    req = open_request(
+        w,
+        "U1",
+        data=data,
+        attachments={"medical_certificate": photo_upload()} if data.get("reason") == "illness" else None,
+    )
     while req.state != "completed":
         req = pass_stage(w, req)
     return req
@@ -236,19 +260,37 @@ def test_receiving_class_of_another_major_is_refused_and_nothing_is_written(sc_w
         req = pass_stage(w, req)
     student = w["student"]
     student.refresh_from_db()
-    before = (student.status, student.klass_id, student.expected_graduation, StatusHistory.objects.count(),
-              SignOff.objects.for_object(req).count(), Document.objects.count())
+    before = (
+        student.status,
+        student.klass_id,
+        student.expected_graduation,
+        StatusHistory.objects.count(),
+        SignOff.objects.for_object(req).count(),
+        Document.objects.count(),
+    )
     foreign = ClassFactory(cohort=student.klass.cohort + 1)
     assert foreign.major_id != student.major_id
     with pytest.raises(ApplicationError) as exc:
-        request_act(chain=get_chain("U2"), request_id=req.pk, actor=w["academic_affairs"], action="approve",
-                    opinion="同意", data={"receiving_class": foreign.pk, "effective_date": "2026-03-10"})
+        request_act(
+            chain=get_chain("U2"),
+            request_id=req.pk,
+            actor=w["academic_affairs"],
+            action="approve",
+            opinion="同意",
+            data={"receiving_class": foreign.pk, "effective_date": "2026-03-10"},
+        )
     assert _message(exc) == sc.RECEIVING_CLASS_OTHER_MAJOR % {"major": student.major}
     student.refresh_from_db()
     req.refresh_from_db()
     assert req.state == "registrar_issue" and req.receiving_class is None
-    assert (student.status, student.klass_id, student.expected_graduation, StatusHistory.objects.count(),
-            SignOff.objects.for_object(req).count(), Document.objects.count()) == before
+    assert (
+        student.status,
+        student.klass_id,
+        student.expected_graduation,
+        StatusHistory.objects.count(),
+        SignOff.objects.for_object(req).count(),
+        Document.objects.count(),
+    ) == before
 
 
 def test_receiving_class_of_the_same_cohort_keeps_the_graduation_date(sc_world):
@@ -258,20 +300,37 @@ def test_receiving_class_of_the_same_cohort_keeps_the_graduation_date(sc_world):
     req = open_request(w, "U2")
     while req.state != "registrar_issue":
         req = pass_stage(w, req)
-    request_act(chain=get_chain("U2"), request_id=req.pk, actor=w["academic_affairs"], action="approve",
-                opinion="同意", data={"receiving_class": same.pk, "effective_date": "2026-03-10"})
+    request_act(
+        chain=get_chain("U2"),
+        request_id=req.pk,
+        actor=w["academic_affairs"],
+        action="approve",
+        opinion="同意",
+        data={"receiving_class": same.pk, "effective_date": "2026-03-10"},
+    )
     student.refresh_from_db()
     assert (student.klass, student.expected_graduation) == (same, dt.date(2028, 6, 30))
-    assert set(StatusHistory.objects.filter(request_id=req.pk, request_type="U2")
-               .values_list("field", flat=True)) == {"status", "klass"}
+    assert set(StatusHistory.objects.filter(request_id=req.pk, request_type="U2").values_list("field", flat=True)) == {
+        "status",
+        "klass",
+    }
 
 
 # --- C4 ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("day", "ok"), [
-    ("2026-02-19", False), ("2026-02-20", True), ("2026-04-30", True), ("2026-05-01", False),
-    ("2026-07-15", False), ("2026-08-31", False), ("2026-09-01", True), ("2026-11-30", True),
-    ("2026-12-01", False),
-])
+@pytest.mark.parametrize(
+    ("day", "ok"),
+    [
+        ("2026-02-19", False),
+        ("2026-02-20", True),
+        ("2026-04-30", True),
+        ("2026-05-01", False),
+        ("2026-07-15", False),
+        ("2026-08-31", False),
+        ("2026-09-01", True),
+        ("2026-11-30", True),
+        ("2026-12-01", False),
+    ],
+)
 def test_c4_filing_window(sc_world, day, ok):
     w = sc_world
     with freeze_time(f"{day} 09:00"):
@@ -288,9 +347,14 @@ def test_c4_for_a_full_time_student_is_refused(sc_world):
     w = sc_world
     full_time = StudentFactory(klass=w["cstudent"].klass, station=w["cstudent"].station, study_form="full_time")
     with pytest.raises(ApplicationError) as exc:
-        request_create(chain=get_chain("C4"), student=full_time, applicant=w["station"],
-                       data={"change_type": "suspension", "reason_detail": "x"},
-                       attachments={"written_application": photo_upload()}, submit=True)
+        request_create(
+            chain=get_chain("C4"),
+            student=full_time,
+            applicant=w["station"],
+            data={"change_type": "suspension", "reason_detail": "x"},
+            attachments={"written_application": photo_upload()},
+            submit=True,
+        )
     assert _message(exc) == sc.NOT_CORRESPONDENCE
     assert StationStatusChangeRequest.objects.count() == 0
 
@@ -299,8 +363,13 @@ def test_c4_only_by_the_students_station(sc_world):
     w = sc_world
     for user in (w["other_station"], w["cstudent"].user, w["counsellor"]):
         with pytest.raises(PermissionDenied):
-            request_create(chain=get_chain("C4"), student=w["cstudent"], applicant=user,
-                           data={"change_type": "suspension", "reason_detail": "x"}, submit=True)
+            request_create(
+                chain=get_chain("C4"),
+                student=w["cstudent"],
+                applicant=user,
+                data={"change_type": "suspension", "reason_detail": "x"},
+                submit=True,
+            )
     assert StationStatusChangeRequest.objects.count() == 0
 
 
@@ -316,9 +385,14 @@ def test_only_the_students_counsellor_may_open_u4(sc_world):
     for who in ("student", "other_counsellor", "advisor", "college_dean", "academic_affairs"):
         user = w["student"].user if who == "student" else w["dean" if who == "college_dean" else who]
         with pytest.raises(PermissionDenied) as exc:
-            request_create(chain=get_chain("U4"), student=w["student"], applicant=user,
-                           data={"absent_since": "2026-01-05", "evidence": "x"},
-                           attachments={"absence_evidence": photo_upload()}, submit=True)
+            request_create(
+                chain=get_chain("U4"),
+                student=w["student"],
+                applicant=user,
+                data={"absent_since": "2026-01-05", "evidence": "x"},
+                attachments={"absence_evidence": photo_upload()},
+                submit=True,
+            )
         assert str(exc.value) == str(MAY_NOT_INITIATE), who
     assert AutoWithdrawalRequest.objects.count() == 0
     assert open_request(w, "U4").applicant == w["counsellor"]

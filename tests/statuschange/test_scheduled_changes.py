@@ -30,8 +30,15 @@ def _suspension_approved(world, effective: dt.date = EFFECTIVE):
     """A U1 request run to completion, the registrar giving ``effective`` as the effective date."""
     req = open_request(world, "U1", data={"period_start": "2027-03-01", "period_end": "2027-08-31"})
     req = advance(world, req, until="registrar_issue")
-    req = request_act(chain=get_chain("U1"), request_id=req.pk, actor=world["academic_affairs"], action="approve",
-                      opinion="准予休学", data={"effective_date": effective.isoformat()}, as_role="academic_affairs")
+    req = request_act(
+        chain=get_chain("U1"),
+        request_id=req.pk,
+        actor=world["academic_affairs"],
+        action="approve",
+        opinion="准予休学",
+        data={"effective_date": effective.isoformat()},
+        as_role="academic_affairs",
+    )
     return advance(world, req)
 
 
@@ -53,9 +60,15 @@ def test_a_future_suspension_waits_for_its_date(sc_world, client):
     assert _status(student) == Student.Status.ENROLLED
     assert not StatusHistory.objects.filter(student=student, field="status").exists()
     pending = ScheduledChange.objects.get(student=student)
-    assert (pending.field, pending.old_value, pending.new_value, pending.effective_date, pending.state,
-            pending.request_type, pending.request_id) == (
-        "status", "enrolled", "suspended", EFFECTIVE, "pending", "U1", req.pk)
+    assert (
+        pending.field,
+        pending.old_value,
+        pending.new_value,
+        pending.effective_date,
+        pending.state,
+        pending.request_type,
+        pending.request_id,
+    ) == ("status", "enrolled", "suspended", EFFECTIVE, "pending", "U1", req.pk)
 
     # 复学 is neither offered on the home page nor accepted: the student is not suspended yet
     client.force_login(student.user)
@@ -64,10 +77,11 @@ def test_a_future_suspension_waits_for_its_date(sc_world, client):
     assert list(home.context["pending_changes"]) == [pending]
     assert 'id="pending-changes"' in home.content.decode() and "2027-03-01" in home.content.decode()
     with pytest.raises(ApplicationError) as refused:
-        request_create(chain=get_chain("U2"), student=student, applicant=student.user,
-                       data={"reason_detail": "返校"})
+        request_create(chain=get_chain("U2"), student=student, applicant=student.user, data={"reason_detail": "返校"})
     assert refused.value.message == WRONG_STUDENT_STATUS % {
-        "chain": get_chain("U2").name, "status": student.get_status_display()}
+        "chain": get_chain("U2").name,
+        "status": student.get_status_display(),
+    }
 
     # the request page and the student page show it too
     page = client.get(req.get_absolute_url())
@@ -94,7 +108,11 @@ def test_the_task_applies_it_on_its_date_once(sc_world):
     assert _status(student) == Student.Status.SUSPENDED
     history = StatusHistory.objects.get(student=student, field="status")
     assert (history.old_value, history.new_value, history.effective_date, history.request_type) == (
-        "enrolled", "suspended", EFFECTIVE, "U1")
+        "enrolled",
+        "suspended",
+        EFFECTIVE,
+        "U1",
+    )
     change = ScheduledChange.objects.get(student=student)
     assert change.state == ScheduledChange.State.APPLIED and change.resolved_at is not None
 
@@ -129,22 +147,33 @@ def test_a_resumption_schedules_status_class_and_graduation_together(sc_world):
     with freeze_time(APPROVED_ON):
         req = open_request(sc_world, "U2")
         req = advance(sc_world, req, until="registrar_issue")
-        req = request_act(chain=get_chain("U2"), request_id=req.pk, actor=sc_world["academic_affairs"],
-                          action="approve", opinion="准予复学", as_role="academic_affairs",
-                          data={"receiving_class": new_class.pk, "effective_date": "2027-02-20"})
+        req = request_act(
+            chain=get_chain("U2"),
+            request_id=req.pk,
+            actor=sc_world["academic_affairs"],
+            action="approve",
+            opinion="准予复学",
+            as_role="academic_affairs",
+            data={"receiving_class": new_class.pk, "effective_date": "2027-02-20"},
+        )
         advance(sc_world, req)
         student.refresh_from_db()
         old_class, old_graduation = student.klass, student.expected_graduation
         assert student.status == Student.Status.SUSPENDED
         assert set(ScheduledChange.objects.values_list("field", flat=True)) == {
-            "status", "klass", "expected_graduation"}
+            "status",
+            "klass",
+            "expected_graduation",
+        }
     with freeze_time("2027-02-20 01:00"):
         assert scheduled_changes_apply() == 3
     student.refresh_from_db()
     assert (student.status, student.klass) == (Student.Status.ENROLLED, new_class)
     assert student.expected_graduation == old_graduation.replace(year=old_graduation.year + 1)
-    rows = {h.field: (h.old_value, h.new_value, h.effective_date) for h in StatusHistory.objects.filter(
-        student=student, request_type="U2")}
+    rows = {
+        h.field: (h.old_value, h.new_value, h.effective_date)
+        for h in StatusHistory.objects.filter(student=student, request_type="U2")
+    }
     assert rows["klass"] == (str(old_class), str(new_class), dt.date(2027, 2, 20))
     assert rows["status"] == ("suspended", "enrolled", dt.date(2027, 2, 20))
 
@@ -164,4 +193,5 @@ def test_a_change_overtaken_before_its_date_is_superseded_not_applied(sc_world):
     assert _status(student) == Student.Status.WITHDRAWN
     assert ScheduledChange.objects.get().state == ScheduledChange.State.SUPERSEDED
     assert list(StatusHistory.objects.filter(student=student, field="status").values_list("new_value", flat=True)) == [
-        "withdrawn"]
+        "withdrawn"
+    ]

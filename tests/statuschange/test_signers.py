@@ -26,8 +26,11 @@ def _refused(w, req, role, exc, *, user=None, action="approve"):
 
 
 def _approvals(req, stage, role):
-    return SignOff.objects.for_object(req).filter(stage=stage, role=role, round=req.round,
-                                                  decision=SignOff.Decision.APPROVE).count()
+    return (
+        SignOff.objects.for_object(req)
+        .filter(stage=stage, role=role, round=req.round, decision=SignOff.Decision.APPROVE)
+        .count()
+    )
 
 
 @freeze_time("2026-03-10 10:00")
@@ -40,7 +43,7 @@ def test_out_of_order_out_of_scope_and_twice_are_refused(sc_world, code):
     for i, stage in enumerate(codes):
         assert req.state == stage
         here = set(chain.signers(stage))
-        later = {r for s in codes[i + 1:] for r in chain.signers(s)} - here
+        later = {r for s in codes[i + 1 :] for r in chain.signers(s)} - here
         # out of order: a later stage's signer may not sign (nor reject) this one
         for role in sorted(later):
             _refused(w, req, role, PermissionDenied)

@@ -24,8 +24,15 @@ def banned_types():
     added = []
     for code, prefix in (("transcript", "TTR"), ("incomplete_certificate", "TYY")):
         if find_doc_type(code) is None:
-            register(DocType(code=code, label=code, template="statuschange/certificate_pdf.html",
-                             serial_prefix=prefix, context_builder="statuschange.documents.status_document_context"))
+            register(
+                DocType(
+                    code=code,
+                    label=code,
+                    template="statuschange/certificate_pdf.html",
+                    serial_prefix=prefix,
+                    context_builder="statuschange.documents.status_document_context",
+                )
+            )
             added.append(code)
     yield
     for code in added:
@@ -43,8 +50,11 @@ def _issue(student, code, actor):
 
 
 def _written():
-    return (Document.objects.count(), list(DocumentSequence.objects.values_list("prefix", "last")),
-            list(Document.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True)))
+    return (
+        Document.objects.count(),
+        list(DocumentSequence.objects.values_list("prefix", "last")),
+        list(Document.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True)),
+    )
 
 
 def _refusal(student, code):
@@ -65,8 +75,14 @@ def auto_withdrawn(sc_world, banned_types, frozen):
         req = pass_stage(w, req)
     student.refresh_from_db()
     assert (student.status, student.withdrawal_kind) == ("withdrawn", "automatic")
-    return {"w": w, "student": student, "aa": aa, "request": req, "pending": before,
-            "ready": Document.objects.get(pk=ready.pk)}
+    return {
+        "w": w,
+        "student": student,
+        "aa": aa,
+        "request": req,
+        "pending": before,
+        "ready": Document.objects.get(pk=ready.pk),
+    }
 
 
 @pytest.mark.parametrize("code", BANNED)

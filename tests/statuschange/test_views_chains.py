@@ -33,8 +33,13 @@ def text(response) -> str:
 
 
 def u1_data(**over):
-    data = {"reason": "personal", "reason_detail": "家庭原因", "period_start": "2026-03-15",
-            "period_end": "2026-09-01", "submit": "1"}
+    data = {
+        "reason": "personal",
+        "reason_detail": "家庭原因",
+        "period_start": "2026-03-15",
+        "period_end": "2026-09-01",
+        "submit": "1",
+    }
     data.update(over)
     return data
 
@@ -64,8 +69,9 @@ def test_u1_apply_page_and_conditional_medical_certificate(client, sc_world):
     assert str(ATTACHMENT_REQUIRED) in text(response)
     assert not SuspensionRequest.objects.exists()
 
-    response = client.post("/requests/U1/new/", {**u1_data(reason="illness"),
-                                                  "medical_certificate": photo_upload("med.png")})
+    response = client.post(
+        "/requests/U1/new/", {**u1_data(reason="illness"), "medical_certificate": photo_upload("med.png")}
+    )
     req = SuspensionRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == req.get_absolute_url()
     assert req.state == "advisor_confirm" and req.reason == "illness"
@@ -78,13 +84,17 @@ def test_u1_apply_page_and_conditional_medical_certificate(client, sc_world):
 def test_u1_personal_reason_needs_no_certificate_and_period_limits_are_checked(client, sc_world, settings):
     s = sc_world["student"]
     client.force_login(s.user)
-    settings.REGISTRAR = {**settings.REGISTRAR, "STATUS_CHANGE": {
-        **settings.REGISTRAR["STATUS_CHANGE"], "SUSPENSION_MAX_DAYS": 30}}
+    settings.REGISTRAR = {
+        **settings.REGISTRAR,
+        "STATUS_CHANGE": {**settings.REGISTRAR["STATUS_CHANGE"], "SUSPENSION_MAX_DAYS": 30},
+    }
     response = client.post("/requests/U1/new/", u1_data(), follow=True)
     assert not SuspensionRequest.objects.filter(state="advisor_confirm").exists()
     assert "30" in text(response)  # the service's limit message is shown
-    settings.REGISTRAR = {**settings.REGISTRAR, "STATUS_CHANGE": {
-        **settings.REGISTRAR["STATUS_CHANGE"], "SUSPENSION_MAX_DAYS": 366}}
+    settings.REGISTRAR = {
+        **settings.REGISTRAR,
+        "STATUS_CHANGE": {**settings.REGISTRAR["STATUS_CHANGE"], "SUSPENSION_MAX_DAYS": 366},
+    }
     response = client.post("/requests/U1/new/", u1_data())
     assert response.status_code == 302
     assert SuspensionRequest.objects.get().state == "advisor_confirm"
@@ -133,13 +143,16 @@ def test_u4_counsellor_picks_the_student_by_number(client, sc_world):
     page = text(client.get("/requests/U4/new/"))
     assert {"student_number", "absent_since", "evidence", "absence_evidence"} <= field_names(page)
     data = {"absent_since": "2026-01-05", "evidence": "连续两月未到校", "submit": "1"}
-    response = client.post("/requests/U4/new/", {**data, "student_number": w["cstudent"].student_number,
-                                                   "absence_evidence": photo_upload()})
+    response = client.post(
+        "/requests/U4/new/",
+        {**data, "student_number": w["cstudent"].student_number, "absence_evidence": photo_upload()},
+    )
     assert str(NO_SUCH_STUDENT) in text(response)  # another class: out of the counsellor's scope
     response = client.post("/requests/U4/new/", {**data, "student_number": s.student_number})
     assert str(ATTACHMENT_REQUIRED) in text(response)
-    response = client.post("/requests/U4/new/", {**data, "student_number": s.student_number,
-                                                   "absence_evidence": photo_upload()})
+    response = client.post(
+        "/requests/U4/new/", {**data, "student_number": s.student_number, "absence_evidence": photo_upload()}
+    )
     req = AutoWithdrawalRequest.objects.get()
     assert response["Location"] == req.get_absolute_url()
     assert (req.student, req.applicant, req.state) == (s, w["counsellor"], "college_leadership")
@@ -151,8 +164,7 @@ def test_c4_station_staff_file_within_the_window(client, sc_world):
     client.force_login(w["advisor"])
     assert client.get("/requests/C4/new/").status_code == 403
     client.force_login(w["station"])
-    data = {"student_number": c.student_number, "change_type": "suspension", "reason_detail": "工作调动",
-            "submit": "1"}
+    data = {"student_number": c.student_number, "change_type": "suspension", "reason_detail": "工作调动", "submit": "1"}
     with freeze_time("2026-06-10 10:00"):
         response = client.post("/requests/C4/new/", {**data, "written_application": photo_upload()})
         assert not StationStatusChangeRequest.objects.exists()
@@ -215,8 +227,9 @@ def test_u2_registrar_issue_offers_receiving_class(client, sc_world):
     assert re.search(r'<input type="date" name="effective_date"', page)
     options = re.search(r'<select name="receiving_class".*?</select>', page, re.S).group(0)
     assert f'value="{w["receiving_class"].pk}"' in options
-    response = client.post(url, {"receiving_class": w["receiving_class"].pk, "effective_date": "2026-03-10",
-                                 "opinion": "同意"})
+    response = client.post(
+        url, {"receiving_class": w["receiving_class"].pk, "effective_date": "2026-03-10", "opinion": "同意"}
+    )
     assert response.status_code == 302
     req.refresh_from_db()
     assert req.state == "finance_settlement" and req.receiving_class == w["receiving_class"]
@@ -227,8 +240,18 @@ def test_u2_registrar_issue_offers_receiving_class(client, sc_world):
 def test_documents_appear_on_the_request_page_once_issued(client, sc_world):
     w = sc_world
     s = w["student"]
-    req = request_create(chain=U1, student=s, applicant=s.user, submit=True, data={
-        "reason": "personal", "reason_detail": "家庭原因", "period_start": "2026-03-15", "period_end": "2026-09-01"})
+    req = request_create(
+        chain=U1,
+        student=s,
+        applicant=s.user,
+        submit=True,
+        data={
+            "reason": "personal",
+            "reason_detail": "家庭原因",
+            "period_start": "2026-03-15",
+            "period_end": "2026-09-01",
+        },
+    )
     req = advance(w, req, until="registrar_issue")
     client.force_login(s.user)
     assert 'id="request-documents"' not in text(client.get(req.get_absolute_url()))
@@ -253,11 +276,14 @@ def test_student_record_history_links_to_the_request(client, sc_world):
 
 
 # --- home page apply buttons ------------------------------------------------------------------
-@pytest.mark.parametrize(("status", "shown", "hidden"), [
-    (Student.Status.ENROLLED, {"U1", "U3"}, {"U2", "U4", "C4"}),
-    (Student.Status.SUSPENDED, {"U2", "U3"}, {"U1", "U4", "C4"}),
-    (Student.Status.WITHDRAWN, set(), {"U1", "U2", "U3", "U4", "C4"}),
-])
+@pytest.mark.parametrize(
+    ("status", "shown", "hidden"),
+    [
+        (Student.Status.ENROLLED, {"U1", "U3"}, {"U2", "U4", "C4"}),
+        (Student.Status.SUSPENDED, {"U2", "U3"}, {"U1", "U4", "C4"}),
+        (Student.Status.WITHDRAWN, set(), {"U1", "U2", "U3", "U4", "C4"}),
+    ],
+)
 def test_home_apply_buttons_follow_the_students_status(client, sc_world, status, shown, hidden):
     s = sc_world["student"]
     Student.objects.filter(pk=s.pk).update(status=status)

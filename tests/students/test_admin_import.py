@@ -29,8 +29,18 @@ from students.resources import (
 from students.validators import ID_NUMBER_CHECKSUM, id_check_digit
 from tests.factories import ClassFactory, CollegeFactory, MajorFactory, StationFactory, StudentFactory, UserFactory
 
-HEADERS = ["student_number", "name", "gender", "id_number", "birth_date", "level", "study_form", "class_code",
-           "enrollment_date", "expected_graduation"]
+HEADERS = [
+    "student_number",
+    "name",
+    "gender",
+    "id_number",
+    "birth_date",
+    "level",
+    "study_form",
+    "class_code",
+    "enrollment_date",
+    "expected_graduation",
+]
 
 
 def id_number(n: int, birth=dt.date(2005, 3, 9), male=False) -> str:
@@ -102,8 +112,21 @@ def test_good_file_imports_every_row_and_fills_blanks_from_class_and_id(klass):
         student_row("2024990001", "林晓雨", id_number(1), "CS2401") + ["", "", "团员"],
         student_row("2024990002", "陈思远", id_number(2, male=True), "CS2401", gender="男") + ["", "畲族", ""],
         # birth date and gender left blank: read from the ID number
-        ["2024990003", "王子涵", "", id_number(3, dt.date(1999, 12, 1)), None, "junior", "correspondence",
-         "HZ2401", "2024/3/1", "2027-01-10", "", "", "masses"],
+        [
+            "2024990003",
+            "王子涵",
+            "",
+            id_number(3, dt.date(1999, 12, 1)),
+            None,
+            "junior",
+            "correspondence",
+            "HZ2401",
+            "2024/3/1",
+            "2027-01-10",
+            "",
+            "",
+            "masses",
+        ],
     ]
     result = StudentResource().import_data(dataset(headers, rows), dry_run=False)
     assert not result.has_errors() and not result.has_validation_errors(), errors_by_row(result)
@@ -120,7 +143,8 @@ def test_good_file_imports_every_row_and_fills_blanks_from_class_and_id(klass):
 def test_existing_student_number_is_reported_not_overwritten(klass):
     existing = StudentFactory(klass=klass, student_number="2024990001", name="原来的学生")
     result = StudentResource().import_data(
-        dataset(HEADERS, [student_row("2024990001", "林晓雨", id_number(1), "CS2401")]), dry_run=False)
+        dataset(HEADERS, [student_row("2024990001", "林晓雨", id_number(1), "CS2401")]), dry_run=False
+    )
     assert errors_by_row(result) == {1: {"student_number": [str(STUDENT_NUMBER_EXISTS % {"number": "2024990001"})]}}
     existing.refresh_from_db()
     assert existing.name == "原来的学生"
@@ -146,13 +170,15 @@ def test_other_row_errors_name_their_column(klass):
 def test_organisation_imports_by_natural_keys_and_updates_by_code(db):
     CollegeResource().import_data(dataset(["code", "name"], [["EM", "经济管理学院"], ["FL", "外国语学院"]]))
     result = MajorResource().import_data(
-        dataset(["code", "name", "college_code"], [["120203K", "会计学", "EM"], ["050201", "英语", "FL"]]))
+        dataset(["code", "name", "college_code"], [["120203K", "会计学", "EM"], ["050201", "英语", "FL"]])
+    )
     assert not result.has_validation_errors()
     assert Major.objects.get(code="120203K").college.name == "经济管理学院"
     advisor = UserFactory(username="advisor")
     headers = ["code", "name", "cohort", "major_code", "college_code", "station_code", "advisor_username"]
-    result = ClassResource().import_data(dataset(headers, [["AC2301", "会计学2023级1班", 2023, "120203K", "", "",
-                                                            "advisor"]]))
+    result = ClassResource().import_data(
+        dataset(headers, [["AC2301", "会计学2023级1班", 2023, "120203K", "", "", "advisor"]])
+    )
     assert not result.has_validation_errors(), errors_by_row(result)
     k = Class.objects.get(code="AC2301")
     assert (k.college.code, k.major.code, k.advisor, k.station) == ("EM", "120203K", advisor, None)
@@ -160,10 +186,15 @@ def test_organisation_imports_by_natural_keys_and_updates_by_code(db):
     CollegeResource().import_data(dataset(["code", "name"], [["EM", "经济与管理学院"]]))
     assert Major.objects.get(code="120203K").college.name == "经济与管理学院"
     # A major of another college, an unknown user: reported per column, nothing written.
-    result = ClassResource().import_data(dataset(headers, [
-        ["EN2201", "英语2022级1班", 2022, "050201", "EM", "", ""],
-        ["EN2202", "英语2022级2班", 2022, "050201", "", "", "nobody"],
-    ]))
+    result = ClassResource().import_data(
+        dataset(
+            headers,
+            [
+                ["EN2201", "英语2022级1班", 2022, "050201", "EM", "", ""],
+                ["EN2202", "英语2022级2班", 2022, "050201", "", "", "nobody"],
+            ],
+        )
+    )
     assert set(errors_by_row(result)[1]) == {"major_code"}
     assert set(errors_by_row(result)[2]) == {"advisor_username"}
     assert not Class.objects.filter(code__startswith="EN").exists()
@@ -191,8 +222,11 @@ def admin_client(client, db):
 
 
 def _upload(rows):
-    return SimpleUploadedFile("students.xlsx", xlsx(HEADERS, rows),
-                              content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return SimpleUploadedFile(
+        "students.xlsx",
+        xlsx(HEADERS, rows),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def test_admin_import_shows_bad_rows_and_writes_nothing(admin_client, klass):
@@ -212,8 +246,10 @@ def test_admin_import_shows_bad_rows_and_writes_nothing(admin_client, klass):
 
 def test_admin_import_good_file_then_confirm(admin_client, klass):
     url = reverse("admin:students_student_import")
-    rows = [student_row("2024990001", "林晓雨", id_number(1), "CS2401"),
-            student_row("2024990002", "陈思远", id_number(2, male=True), "CS2401", gender="男")]
+    rows = [
+        student_row("2024990001", "林晓雨", id_number(1), "CS2401"),
+        student_row("2024990002", "陈思远", id_number(2, male=True), "CS2401", gender="男"),
+    ]
     response = admin_client.post(url, {"format": "0", "resource": "0", "import_file": _upload(rows)})
     assert response.status_code == 200
     confirm = response.context["confirm_form"]
@@ -225,11 +261,18 @@ def test_admin_import_good_file_then_confirm(admin_client, klass):
 
 
 def test_admin_export_xlsx(admin_client, klass):
-    StudentFactory(klass=klass, student_number="2024990009", name="林晓雨", id_number=id_number(9),
-                   birth_date=dt.date(2005, 3, 9))
-    response = admin_client.post(reverse("admin:students_student_export"),
-                                 {"format": "0", "resource": "0", "export_items": [],
-                                  **{f"studentresource_{f}": "on" for f in StudentResource._meta.fields}})
+    StudentFactory(
+        klass=klass, student_number="2024990009", name="林晓雨", id_number=id_number(9), birth_date=dt.date(2005, 3, 9)
+    )
+    response = admin_client.post(
+        reverse("admin:students_student_export"),
+        {
+            "format": "0",
+            "resource": "0",
+            "export_items": [],
+            **{f"studentresource_{f}": "on" for f in StudentResource._meta.fields},
+        },
+    )
     assert response.status_code == 200, response.content[:500]
     ws = load_workbook(io.BytesIO(response.content)).active
     rows = list(ws.values)
@@ -237,8 +280,10 @@ def test_admin_export_xlsx(admin_client, klass):
     assert rows[1][0] == "2024990009" and "林晓雨" in rows[1]
 
 
-@pytest.mark.parametrize("model", ["college", "major", "station", "class", "student", "statushistory",
-                                   "roleassignment", "idcardreissuerequest"])
+@pytest.mark.parametrize(
+    "model",
+    ["college", "major", "station", "class", "student", "statushistory", "roleassignment", "idcardreissuerequest"],
+)
 def test_admin_pages_render(admin_client, klass, model):
     StudentFactory(klass=klass)
     assert admin_client.get(reverse(f"admin:students_{model}_changelist")).status_code == 200
@@ -255,8 +300,9 @@ def u6_request(klass):
     from tests.factories import IdCardReissueRequestFactory
 
     req = IdCardReissueRequestFactory(student=StudentFactory(klass=klass))
-    signoff_record(request=req, actor=req.applicant, role="student", decision="submit", source="draft",
-                   opinion="补办学生证")
+    signoff_record(
+        request=req, actor=req.applicant, role="student", decision="submit", source="draft", opinion="补办学生证"
+    )
     return req
 
 
@@ -285,10 +331,14 @@ def test_sign_offs_cannot_be_changed_or_deleted_in_the_admin(admin_client, u6_re
 
     signoff = SignOff.objects.get()
     assert admin_client.get(reverse("admin:registrar_signoff_change", args=[signoff.pk])).status_code == 200
-    assert admin_client.post(reverse("admin:registrar_signoff_change", args=[signoff.pk]),
-                             {"opinion": "改过"}).status_code == 403
-    assert admin_client.post(reverse("admin:registrar_signoff_delete", args=[signoff.pk]),
-                             {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:registrar_signoff_change", args=[signoff.pk]), {"opinion": "改过"}).status_code
+        == 403
+    )
+    assert (
+        admin_client.post(reverse("admin:registrar_signoff_delete", args=[signoff.pk]), {"post": "yes"}).status_code
+        == 403
+    )
     assert admin_client.get(reverse("admin:registrar_signoff_add")).status_code == 403
     assert SignOff.objects.get().opinion == "补办学生证"
 
@@ -302,18 +352,34 @@ def test_user_admin_edits_roles_inline(admin_client, klass):
     assert page.status_code == 200 and "刘建明" in page.content.decode()
     prefix = "role_assignments"
     data = {
-        "username": "counsellor", "full_name": "刘建明", "email": "", "first_name": "", "last_name": "",
-        "is_active": "on", "date_joined_0": "2024-09-01", "date_joined_1": "08:00:00",
-        f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "0",
-        f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
-        f"{prefix}-0-role": "counsellor", f"{prefix}-0-scope": "class", f"{prefix}-0-klass": str(klass.pk),
+        "username": "counsellor",
+        "full_name": "刘建明",
+        "email": "",
+        "first_name": "",
+        "last_name": "",
+        "is_active": "on",
+        "date_joined_0": "2024-09-01",
+        "date_joined_1": "08:00:00",
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+        f"{prefix}-0-role": "counsellor",
+        f"{prefix}-0-scope": "class",
+        f"{prefix}-0-klass": str(klass.pk),
     }
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     assert RoleAssignment.objects.get(user=user).klass == klass
     # A scope that does not match its target is refused with the model's message.
-    data.update({f"{prefix}-0-scope": "college", f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "0",
-                 f"{prefix}-0-role": "college_dean"})
+    data.update(
+        {
+            f"{prefix}-0-scope": "college",
+            f"{prefix}-TOTAL_FORMS": "1",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-0-role": "college_dean",
+        }
+    )
     response = admin_client.post(url, data)
     assert response.status_code == 200
     assert RoleAssignment.objects.filter(user=user).count() == 1
@@ -325,9 +391,10 @@ def test_stage_config_admin_lists_chains_and_validates(admin_client, db):
     url = reverse("admin:registrar_stageconfig_add")
     page = admin_client.get(url).content.decode()
     assert "U6" in page and "counsellor_confirm" in page and "finance_payment" in page
-    response = admin_client.post(url, {"chain": "U6", "stage": "finance_payment", "signers": ["finance",
-                                                                                           "academic_affairs"],
-                                       "deadline_days": "10"})
+    response = admin_client.post(
+        url,
+        {"chain": "U6", "stage": "finance_payment", "signers": ["finance", "academic_affairs"], "deadline_days": "10"},
+    )
     assert response.status_code == 302
     config = StageConfig.objects.get()
     assert config.signers == ["finance", "academic_affairs"] and config.deadline_days == 10
@@ -343,8 +410,14 @@ def test_document_admin_revokes_through_the_pipeline(admin_client, klass, monkey
     from registrar.documents.models import Document
 
     student = StudentFactory(klass=klass)
-    doc = Document.objects.create(doc_type="approval_form", serial="2025-000001", code="ABCDEFGH",
-                                  student=student, holder_name=student.name, title="审批表")
+    doc = Document.objects.create(
+        doc_type="approval_form",
+        serial="2025-000001",
+        code="ABCDEFGH",
+        student=student,
+        holder_name=student.name,
+        title="审批表",
+    )
     calls = []
 
     def fake_revoke(*, document, actor, reason):
@@ -359,8 +432,9 @@ def test_document_admin_revokes_through_the_pipeline(admin_client, klass, monkey
     assert response.status_code == 302
     assert calls == [(doc.pk, "root", "信息有误")]
     assert admin_client.get(reverse("admin:registrar_document_change", args=[doc.pk])).status_code == 200
-    assert admin_client.post(reverse("admin:registrar_document_delete", args=[doc.pk]),
-                             {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:registrar_document_delete", args=[doc.pk]), {"post": "yes"}).status_code == 403
+    )
     doc.refresh_from_db()
     assert doc.revoked_at is None  # the fake pipeline wrote nothing
 
@@ -373,9 +447,17 @@ def test_document_admin_revokes_through_the_pipeline(admin_client, klass, monkey
 
 
 def test_user_admin_adds_a_user_with_full_name(admin_client):
-    response = admin_client.post(reverse("admin:registrar_user_add"), {
-        "username": "teacher1", "full_name": "李老师", "email": "li@example.edu.cn", "usable_password": "true",
-        "password1": "demo12345!x", "password2": "demo12345!x"})
+    response = admin_client.post(
+        reverse("admin:registrar_user_add"),
+        {
+            "username": "teacher1",
+            "full_name": "李老师",
+            "email": "li@example.edu.cn",
+            "usable_password": "true",
+            "password1": "demo12345!x",
+            "password2": "demo12345!x",
+        },
+    )
     assert response.status_code == 302
     user = User.objects.get(username="teacher1")
     assert user.full_name == "李老师" and user.check_password("demo12345!x")

@@ -16,18 +16,30 @@ pytestmark = pytest.mark.django_db
 
 def test_class_english_name_is_the_majors_and_the_cohort():
     major = MajorFactory(name="软件工程", name_en="Software Engineering")
-    assert ClassFactory(major=major, cohort=2023, name="软件工程2023级2班").english_name == \
-        "Software Engineering 2023, Class 2"
-    assert ClassFactory(major=major, cohort=2024, name="软件工程2024级专升本班").english_name == \
-        "Software Engineering 2024"
+    assert (
+        ClassFactory(major=major, cohort=2023, name="软件工程2023级2班").english_name
+        == "Software Engineering 2023, Class 2"
+    )
+    assert (
+        ClassFactory(major=major, cohort=2024, name="软件工程2024级专升本班").english_name
+        == "Software Engineering 2024"
+    )
     major.name_en = ""
     assert major.english_name == "软件工程"  # empty: the name is printed
 
 
-@pytest.mark.parametrize(("resource", "headers", "row", "model"), [
-    (CollegeResource, ["code", "name", "name_en"], ["LAW", "法学院", "School of Law"], College),
-    (StationResource, ["code", "name", "name_en", "city"], ["WZ", "温州函授站", "Wenzhou Station", "温州"], Station),
-])
+@pytest.mark.parametrize(
+    ("resource", "headers", "row", "model"),
+    [
+        (CollegeResource, ["code", "name", "name_en"], ["LAW", "法学院", "School of Law"], College),
+        (
+            StationResource,
+            ["code", "name", "name_en", "city"],
+            ["WZ", "温州函授站", "Wenzhou Station", "温州"],
+            Station,
+        ),
+    ],
+)
 def test_english_names_import_and_export(resource, headers, row, model):
     result = resource().import_data(dataset(headers, [row]), dry_run=False)
     assert not result.has_errors() and not result.has_validation_errors()
@@ -45,8 +57,9 @@ def test_a_sheet_without_the_english_column_still_imports(db):
 
 def test_major_english_name_round_trips_through_xlsx():
     college = College.objects.create(code="LAW", name="法学院")
-    MajorResource().import_data(dataset(["code", "name", "name_en", "college_code"],
-                                        [["030101K", "法学", "Law", "LAW"]]), dry_run=False)
+    MajorResource().import_data(
+        dataset(["code", "name", "name_en", "college_code"], [["030101K", "法学", "Law", "LAW"]]), dry_run=False
+    )
     sheet = XLSX().export_data(MajorResource().export())
     Major.objects.all().delete()
     result = MajorResource().import_data(XLSX().create_dataset(sheet), dry_run=False)
@@ -60,8 +73,9 @@ def test_the_admin_edits_english_names(admin_client, model):
     obj = model.objects.order_by("code").first()
     url = reverse(f"admin:students_{model._meta.model_name}_change", args=[obj.pk])
     assert 'name="name_en"' in admin_client.get(url).content.decode()
-    changelist = admin_client.get(reverse(f"admin:students_{model._meta.model_name}_changelist"),
-                                  {"q": obj.name_en}).content.decode()
+    changelist = admin_client.get(
+        reverse(f"admin:students_{model._meta.model_name}_changelist"), {"q": obj.name_en}
+    ).content.decode()
     assert obj.name_en in changelist
 
 

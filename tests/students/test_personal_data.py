@@ -29,12 +29,21 @@ from tests.statuschange.conftest import sc_world  # noqa: F401  (the status-chan
 from tests.statuschange.helpers import open_request
 
 FULL = ("academic_affairs", "counsellor", "advisor", "self", "superuser")
-MASKED = ("dean", "secretary", "teaching_secretary", "student_affairs", "leadership", "academic_affairs_head",
-          "instructor", "canteen", "library")
+MASKED = (
+    "dean",
+    "secretary",
+    "teaching_secretary",
+    "student_affairs",
+    "leadership",
+    "academic_affairs_head",
+    "instructor",
+    "canteen",
+    "library",
+)
 
 
 @pytest.fixture
-def pd_world(sc_world):  # noqa: F811
+def pd_world(sc_world):
     w = dict(sc_world)
     college = w["student"].college
     Student.objects.filter(pk=w["student"].pk).update(ethnicity="蒙古族", political_status="party")
@@ -73,15 +82,31 @@ def test_who_looks_up_whom(pd_world, client):
     klass = set(Student.objects.filter(klass=student.klass).values_list("pk", flat=True))
     station = set(Student.objects.filter(station=w["cstudent"].station).values_list("pk", flat=True))
     expected = {
-        "academic_affairs": everyone, "academic_affairs_head": everyone, "student_affairs": everyone,
-        "leadership": everyone, "superuser": everyone,
-        "dean": college, "secretary": college, "teaching_secretary": college, "college_office": college,
+        "academic_affairs": everyone,
+        "academic_affairs_head": everyone,
+        "student_affairs": everyone,
+        "leadership": everyone,
+        "superuser": everyone,
+        "dean": college,
+        "secretary": college,
+        "teaching_secretary": college,
+        "college_office": college,
         "instructor": college,  # opens grade corrections for the college's students
-        "counsellor": klass, "advisor": klass, "station": station,
+        "counsellor": klass,
+        "advisor": klass,
+        "station": station,
         "self": {student.pk},
         # no request they may see: nobody at all
-        "canteen": set(), "library": set(), "finance": set(), "dorm": set(), "apartment": set(), "textbook": set(),
-        "youth_league": set(), "supervisor": set(), "president_office": set(), "nobody": set(),
+        "canteen": set(),
+        "library": set(),
+        "finance": set(),
+        "dorm": set(),
+        "apartment": set(),
+        "textbook": set(),
+        "youth_league": set(),
+        "supervisor": set(),
+        "president_office": set(),
+        "nobody": set(),
     }
     for who, ids in expected.items():
         assert api_ids(client, w[who]) == ids, who
@@ -136,13 +161,20 @@ def test_personal_data_is_masked_on_every_page_and_serializer(pd_world, client, 
         data = client.get(reverse("api:student", args=[student.pk])).json()
         assert data["personal_data_masked"] is True
         assert (data["id_number"], data["birth_date"], data["ethnicity"], data["political_status"]) == (
-            masked_id, MASK, MASK, MASK)
+            masked_id,
+            MASK,
+            MASK,
+            MASK,
+        )
         assert client.get(reverse("students:photo", args=[student.pk])).status_code == 404
     else:
         data = client.get(reverse("api:student", args=[student.pk])).json()
         assert data["personal_data_masked"] is False
         assert (data["id_number"], data["ethnicity"], data["political_status"]) == (
-            student.id_number, "蒙古族", "party")
+            student.id_number,
+            "蒙古族",
+            "party",
+        )
 
 
 def test_the_predicate_and_its_query_agree(pd_world):
@@ -161,8 +193,13 @@ def test_the_predicate_and_its_query_agree(pd_world):
 def test_an_identity_number_finds_a_student_only_where_it_is_shown(pd_world):
     w = pd_world
     student = w["student"]
-    for who, found in (("academic_affairs", True), ("counsellor", True), ("dean", False), ("instructor", False),
-                       ("student_affairs", False)):
+    for who, found in (
+        ("academic_affairs", True),
+        ("counsellor", True),
+        ("dean", False),
+        ("instructor", False),
+        ("student_affairs", False),
+    ):
         result = list(student_list(user=fresh(w[who]), search=student.id_number))
         assert (result == [student]) is found, who
     assert student_get_visible(fresh(w["dean"]), student.pk) == student  # the dean still finds them by name

@@ -141,8 +141,10 @@ def test_every_role_has_a_login_with_its_scope(seeded):
 def test_scopes_decide_who_sees_whom(seeded):
     demo = Student.objects.get(user__username="student")
     total = Student.objects.count()
-    see = {u: student_list(user=User.objects.get(username=u)) for u in ("registrar", "dean", "counsellor",
-                                                                          "station", "student", "admin")}
+    see = {
+        u: student_list(user=User.objects.get(username=u))
+        for u in ("registrar", "dean", "counsellor", "station", "student", "admin")
+    }
     assert see["registrar"].count() == see["admin"].count() == total
     assert see["dean"].count() == Student.objects.filter(college=demo.college).count() < total
     assert see["counsellor"].count() == Student.objects.filter(klass__counsellor__username="counsellor").count()
@@ -201,8 +203,10 @@ def test_visible_student_and_history_selectors(seeded):
             student_get_visible(user, pk)
     assert [h.field for h in student_history(demo)] == ["card_number"]
     assert student_list(user=me, search=demo.name).get() == demo
-    assert student_list(user=counsellor, klass_id=demo.klass_id).count() == Student.objects.filter(
-        klass=demo.klass).count()
+    assert (
+        student_list(user=counsellor, klass_id=demo.klass_id).count()
+        == Student.objects.filter(klass=demo.klass).count()
+    )
     assert not student_list(user=counsellor, college_id=elsewhere.college_id).exists()
     User.objects.filter(pk=counsellor.pk).update(is_active=False)
     assert not student_list(user=User.objects.get(pk=counsellor.pk)).exists()
@@ -221,8 +225,10 @@ STATUS_CHANGE_STATES = {
 def _status_change_requests():
     from registrar.approvals.chains import get_chain
 
-    return {code: list(get_chain(code).model.objects.select_related("student", "student__college"))
-            for code in STATUS_CHANGE_STATES}
+    return {
+        code: list(get_chain(code).model.objects.select_related("student", "student__college"))
+        for code in STATUS_CHANGE_STATES
+    }
 
 
 def test_status_change_requests_at_various_stages_with_real_sign_offs(seeded):
@@ -241,8 +247,12 @@ def test_status_change_requests_at_various_stages_with_real_sign_offs(seeded):
                 assert signoffs[-1].decision == "reject" and req.return_reason
     # At most one open status change per student (the exclusive group), every scenario its own student.
     for student in set(students):
-        open_ = [r for reqs in found.values() for r in reqs
-                 if r.student_id == student.pk and r.state not in (COMPLETED, WITHDRAWN)]
+        open_ = [
+            r
+            for reqs in found.values()
+            for r in reqs
+            if r.student_id == student.pk and r.state not in (COMPLETED, WITHDRAWN)
+        ]
         assert len(open_) <= 1, student
 
     u1 = {r.state: r for r in found["U1"]}
@@ -281,8 +291,11 @@ def test_status_change_inboxes_have_work_for_the_demo_logins(seeded):
     from registrar.approvals.selectors import inbox_querysets
 
     def awaiting(username):
-        return {chain.code: qs.count() for chain, qs in inbox_querysets(User.objects.get(username=username))
-                if chain.code in STATUS_CHANGE_STATES and qs.count()}
+        return {
+            chain.code: qs.count()
+            for chain, qs in inbox_querysets(User.objects.get(username=username))
+            if chain.code in STATUS_CHANGE_STATES and qs.count()
+        }
 
     assert awaiting("advisor") == {"U1": 1, "U2": 1}
     assert awaiting("dean") == {"U1": 1, "U2": 1, "U4": 1}

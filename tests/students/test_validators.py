@@ -52,8 +52,16 @@ def test_impossible_birth_date_rejected_even_with_a_correct_check_digit(first17)
 
 
 @pytest.mark.parametrize(
-    "number", ["", "1101051949123100", "11010519491231002X1", "1101051949123100XX", "A1010519491231002X", "1" * 15,
-               "11010519491231002Y"]
+    "number",
+    [
+        "",
+        "1101051949123100",
+        "11010519491231002X1",
+        "1101051949123100XX",
+        "A1010519491231002X",
+        "1" * 15,
+        "11010519491231002Y",
+    ],
 )
 def test_wrong_length_or_characters_rejected(number):
     err = _error(number)

@@ -38,11 +38,14 @@ def _numbers(response):
     return sorted(s.student_number for s in response.context["page_obj"].object_list)
 
 
-@pytest.mark.parametrize(("who", "groups"), [
-    ("counsellor_a", ["a"]),
-    ("dean_a", ["a", "a2"]),
-    ("registrar", ["a", "a2", "b"]),
-])
+@pytest.mark.parametrize(
+    ("who", "groups"),
+    [
+        ("counsellor_a", ["a"]),
+        ("dean_a", ["a", "a2"]),
+        ("registrar", ["a", "a2", "b"]),
+    ],
+)
 def test_list_is_scoped(client, campus, who, groups):
     client.force_login(campus[who])
     response = client.get(reverse("students:list"))
@@ -58,14 +61,17 @@ def test_student_sees_only_themself(client, campus):
     assert client.get(reverse("students:detail", args=[campus["a"][1].pk])).status_code == 404
 
 
-@pytest.mark.parametrize(("who", "target", "status"), [
-    ("counsellor_a", "a", 200),
-    ("counsellor_a", "a2", 404),
-    ("counsellor_a", "b", 404),
-    ("dean_a", "a2", 200),
-    ("dean_a", "b", 404),
-    ("registrar", "b", 200),
-])
+@pytest.mark.parametrize(
+    ("who", "target", "status"),
+    [
+        ("counsellor_a", "a", 200),
+        ("counsellor_a", "a2", 404),
+        ("counsellor_a", "b", 404),
+        ("dean_a", "a2", 200),
+        ("dean_a", "b", 404),
+        ("registrar", "b", 200),
+    ],
+)
 def test_detail_scope(client, campus, who, target, status):
     client.force_login(campus[who])
     assert client.get(reverse("students:detail", args=[campus[target][0].pk])).status_code == status
@@ -80,8 +86,7 @@ def test_search_and_filters(client, campus):
     client.force_login(campus["registrar"])
     target = campus["b"][1]
     assert _numbers(client.get(reverse("students:list"), {"q": target.student_number})) == [target.student_number]
-    assert _numbers(client.get(reverse("students:list"), {"q": "李"})) == sorted(
-        s.student_number for s in campus["a2"])
+    assert _numbers(client.get(reverse("students:list"), {"q": "李"})) == sorted(s.student_number for s in campus["a2"])
     by_class = client.get(reverse("students:list"), {"klass": campus["klass_a2"].pk})
     assert _numbers(by_class) == sorted(s.student_number for s in campus["a2"])
     by_college = client.get(reverse("students:list"), {"college": campus["klass_b"].college_id})
@@ -118,10 +123,22 @@ def test_list_query_count_is_constant(client, campus, django_assert_max_num_quer
 
 def test_detail_shows_history_requests_and_documents(client, campus):
     student = campus["a"][0]
-    StatusHistory.objects.create(student=student, field="status", old_value="enrolled", new_value="suspended",
-                                 effective_date=dt.date(2025, 3, 1), note="休学一年")
-    req = request_create(chain=U6, student=student, applicant=student.user, data={"reason": "lost"},
-                         attachments={"photo": photo_upload()}, submit=True)
+    StatusHistory.objects.create(
+        student=student,
+        field="status",
+        old_value="enrolled",
+        new_value="suspended",
+        effective_date=dt.date(2025, 3, 1),
+        note="休学一年",
+    )
+    req = request_create(
+        chain=U6,
+        student=student,
+        applicant=student.user,
+        data={"reason": "lost"},
+        attachments={"photo": photo_upload()},
+        submit=True,
+    )
     client.force_login(campus["counsellor_a"])
     response = client.get(reverse("students:detail", args=[student.pk]))
     assert [h.new_value for h in response.context["history"]] == ["suspended"]

@@ -47,13 +47,18 @@ STUDENT_NOT_ON_OFFERING = _("Student %(number)s is not on offering %(code)s.")
 ROW_REPEATED = _("Student %(number)s on offering %(code)s appears more than once in this file (first on row %(row)d).")
 COMPONENT_COLUMN_MISSING = _("Offering %(code)s has the component “%(component)s”, but the file has no column for it.")
 COMPONENT_NOT_ON_OFFERING = _("Offering %(code)s has no component “%(component)s”: leave this cell blank.")
-SCORE_COLUMN_AMBIGUOUS = _("Offering %(code)s has %(count)d components (%(components)s): give one column per "
-                           "component instead of a single score.")
-NO_SCORE_COLUMNS = _("The sheet has no score column: give one column per component (平时, 期中, 实验, 期末, 其他) or a "
-                     "single 成绩 column.")
+SCORE_COLUMN_AMBIGUOUS = _(
+    "Offering %(code)s has %(count)d components (%(components)s): give one column per "
+    "component instead of a single score."
+)
+NO_SCORE_COLUMNS = _(
+    "The sheet has no score column: give one column per component (平时, 期中, 实验, 期末, 其他) or a "
+    "single 成绩 column."
+)
 NO_SCORE = _("No score given for this student.")
-CHANGED_MEANWHILE = _("The grades changed while the file was being checked; nothing was imported. Import the file "
-                      "again.")
+CHANGED_MEANWHILE = _(
+    "The grades changed while the file was being checked; nothing was imported. Import the file again."
+)
 
 COMPONENT_HEADERS = {
     GradeComponent.Code.REGULAR: ("平时", ("regular", "平时成绩", "平时分")),
@@ -65,18 +70,50 @@ COMPONENT_HEADERS = {
 COMPONENT_CODES = tuple(COMPONENT_HEADERS)
 
 GRADE_COLUMNS = (
-    Column("offering", "开课代码", _("Offering code"), ("offering code", "offering", "开课编号", "教学班代码", "课程序号"),
-           example=("2025-2026-1-CS101-01", "2025-2026-1-CS101-01", "2025-2026-1-PE101-01")),
-    Column("student", "学号", _("Student number"), ("student number", "student no", "student", "student_number"),
-           example=("2024010001", "2024010002", "2024010001")),
-    Column("name", "姓名", _("Name"), ("name", "student name"), required=False,
-           help=_("optional, not imported (it helps reading the sheet)"), example=("王小明", "李华", "王小明")),
-    *(Column(code, header, GradeComponent.Code(code).label, aliases, required=False,
-             help=_("a score 0–100, a level (优/良/中/及格/不及格, 合格/不合格) or a mark (缺考, 缓考, 作弊, 免修)"),
-             example={"regular": (88, 90, ""), "final": (76, "缺考", "")}.get(code, ("", "", "")))
-      for code, (header, aliases) in COMPONENT_HEADERS.items()),
-    Column("score", "成绩", _("Score"), ("score", "result", "总成绩", "总评", "总评成绩", "最终成绩"), required=False,
-           help=_("for offerings with a single component only"), example=("", "", "合格")),
+    Column(
+        "offering",
+        "开课代码",
+        _("Offering code"),
+        ("offering code", "offering", "开课编号", "教学班代码", "课程序号"),
+        example=("2025-2026-1-CS101-01", "2025-2026-1-CS101-01", "2025-2026-1-PE101-01"),
+    ),
+    Column(
+        "student",
+        "学号",
+        _("Student number"),
+        ("student number", "student no", "student", "student_number"),
+        example=("2024010001", "2024010002", "2024010001"),
+    ),
+    Column(
+        "name",
+        "姓名",
+        _("Name"),
+        ("name", "student name"),
+        required=False,
+        help=_("optional, not imported (it helps reading the sheet)"),
+        example=("王小明", "李华", "王小明"),
+    ),
+    *(
+        Column(
+            code,
+            header,
+            GradeComponent.Code(code).label,
+            aliases,
+            required=False,
+            help=_("a score 0–100, a level (优/良/中/及格/不及格, 合格/不合格) or a mark (缺考, 缓考, 作弊, 免修)"),
+            example={"regular": (88, 90, ""), "final": (76, "缺考", "")}.get(code, ("", "", "")),
+        )
+        for code, (header, aliases) in COMPONENT_HEADERS.items()
+    ),
+    Column(
+        "score",
+        "成绩",
+        _("Score"),
+        ("score", "result", "总成绩", "总评", "总评成绩", "最终成绩"),
+        required=False,
+        help=_("for offerings with a single component only"),
+        example=("", "", "合格"),
+    ),
 )
 
 _MISSING = object()
@@ -163,8 +200,13 @@ class _Evaluator:
 
     def _compute(self, entries: tuple) -> tuple:
         """(score, level, mark, passed, grade point) and the same as COPY text (after a tab)."""
-        r = compute(scale=self.scale, rounding=self.rounding, weights=self.weights,
-                    entries=dict(zip(self.codes, entries, strict=True)), kind=self.kind)
+        r = compute(
+            scale=self.scale,
+            rounding=self.rounding,
+            weights=self.weights,
+            entries=dict(zip(self.codes, entries, strict=True)),
+            kind=self.kind,
+        )
         values = (r.score, r.level, r.mark, r.passed, r.grade_point)
         return values, "".join("\t" + _copy_text(v) for v in values)
 
@@ -288,8 +330,11 @@ def _check(rows, start, plans, header_at, o_col, s_col, errors: Errors, writer, 
             student = _text(student)
             grade_id = plan.grades.get(student)
             if grade_id is None:
-                errors.add(number, s_head, STUDENT_NOT_ON_OFFERING % {"number": student, "code": plan.code}
-                           if student else sheet.REQUIRED)
+                errors.add(
+                    number,
+                    s_head,
+                    STUDENT_NOT_ON_OFFERING % {"number": student, "code": plan.code} if student else sheet.REQUIRED,
+                )
                 bad = True
         if grade_id is not None:
             first = plan.seen.get(student)
@@ -298,13 +343,14 @@ def _check(rows, start, plans, header_at, o_col, s_col, errors: Errors, writer, 
                 bad = True
             else:
                 plan.seen[student] = number
-        if plan.check_layout and (plan.missing or plan.ambiguous_score is not None
-                                  or plan.extra_getter(row) != plan.extra_blank):
+        if plan.check_layout and (
+            plan.missing or plan.ambiguous_score is not None or plan.extra_getter(row) != plan.extra_blank
+        ):
             bad = _layout_errors(plan, row, number, errors, header_at) or bad
         raw = plan.getter(row) if plan.getter is not None else ()
         if plan.fallback is not None and raw in ("", None):
             raw = row[plan.fallback]
-        if raw.__class__ is tuple and bool in map(type, raw) or raw.__class__ is bool:
+        if (raw.__class__ is tuple and bool in map(type, raw)) or raw.__class__ is bool:
             result = _evaluate(plan, raw)  # True == 1: keep booleans out of the cache
         else:
             result = plan.cache.get(raw)
@@ -340,15 +386,22 @@ def _not_open(code: str, state) -> str:
     return force_str(SHEET_NOT_OPEN % {"code": code, "state": label})
 
 
-def _plans(codes: set[str], value_cols: dict[str, int], score_col: int | None,
-           colleges: set[int] | None) -> dict[str, _Plan]:
+def _plans(
+    codes: set[str], value_cols: dict[str, int], score_col: int | None, colleges: set[int] | None
+) -> dict[str, _Plan]:
     """One ``_Plan`` per offering code found in the file (the offerings are locked for update)."""
-    rows = list(Offering.objects.filter(code__in=codes).order_by("pk").select_for_update(of=("self",))
-                .values_list("id", "code", "college_id", "college__name", "sheet_state", "scale", "rounding", "kind"))
+    rows = list(
+        Offering.objects.filter(code__in=codes)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .values_list("id", "code", "college_id", "college__name", "sheet_state", "scale", "rounding", "kind")
+    )
     weights_of: dict[int, list] = {}
-    for offering_id, code, weight in (GradeComponent.objects.filter(offering_id__in=[r[0] for r in rows])
-                                      .order_by("offering_id", "position", "id")
-                                      .values_list("offering_id", "code", "weight")):
+    for offering_id, code, weight in (
+        GradeComponent.objects.filter(offering_id__in=[r[0] for r in rows])
+        .order_by("offering_id", "position", "id")
+        .values_list("offering_id", "code", "weight")
+    ):
         weights_of.setdefault(offering_id, []).append((code, weight))
     evaluators: dict[tuple, _Evaluator] = {}
     parsed: dict[str, dict] = {}
@@ -383,8 +436,9 @@ def _plans(codes: set[str], value_cols: dict[str, int], score_col: int | None,
             plan.getter = itemgetter(*cols)
         key = (scale, rounding, kind, tuple(weights), plan.cols)
         if key not in evaluators:
-            evaluators[key] = _Evaluator(scale=scale, rounding=rounding, kind=kind, weights=weights,
-                                         parsed=parsed.setdefault(scale, {}))
+            evaluators[key] = _Evaluator(
+                scale=scale, rounding=rounding, kind=kind, weights=weights, parsed=parsed.setdefault(scale, {})
+            )
         plan.evaluate = evaluators[key]
         plan.cache = caches.setdefault(key, {})
         plans[code] = plan
@@ -396,8 +450,11 @@ def _load_grade_ids(plans: dict[str, _Plan]) -> None:
     by_id = {p.id: p for p in plans.values() if p.error is None}
     if not by_id:
         return
-    query = (Grade.objects.filter(offering_id__in=list(by_id)).order_by()
-             .values_list("offering_id", "student__student_number", "id"))
+    query = (
+        Grade.objects.filter(offering_id__in=list(by_id))
+        .order_by()
+        .values_list("offering_id", "student__student_number", "id")
+    )
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -415,14 +472,22 @@ def _layout_errors(plan: _Plan, row: list, number: int, errors: Errors, header_a
         found = True
     for col in plan.extra:
         if row[col] not in ("", None):
-            errors.add(number, header_at[col], COMPONENT_NOT_ON_OFFERING % {"code": plan.code,
-                                                                            "component": header_at[col]})
+            errors.add(
+                number, header_at[col], COMPONENT_NOT_ON_OFFERING % {"code": plan.code, "component": header_at[col]}
+            )
             found = True
     col = plan.ambiguous_score
     if col is not None and row[col] not in ("", None):
-        errors.add(number, header_at[col], SCORE_COLUMN_AMBIGUOUS % {
-            "code": plan.code, "count": len(plan.weights),
-            "components": "、".join(COMPONENT_HEADERS.get(c, (c,))[0] for c, _w in plan.weights)})
+        errors.add(
+            number,
+            header_at[col],
+            SCORE_COLUMN_AMBIGUOUS
+            % {
+                "code": plan.code,
+                "count": len(plan.weights),
+                "components": "、".join(COMPONENT_HEADERS.get(c, (c,))[0] for c, _w in plan.weights),
+            },
+        )
         found = True
     return found
 
@@ -493,9 +558,12 @@ class _Writer:
             cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {TEMP_TABLE} (id bigint, components jsonb, score numeric(5,1), "
-                "level varchar(8), mark varchar(16), passed boolean, grade_point numeric(3,2)) ON COMMIT DROP")
-            cursor.execute("SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'), "
-                           "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")
+                "level varchar(8), mark varchar(16), passed boolean, grade_point numeric(3,2)) ON COMMIT DROP"
+            )
+            cursor.execute(
+                "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'), "
+                "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+            )
             self.planner = cursor.fetchone()[:2]
         self.raw = connection.connection  # the psycopg 3 connection under Django's wrapper, in the transaction
         # one round trip per batch after the COPY: the update, then emptying the table for the next batch
@@ -535,8 +603,10 @@ class _Writer:
                 raise self.failure
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
-                cursor.execute("SELECT set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)",
-                               self.planner)
+                cursor.execute(
+                    "SELECT set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)",
+                    self.planner,
+                )
         if self.pending:
             self.written += _write_executemany(self.pending, self.actor_id, self.now)
             self.pending = []
@@ -576,16 +646,28 @@ def _write_executemany(updates: list[tuple], actor_id: int, now, batch: int = 50
     table = Grade._meta.db_table
     ops = connection.ops
     at = ops.adapt_datetimefield_value(now)
-    sql = (f"UPDATE {table} SET components = %s, score = %s, level = %s, mark = %s, passed = %s, "
-           "grade_point = %s, entered_by_id = %s, entered_at = %s WHERE id = %s")
+    sql = (
+        f"UPDATE {table} SET components = %s, score = %s, level = %s, mark = %s, passed = %s, "
+        "grade_point = %s, entered_by_id = %s, entered_at = %s WHERE id = %s"
+    )
     written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(updates), batch):
             params = [
-                (components, ops.adapt_decimalfield_value(score, 5, 1), level, mark, passed,
-                 ops.adapt_decimalfield_value(grade_point, 3, 2), actor_id, at, grade_id)
-                for grade_id, ((components, score, level, mark, passed, grade_point), _text) in
-                updates[start:start + batch]
+                (
+                    components,
+                    ops.adapt_decimalfield_value(score, 5, 1),
+                    level,
+                    mark,
+                    passed,
+                    ops.adapt_decimalfield_value(grade_point, 3, 2),
+                    actor_id,
+                    at,
+                    grade_id,
+                )
+                for grade_id, ((components, score, level, mark, passed, grade_point), _text) in updates[
+                    start : start + batch
+                ]
             ]
             cursor.executemany(sql, params)
             written += len(params) if cursor.rowcount in (None, -1) else cursor.rowcount

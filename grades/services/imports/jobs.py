@@ -31,10 +31,13 @@ from .teaching import courses_import, offerings_import, plans_import
 logger = logging.getLogger(__name__)
 
 FILE_TYPE_REFUSED = _("Upload an Excel workbook (.xlsx).")
-IMPORT_CRASHED = _("The import stopped on an unexpected error; nothing was written. Please tell the administrator "
-                   "(job %(id)s).")
-IMPORT_WORKER_LOST = _("The import stopped: the background worker running it died (the file may be too large for "
-                       "it); nothing was written. Run it again, or check the file.")
+IMPORT_CRASHED = _(
+    "The import stopped on an unexpected error; nothing was written. Please tell the administrator (job %(id)s)."
+)
+IMPORT_WORKER_LOST = _(
+    "The import stopped: the background worker running it died (the file may be too large for "
+    "it); nothing was written. Run it again, or check the file."
+)
 RERUN_NOT_FAILED = _("Only a failed import is run again; this one is %(status)s.")
 
 #: Names let through to the spreadsheet intake, which refuses all but .xlsx with a message of its own
@@ -52,8 +55,11 @@ SECRETARY_KINDS = (ImportJob.Kind.OFFERINGS, ImportJob.Kind.GRADES)
 
 
 def secretary_colleges(user) -> set[int]:
-    return {g.college_id for g in grants(user)
-            if g.role == Role.TEACHING_SECRETARY and g.scope == Scope.COLLEGE and g.college_id}
+    return {
+        g.college_id
+        for g in grants(user)
+        if g.role == Role.TEACHING_SECRETARY and g.scope == Scope.COLLEGE and g.college_id
+    }
 
 
 def import_kinds(user) -> list[str]:
@@ -107,8 +113,10 @@ def job_progress(job_id: int, value: int, *, db=None) -> None:
         ImportJob.objects.filter(pk=job_id).update(progress=value, updated_at=timezone.now())
         return
     with db.cursor() as cursor:
-        cursor.execute(f"UPDATE {ImportJob._meta.db_table} SET progress = %s, updated_at = %s WHERE id = %s",
-                       [value, timezone.now(), job_id])
+        cursor.execute(
+            f"UPDATE {ImportJob._meta.db_table} SET progress = %s, updated_at = %s WHERE id = %s",
+            [value, timezone.now(), job_id],
+        )
 
 
 def _progress_connection():
@@ -148,12 +156,18 @@ def import_job_run(*, job_id: int, final: bool = True) -> ImportJob:
     if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
         return job
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PENDING).update(
-        status=ImportJob.Status.RUNNING, progress=1, updated_at=timezone.now())
+        status=ImportJob.Status.RUNNING, progress=1, updated_at=timezone.now()
+    )
     if not claimed:
         logger.error("import job %s was delivered again while running: its worker died", job.pk)
         ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-            status=ImportJob.Status.FAILED, written=0, errors=_crashed(job.pk, IMPORT_WORKER_LOST), progress=100,
-            finished_at=timezone.now(), updated_at=timezone.now())
+            status=ImportJob.Status.FAILED,
+            written=0,
+            errors=_crashed(job.pk, IMPORT_WORKER_LOST),
+            progress=100,
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
         job.refresh_from_db()
         return job
     importer = IMPORTERS[job.kind]
@@ -163,20 +177,24 @@ def import_job_run(*, job_id: int, final: bool = True) -> ImportJob:
     try:
         source = _source(job)
         try:
-            summary = importer(file=source, actor=actor, colleges=import_scope(actor),
-                               progress=lambda value: job_progress(job.pk, value, db=progress_db))
+            summary = importer(
+                file=source,
+                actor=actor,
+                colleges=import_scope(actor),
+                progress=lambda value: job_progress(job.pk, value, db=progress_db),
+            )
         finally:
             if hasattr(source, "close"):
                 source.close()
             if progress_db is not None:
                 progress_db.close()
     except ImportRefused as exc:
-        fields.update(status=ImportJob.Status.FAILED, errors=stored_errors(exc), written=0,
-                      total_rows=exc.total_rows)
+        fields.update(status=ImportJob.Status.FAILED, errors=stored_errors(exc), written=0, total_rows=exc.total_rows)
     except Exception as exc:
         if not final and is_transient(exc):
-            ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.PENDING, progress=0,
-                                                      updated_at=timezone.now())
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportJob.Status.PENDING, progress=0, updated_at=timezone.now()
+            )
             raise
         logger.exception("import job %s failed", job.pk)
         fields.update(status=ImportJob.Status.FAILED, written=0, errors=_crashed(job.pk, IMPORT_CRASHED))

@@ -158,16 +158,23 @@ def locate_header(rows: list[list], columns: Sequence[Column], errors: Errors) -
         for column in columns:
             if norm in names[column.key]:
                 if column.key in index:
-                    errors.add(best + 1, force_str(value), COLUMN_TWICE % {
-                        "header": column.header, "first": headers[column.key], "second": force_str(value).strip()})
+                    errors.add(
+                        best + 1,
+                        force_str(value),
+                        COLUMN_TWICE
+                        % {"header": column.header, "first": headers[column.key], "second": force_str(value).strip()},
+                    )
                 else:
                     index[column.key] = j
                     headers[column.key] = force_str(value).strip()
                 break
     for column in columns:
         if column.required and column.key not in index:
-            errors.add(best + 1, column.header, COLUMN_MISSING % {
-                "header": column.header, "aliases": "、".join(_shown_aliases(column))})
+            errors.add(
+                best + 1,
+                column.header,
+                COLUMN_MISSING % {"header": column.header, "aliases": "、".join(_shown_aliases(column))},
+            )
     return Layout(header_row=best, index=index, headers=headers)
 
 
@@ -181,10 +188,7 @@ def _shown_aliases(column: Column) -> list[str]:
 
 
 def _filled(row) -> bool:
-    for v in row:
-        if v != "" and v is not None and not (isinstance(v, str) and not v.strip()):
-            return True
-    return False
+    return any(v != "" and v is not None and not (isinstance(v, str) and not v.strip()) for v in row)
 
 
 def data_rows(rows: list[list], layout: Layout) -> Iterator[tuple[int, list]]:
@@ -299,7 +303,7 @@ LIST_SEPARATORS = re.compile(r"[、,，;；\s]+")
 
 
 def split_list(value) -> list[str]:
-    """"张三、李四, wangwu" → ["张三", "李四", "wangwu"] (order kept, repeats dropped)."""
+    """ "张三、李四, wangwu" → ["张三", "李四", "wangwu"] (order kept, repeats dropped)."""
     out: list[str] = []
     for part in LIST_SEPARATORS.split(text(value)):
         if part and part not in out:

@@ -37,36 +37,64 @@ USERS_NOT_FOUND = _("No user with username %(values)s.")
 CLASSES_NOT_FOUND = _("No class with code %(values)s.")
 PLAN_CREDITS_DIFFER = _("The plan's required credits differ from row %(row)d (%(credits)s) of the same plan.")
 PLAN_COURSE_REPEATED = _("Course %(code)s is listed twice for this plan (first on row %(row)d).")
-OFFERING_IS_OTHER = _("Offering %(code)s already exists with a different %(field)s (%(value)s); an import cannot "
-                      "change it.")
+OFFERING_IS_OTHER = _(
+    "Offering %(code)s already exists with a different %(field)s (%(value)s); an import cannot change it."
+)
 
 KIND_VALUES = {
-    "必修": Course.Kind.REQUIRED, "必修课": Course.Kind.REQUIRED, "required": Course.Kind.REQUIRED,
-    "选修": Course.Kind.ELECTIVE, "选修课": Course.Kind.ELECTIVE, "elective": Course.Kind.ELECTIVE,
-    "限选": Course.Kind.ELECTIVE, "任选": Course.Kind.ELECTIVE,
+    "必修": Course.Kind.REQUIRED,
+    "必修课": Course.Kind.REQUIRED,
+    "required": Course.Kind.REQUIRED,
+    "选修": Course.Kind.ELECTIVE,
+    "选修课": Course.Kind.ELECTIVE,
+    "elective": Course.Kind.ELECTIVE,
+    "限选": Course.Kind.ELECTIVE,
+    "任选": Course.Kind.ELECTIVE,
 }
 ASSESSMENT_VALUES = {
-    "考试": Course.Assessment.EXAM, "exam": Course.Assessment.EXAM, "examination": Course.Assessment.EXAM,
-    "考查": Course.Assessment.CHECK, "check": Course.Assessment.CHECK, "assessment": Course.Assessment.CHECK,
+    "考试": Course.Assessment.EXAM,
+    "exam": Course.Assessment.EXAM,
+    "examination": Course.Assessment.EXAM,
+    "考查": Course.Assessment.CHECK,
+    "check": Course.Assessment.CHECK,
+    "assessment": Course.Assessment.CHECK,
 }
 LEVEL_VALUES = {
-    "专科": Student.Level.JUNIOR, "高职": Student.Level.JUNIOR, "junior": Student.Level.JUNIOR,
+    "专科": Student.Level.JUNIOR,
+    "高职": Student.Level.JUNIOR,
+    "junior": Student.Level.JUNIOR,
     "juniorcollege": Student.Level.JUNIOR,
-    "本科": Student.Level.BACHELOR, "bachelor": Student.Level.BACHELOR,
-    "专升本": Student.Level.UPGRADE, "upgrade": Student.Level.UPGRADE, "juniortobachelor": Student.Level.UPGRADE,
+    "本科": Student.Level.BACHELOR,
+    "bachelor": Student.Level.BACHELOR,
+    "专升本": Student.Level.UPGRADE,
+    "upgrade": Student.Level.UPGRADE,
+    "juniortobachelor": Student.Level.UPGRADE,
 }
 OFFERING_KIND_VALUES = {
-    "正考": Offering.Kind.REGULAR, "正常": Offering.Kind.REGULAR, "期末": Offering.Kind.REGULAR,
+    "正考": Offering.Kind.REGULAR,
+    "正常": Offering.Kind.REGULAR,
+    "期末": Offering.Kind.REGULAR,
     "regular": Offering.Kind.REGULAR,
-    "补考": Offering.Kind.MAKEUP, "makeup": Offering.Kind.MAKEUP,
-    "清考": Offering.Kind.CLEARING, "毕业清考": Offering.Kind.CLEARING, "clearing": Offering.Kind.CLEARING,
+    "补考": Offering.Kind.MAKEUP,
+    "makeup": Offering.Kind.MAKEUP,
+    "清考": Offering.Kind.CLEARING,
+    "毕业清考": Offering.Kind.CLEARING,
+    "clearing": Offering.Kind.CLEARING,
 }
 SCALE_VALUES = {
-    "百分制": Offering.Scale.HUNDRED, "hundred": Offering.Scale.HUNDRED, "hundredpoint": Offering.Scale.HUNDRED,
-    "五级制": Offering.Scale.FIVE_LEVEL, "五级": Offering.Scale.FIVE_LEVEL, "等级制": Offering.Scale.FIVE_LEVEL,
-    "fivelevel": Offering.Scale.FIVE_LEVEL, "five_level": Offering.Scale.FIVE_LEVEL,
-    "二级制": Offering.Scale.PASS_FAIL, "两级制": Offering.Scale.PASS_FAIL, "合格制": Offering.Scale.PASS_FAIL,
-    "passfail": Offering.Scale.PASS_FAIL, "pass_fail": Offering.Scale.PASS_FAIL,
+    "百分制": Offering.Scale.HUNDRED,
+    "hundred": Offering.Scale.HUNDRED,
+    "hundredpoint": Offering.Scale.HUNDRED,
+    "五级制": Offering.Scale.FIVE_LEVEL,
+    "五级": Offering.Scale.FIVE_LEVEL,
+    "等级制": Offering.Scale.FIVE_LEVEL,
+    "fivelevel": Offering.Scale.FIVE_LEVEL,
+    "five_level": Offering.Scale.FIVE_LEVEL,
+    "二级制": Offering.Scale.PASS_FAIL,
+    "两级制": Offering.Scale.PASS_FAIL,
+    "合格制": Offering.Scale.PASS_FAIL,
+    "passfail": Offering.Scale.PASS_FAIL,
+    "pass_fail": Offering.Scale.PASS_FAIL,
 }
 
 
@@ -76,57 +104,166 @@ def _norm_map(mapping: dict) -> dict:
 
 COURSE_COLUMNS = (
     Column("code", "课程代码", _("Course code"), ("course code", "课程编号", "课程号"), example=("CS101", "MA201")),
-    Column("name", "课程名称", _("Course name"), ("name", "course name", "课程名"),
-           example=("程序设计基础", "高等数学")),
-    Column("name_en", "英文名称", _("English name"), ("english name", "name_en", "课程英文名称", "英文名"),
-           required=False, example=("Fundamentals of Programming", "Advanced Mathematics")),
+    Column(
+        "name", "课程名称", _("Course name"), ("name", "course name", "课程名"), example=("程序设计基础", "高等数学")
+    ),
+    Column(
+        "name_en",
+        "英文名称",
+        _("English name"),
+        ("english name", "name_en", "课程英文名称", "英文名"),
+        required=False,
+        example=("Fundamentals of Programming", "Advanced Mathematics"),
+    ),
     Column("credits", "学分", _("Credits"), ("credits", "credit"), example=(3, 4.5)),
     Column("hours", "学时", _("Hours"), ("hours", "总学时"), example=(48, 72)),
-    Column("kind", "课程类型", _("Type"), ("type", "kind", "类型", "课程性质", "性质"), required=False,
-           help=_("必修 or 选修 (required / elective); blank: 必修"), example=("必修", "选修")),
-    Column("assessment", "考核方式", _("Assessment"), ("assessment", "考核"), required=False,
-           help=_("考试 or 考查 (exam / check); blank: 考试"), example=("考试", "考查")),
-    Column("college", "开课学院代码", _("College code"), ("college", "college code", "学院代码", "开课学院", "学院"),
-           required=False, help=_("the code (or name) of the college offering the course"), example=("CIE", "")),
+    Column(
+        "kind",
+        "课程类型",
+        _("Type"),
+        ("type", "kind", "类型", "课程性质", "性质"),
+        required=False,
+        help=_("必修 or 选修 (required / elective); blank: 必修"),
+        example=("必修", "选修"),
+    ),
+    Column(
+        "assessment",
+        "考核方式",
+        _("Assessment"),
+        ("assessment", "考核"),
+        required=False,
+        help=_("考试 or 考查 (exam / check); blank: 考试"),
+        example=("考试", "考查"),
+    ),
+    Column(
+        "college",
+        "开课学院代码",
+        _("College code"),
+        ("college", "college code", "学院代码", "开课学院", "学院"),
+        required=False,
+        help=_("the code (or name) of the college offering the course"),
+        example=("CIE", ""),
+    ),
 )
 
 PLAN_COLUMNS = (
     Column("major", "专业代码", _("Major code"), ("major", "major code", "专业编号", "专业")),
-    Column("level", "层次", _("Level"), ("level", "培养层次", "学历层次"),
-           help=_("专科, 本科 or 专升本"), example=("本科", "本科")),
+    Column(
+        "level",
+        "层次",
+        _("Level"),
+        ("level", "培养层次", "学历层次"),
+        help=_("专科, 本科 or 专升本"),
+        example=("本科", "本科"),
+    ),
     Column("cohort", "年级", _("Cohort"), ("cohort", "入学年份", "年级"), example=(2024, 2024)),
-    Column("required_credits", "毕业学分", _("Required credits"),
-           ("required credits", "应修学分", "最低毕业学分", "要求学分"), example=(160, 160)),
-    Column("course", "课程代码", _("Course code"), ("course", "course code", "课程编号", "课程号"),
-           example=("CS101", "MA201")),
-    Column("term_number", "开课学期", _("Term of study"), ("term", "term number", "学期", "修读学期", "建议修读学期"),
-           help=_("1 for the first term of study, 2 for the second …"), example=(1, 2)),
-    Column("sample_exam", "抽考", _("Sample exam"), ("sample exam", "sample", "是否抽考"), required=False,
-           help=_("是 / 否 (blank: 否)"), example=("否", "是")),
+    Column(
+        "required_credits",
+        "毕业学分",
+        _("Required credits"),
+        ("required credits", "应修学分", "最低毕业学分", "要求学分"),
+        example=(160, 160),
+    ),
+    Column(
+        "course",
+        "课程代码",
+        _("Course code"),
+        ("course", "course code", "课程编号", "课程号"),
+        example=("CS101", "MA201"),
+    ),
+    Column(
+        "term_number",
+        "开课学期",
+        _("Term of study"),
+        ("term", "term number", "学期", "修读学期", "建议修读学期"),
+        help=_("1 for the first term of study, 2 for the second …"),
+        example=(1, 2),
+    ),
+    Column(
+        "sample_exam",
+        "抽考",
+        _("Sample exam"),
+        ("sample exam", "sample", "是否抽考"),
+        required=False,
+        help=_("是 / 否 (blank: 否)"),
+        example=("否", "是"),
+    ),
 )
 
 OFFERING_COLUMNS = (
-    Column("code", "开课代码", _("Offering code"), ("offering code", "offering", "开课编号", "教学班代码", "课程序号"),
-           example=("2025-2026-1-CS101-01", "2025-2026-1-MA201-01")),
-    Column("term", "学期代码", _("Term code"), ("term", "term code", "学期", "开课学期"),
-           example=("2025-2026-1", "2025-2026-1")),
-    Column("course", "课程代码", _("Course code"), ("course", "course code", "课程编号", "课程号"),
-           example=("CS101", "MA201")),
-    Column("college", "开课学院代码", _("College code"), ("college", "college code", "学院代码", "开课学院", "学院"),
-           example=("CIE", "CIE")),
-    Column("kind", "考试类型", _("Kind"), ("kind", "类型", "考试性质", "考核类型"), required=False,
-           help=_("正考, 补考 or 清考 (regular, make-up, graduation clearing exam); blank: 正考"),
-           example=("正考", "补考")),
-    Column("instructors", "任课教师", _("Instructors"), ("instructors", "instructor", "教师", "教师用户名", "教师工号"),
-           required=False, help=_("usernames, separated by 、 or commas"), example=("t1001、t1002", "t1003")),
-    Column("classes", "班级代码", _("Classes"), ("classes", "class codes", "class", "班级", "上课班级"),
-           required=False, help=_("class codes, separated by 、 or commas; their studying students are enrolled"),
-           example=("CS2401、CS2402", "CS2401")),
-    Column("exam_date", "考试日期", _("Exam date"), ("exam date", "考试时间"), required=False,
-           help=_("YYYY-MM-DD"), example=("2026-01-10", "2026-03-05")),
-    Column("scale", "记分方式", _("Grading scale"), ("scale", "grading scale", "成绩类型", "记分制"), required=False,
-           help=_("百分制, 五级制 or 二级制 (hundred-point, five levels, pass/fail); blank: 百分制"),
-           example=("百分制", "百分制")),
+    Column(
+        "code",
+        "开课代码",
+        _("Offering code"),
+        ("offering code", "offering", "开课编号", "教学班代码", "课程序号"),
+        example=("2025-2026-1-CS101-01", "2025-2026-1-MA201-01"),
+    ),
+    Column(
+        "term",
+        "学期代码",
+        _("Term code"),
+        ("term", "term code", "学期", "开课学期"),
+        example=("2025-2026-1", "2025-2026-1"),
+    ),
+    Column(
+        "course",
+        "课程代码",
+        _("Course code"),
+        ("course", "course code", "课程编号", "课程号"),
+        example=("CS101", "MA201"),
+    ),
+    Column(
+        "college",
+        "开课学院代码",
+        _("College code"),
+        ("college", "college code", "学院代码", "开课学院", "学院"),
+        example=("CIE", "CIE"),
+    ),
+    Column(
+        "kind",
+        "考试类型",
+        _("Kind"),
+        ("kind", "类型", "考试性质", "考核类型"),
+        required=False,
+        help=_("正考, 补考 or 清考 (regular, make-up, graduation clearing exam); blank: 正考"),
+        example=("正考", "补考"),
+    ),
+    Column(
+        "instructors",
+        "任课教师",
+        _("Instructors"),
+        ("instructors", "instructor", "教师", "教师用户名", "教师工号"),
+        required=False,
+        help=_("usernames, separated by 、 or commas"),
+        example=("t1001、t1002", "t1003"),
+    ),
+    Column(
+        "classes",
+        "班级代码",
+        _("Classes"),
+        ("classes", "class codes", "class", "班级", "上课班级"),
+        required=False,
+        help=_("class codes, separated by 、 or commas; their studying students are enrolled"),
+        example=("CS2401、CS2402", "CS2401"),
+    ),
+    Column(
+        "exam_date",
+        "考试日期",
+        _("Exam date"),
+        ("exam date", "考试时间"),
+        required=False,
+        help=_("YYYY-MM-DD"),
+        example=("2026-01-10", "2026-03-05"),
+    ),
+    Column(
+        "scale",
+        "记分方式",
+        _("Grading scale"),
+        ("scale", "grading scale", "成绩类型", "记分制"),
+        required=False,
+        help=_("百分制, 五级制 or 二级制 (hundred-point, five levels, pass/fail); blank: 百分制"),
+        example=("百分制", "百分制"),
+    ),
 )
 
 
@@ -227,8 +364,16 @@ def _colleges() -> dict[str, College]:
 
 
 # --- courses -------------------------------------------------------------------------------------------
-COURSE_FIELDS = {"code": "code", "name": "name", "name_en": "name_en", "credits": "credits", "hours": "hours",
-                 "kind": "kind", "assessment": "assessment", "college": "college"}
+COURSE_FIELDS = {
+    "code": "code",
+    "name": "name",
+    "name_en": "name_en",
+    "credits": "credits",
+    "hours": "hours",
+    "kind": "kind",
+    "assessment": "assessment",
+    "college": "college",
+}
 COURSE_WRITE_FIELDS = ["name", "name_en", "credits", "hours", "kind", "assessment", "college", "updated_at"]
 
 
@@ -293,6 +438,7 @@ def courses_import(*, file, actor, colleges: set[int] | None = None, progress=No
 PLAN_FIELDS = {"level": "level", "cohort": "cohort", "required_credits": "required_credits"}
 PLAN_COURSE_FIELDS = {"term_number": "term_number", "sample_exam": "sample_exam"}
 
+
 def plans_import(*, file, actor, colleges: set[int] | None = None, progress=None) -> Summary:
     """One row per course of a plan; plans are keyed by (major, level, cohort). Existing plans get
     the file's required credits; their courses are added or updated (never removed here)."""
@@ -310,8 +456,9 @@ def plans_import(*, file, actor, colleges: set[int] | None = None, progress=None
         if major is not None and colleges is not None and major.college_id not in colleges:
             reader.error(number, "major", COLLEGE_OUT_OF_SCOPE % {"college": major.college})
             major = None
-        level = reader.convert(number, row, "level", lambda v: sheet.choice(v, levels, ("专科", "本科", "专升本")),
-                               required=True)
+        level = reader.convert(
+            number, row, "level", lambda v: sheet.choice(v, levels, ("专科", "本科", "专升本")), required=True
+        )
         cohort = reader.convert(number, row, "cohort", sheet.integer, required=True)
         credits = reader.convert(number, row, "required_credits", sheet.decimal, required=True)
         course_code = reader.required_text(number, row, "course")
@@ -322,11 +469,14 @@ def plans_import(*, file, actor, colleges: set[int] | None = None, progress=None
         sample = reader.convert(number, row, "sample_exam", sheet.flag) or False
         plan_check = TeachingPlan(level=level or "", cohort=cohort, required_credits=credits)
         line_check = PlanCourse(term_number=term_number, sample_exam=sample)
-        for instance, fields, always in ((plan_check, PLAN_FIELDS, ["major"]), (line_check, PLAN_COURSE_FIELDS,
-                                                                                 ["plan", "course"])):
+        for instance, fields, always in (
+            (plan_check, PLAN_FIELDS, ["major"]),
+            (line_check, PLAN_COURSE_FIELDS, ["plan", "course"]),
+        ):
             try:
-                instance.full_clean(exclude=reader.excluded(fields, always), validate_unique=False,
-                                    validate_constraints=False)
+                instance.full_clean(
+                    exclude=reader.excluded(fields, always), validate_unique=False, validate_constraints=False
+                )
             except ValidationError as exc:
                 reader.model_errors(number, exc, fields)
         if None in (major, level, cohort, course) or {"major", "level", "cohort", "course"} & reader.failed:
@@ -336,11 +486,13 @@ def plans_import(*, file, actor, colleges: set[int] | None = None, progress=None
             if plan["credits"] is None:
                 plan["row"], plan["credits"] = number, plan_check.required_credits
             elif plan["credits"] != plan_check.required_credits:
-                reader.error(number, "required_credits", PLAN_CREDITS_DIFFER % {"row": plan["row"],
-                                                                                "credits": plan["credits"]})
+                reader.error(
+                    number, "required_credits", PLAN_CREDITS_DIFFER % {"row": plan["row"], "credits": plan["credits"]}
+                )
         if course.pk in plan["courses"]:
-            reader.error(number, "course", PLAN_COURSE_REPEATED % {"code": course.code,
-                                                                   "row": plan["courses"][course.pk][0]})
+            reader.error(
+                number, "course", PLAN_COURSE_REPEATED % {"code": course.code, "row": plan["courses"][course.pk][0]}
+            )
         elif not reader.failed:
             plan["courses"][course.pk] = (number, term_number, sample)
     reader.refuse_if_errors()
@@ -350,7 +502,8 @@ def plans_import(*, file, actor, colleges: set[int] | None = None, progress=None
     with transaction.atomic():
         for (major_id, level, cohort), spec in plans.items():
             plan, made = TeachingPlan.objects.get_or_create(
-                major_id=major_id, level=level, cohort=cohort, defaults={"required_credits": spec["credits"]})
+                major_id=major_id, level=level, cohort=cohort, defaults={"required_credits": spec["credits"]}
+            )
             plan_changed = False
             if not made and plan.required_credits != spec["credits"]:
                 plan.required_credits = spec["credits"]
@@ -380,8 +533,17 @@ def plans_import(*, file, actor, colleges: set[int] | None = None, progress=None
 
 
 # --- offerings --------------------------------------------------------------------------------------------
-OFFERING_FIELDS = {"code": "code", "term": "term", "course": "course", "college": "college", "kind": "kind",
-                   "exam_date": "exam_date", "scale": "scale", "instructors": "instructors", "classes": "classes"}
+OFFERING_FIELDS = {
+    "code": "code",
+    "term": "term",
+    "course": "course",
+    "college": "college",
+    "kind": "kind",
+    "exam_date": "exam_date",
+    "scale": "scale",
+    "instructors": "instructors",
+    "classes": "classes",
+}
 
 
 def _lookup_many(values: Iterable[str], found: dict) -> tuple[list, list[str]]:
@@ -431,8 +593,10 @@ def offerings_import(*, file, actor, colleges: set[int] | None = None, progress=
         elif college is not None and colleges is not None and college.pk not in colleges:
             reader.error(number, "college", COLLEGE_OUT_OF_SCOPE % {"college": college})
             college = None
-        kind = reader.convert(number, row, "kind",
-                              lambda v: sheet.choice(v, kinds, ("正考", "补考", "清考"))) or Offering.Kind.REGULAR
+        kind = (
+            reader.convert(number, row, "kind", lambda v: sheet.choice(v, kinds, ("正考", "补考", "清考")))
+            or Offering.Kind.REGULAR
+        )
         scale = reader.convert(number, row, "scale", lambda v: sheet.choice(v, scales, ("百分制", "五级制", "二级制")))
         exam_date = reader.convert(number, row, "exam_date", sheet.date)
         instructors, missing = _lookup_many(sheet.split_list(reader.cell(row, "instructors")), users)
@@ -444,20 +608,38 @@ def offerings_import(*, file, actor, colleges: set[int] | None = None, progress=
         if None in (code, term, course, college) or reader.failed:
             check = Offering(code=code or "", term=term, course=course, college=college, exam_date=exam_date)
             try:
-                check.full_clean(exclude=reader.excluded(OFFERING_FIELDS, ["term", "course", "college", "kind",
-                                                                           "scale"]), validate_unique=False)
+                check.full_clean(
+                    exclude=reader.excluded(OFFERING_FIELDS, ["term", "course", "college", "kind", "scale"]),
+                    validate_unique=False,
+                )
             except ValidationError as exc:
                 reader.model_errors(number, exc, OFFERING_FIELDS)
             continue
-        data = {"code": code, "term": term, "course": course, "college": college, "kind": kind,
-                "scale": scale, "exam_date": exam_date, "instructors": instructors, "classes": row_classes,
-                "instructors_given": bool(sheet.text(reader.cell(row, "instructors")))}
+        data = {
+            "code": code,
+            "term": term,
+            "course": course,
+            "college": college,
+            "kind": kind,
+            "scale": scale,
+            "exam_date": exam_date,
+            "instructors": instructors,
+            "classes": row_classes,
+            "instructors_given": bool(sheet.text(reader.cell(row, "instructors"))),
+        }
         offering = existing.get(code)
         if offering is not None and not _same_offering(reader, number, offering, data):
             continue
         if offering is None:
-            check = Offering(code=code, term=term, course=course, college=college, kind=kind, exam_date=exam_date,
-                             scale=scale or Offering.Scale.HUNDRED)
+            check = Offering(
+                code=code,
+                term=term,
+                course=course,
+                college=college,
+                kind=kind,
+                exam_date=exam_date,
+                scale=scale or Offering.Scale.HUNDRED,
+            )
             try:
                 check.full_clean(validate_unique=False)
             except ValidationError as exc:
@@ -471,10 +653,17 @@ def offerings_import(*, file, actor, colleges: set[int] | None = None, progress=
         for i, (number, offering, data) in enumerate(plan):
             try:
                 if offering is None:
-                    offering_create(code=data["code"], term=data["term"], course=data["course"],
-                                    college=data["college"], kind=data["kind"], instructors=data["instructors"],
-                                    classes=data["classes"], exam_date=data["exam_date"],
-                                    scale=data["scale"] or Offering.Scale.HUNDRED)
+                    offering_create(
+                        code=data["code"],
+                        term=data["term"],
+                        course=data["course"],
+                        college=data["college"],
+                        kind=data["kind"],
+                        instructors=data["instructors"],
+                        classes=data["classes"],
+                        exam_date=data["exam_date"],
+                        scale=data["scale"] or Offering.Scale.HUNDRED,
+                    )
                     created += 1
                 elif _offering_update(offering, data, reader, number):
                     updated += 1
@@ -497,8 +686,9 @@ def _same_offering(reader: _Reader, number: int, offering: Offering, data: dict)
         ("scale", offering.scale, data["scale"] or offering.scale, data["scale"]),
     ):
         if current != wanted:
-            reader.error(number, key, OFFERING_IS_OTHER % {"code": offering.code, "field": reader.header(key),
-                                                           "value": shown})
+            reader.error(
+                number, key, OFFERING_IS_OTHER % {"code": offering.code, "field": reader.header(key), "value": shown}
+            )
             return False
     return True
 
@@ -520,7 +710,10 @@ def _offering_update(offering: Offering, data: dict, reader: _Reader, number: in
     added = [k for k in data["classes"] if k.pk not in have]
     if added:
         offering.classes.add(*added)
-        offering_enrol(offering=offering, via=Grade.Source.CLASS,
-                       students=Student.objects.filter(klass__in=added, status=Student.Status.ENROLLED))
+        offering_enrol(
+            offering=offering,
+            via=Grade.Source.CLASS,
+            students=Student.objects.filter(klass__in=added, status=Student.Status.ENROLLED),
+        )
         changed = True
     return changed

@@ -53,9 +53,9 @@ def template_workbook(kind: str) -> bytes:
     for i in range(examples):
         append_row(ws, [c.example[i] if i < len(c.example) else "" for c in columns])
     for i, column in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = max(12, min(40, 4 + 2 * len(column.header) +
-                                                                        max((len(str(e)) for e in column.example),
-                                                                            default=0)))
+        ws.column_dimensions[get_column_letter(i)].width = max(
+            12, min(40, 4 + 2 * len(column.header) + max((len(str(e)) for e in column.example), default=0))
+        )
         ws.cell(row=1, column=i).number_format = "@"
     ws.freeze_panes = "A2"
 
@@ -64,15 +64,25 @@ def template_workbook(kind: str) -> bytes:
     for cell in notes[1]:
         cell.font = bold
     for column in COLUMNS[kind]:
-        append_row(notes, [
-            column.header,
-            _("yes") if column.required else _("no"),
-            "、".join(dict.fromkeys([force_str(column.label), column.key, *column.aliases])),
-            force_str(column.help),
-        ])
+        append_row(
+            notes,
+            [
+                column.header,
+                _("yes") if column.required else _("no"),
+                "、".join(dict.fromkeys([force_str(column.label), column.key, *column.aliases])),
+                force_str(column.help),
+            ],
+        )
     append_row(notes, [])
-    append_row(notes, [_("The first sheet is imported. A file with any bad row is refused as a whole: nothing is "
-                         "written and every bad row and column is listed. Delete the example rows before importing.")])
+    append_row(
+        notes,
+        [
+            _(
+                "The first sheet is imported. A file with any bad row is refused as a whole: nothing is "
+                "written and every bad row and column is listed. Delete the example rows before importing."
+            )
+        ],
+    )
     for letter, width in zip("ABCD", (16, 10, 48, 70), strict=True):
         notes.column_dimensions[letter].width = width
     return workbook_bytes(wb)

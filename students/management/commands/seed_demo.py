@@ -46,12 +46,14 @@ class Command(BaseCommand):
         started = time.monotonic()
         logins = seed_demo(students=students)
         elapsed = time.monotonic() - started
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready in {elapsed:.1f}s: {College.objects.count()} colleges, {Major.objects.count()} majors, "
-            f"{Class.objects.count()} classes, {Station.objects.count()} stations, {Student.objects.count()} "
-            f"students, {IdCardReissueRequest.objects.count()} ID-card reissue requests, "
-            f"{_status_change_count()} status-change requests."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready in {elapsed:.1f}s: {College.objects.count()} colleges, {Major.objects.count()} majors, "
+                f"{Class.objects.count()} classes, {Station.objects.count()} stations, {Student.objects.count()} "
+                f"students, {IdCardReissueRequest.objects.count()} ID-card reissue requests, "
+                f"{_status_change_count()} status-change requests."
+            )
+        )
         rows = [("username", "role", "scope", "password")] + [
             (login.username, _role(login.role), force_str(login.scope), login.password) for login in logins
         ]
