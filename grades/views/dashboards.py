@@ -13,7 +13,7 @@ from django.utils import timezone
 from registrar import params
 from registrar.roles import Role
 
-from ..forms_records import RecordsFilterForm
+from ..forms.records import RecordsFilterForm
 from ..scoring import conf
 from ..selectors.dashboards import (
     CLASSIFICATION_LABELS,

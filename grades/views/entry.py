@@ -28,7 +28,7 @@ from registrar import params
 from registrar.exceptions import ApplicationError
 
 from .. import scoring
-from ..forms import CompositionForm, OfferingFilterForm, ReopenForm, ReturnForm, UploadForm, WindowForm
+from ..forms.entry import CompositionForm, OfferingFilterForm, ReopenForm, ReturnForm, UploadForm, WindowForm
 from ..models import Offering
 from ..selectors import entry as selectors
 from ..services import entry as services

@@ -9,7 +9,6 @@ someone else (unless Academic Affairs): 404.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,6 +22,7 @@ from registrar import params
 from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 
+from ..forms.imports import ImportForm
 from ..models import ImportJob
 from ..services import imports as services
 from ..services.imports.workbooks import template_columns
@@ -31,20 +31,6 @@ PAGE_SIZE = 20
 ERRORS_PAGE_SIZE = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JOB_QUEUED = gettext_lazy("The file was uploaded; the import runs in the background.")
-
-
-class ImportForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"), choices=())
-    file = forms.FileField(
-        label=gettext_lazy("Excel file"),
-        help_text=gettext_lazy("The first sheet is imported; the header row names the columns."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.xlsb,.ods"}),
-    )
-
-    def __init__(self, *args, kinds=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        labels = dict(ImportJob.Kind.choices)
-        self.fields["kind"].choices = [(k, labels[k]) for k in kinds]
 
 
 def _kinds_or_403(user) -> list[str]:

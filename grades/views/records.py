@@ -21,7 +21,7 @@ from registrar.approvals.permissions import student_of
 from registrar.exceptions import ApplicationError
 from registrar.roles import Role
 
-from ..forms_records import MakeupCreateForm, RecordsFilterForm, instructor_queryset
+from ..forms.records import MakeupCreateForm, RecordsFilterForm, instructor_queryset
 from ..models import Offering
 from ..scoring import conf
 from ..selectors.dashboards import default_term, pick_college, scoped_college_ids

@@ -18,7 +18,7 @@ from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 from students.models import Station
 
-from ..forms_stations import (
+from ..forms.stations import (
     AcceptForm,
     BlankSheetForm,
     ResubmitForm,

@@ -20,7 +20,7 @@ from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 from students.selectors import student_list
 
-from ..forms_transcripts import GraduateCopiesForm, SealForm, TranscriptBatchForm
+from ..forms.transcripts import GraduateCopiesForm, SealForm, TranscriptBatchForm
 from ..models import BATCH_TRANSCRIPT, BatchTranscriptRequest, ClassPrint
 from ..selectors import transcripts as sel
 from ..services.transcripts import (

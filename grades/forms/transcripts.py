@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from registrar.params import ModelIdMultipleChoiceField
 from students.models import Class, Student
 
-from .models import TranscriptBatch, TranscriptLanguage
+from ..models import TranscriptBatch, TranscriptLanguage
 
 UNKNOWN_NUMBERS = _("No student with these numbers is within your scope: %(numbers)s.")
 PICK_SOMEONE = _("Choose at least one class or paste at least one student number.")
@@ -54,7 +54,7 @@ class StudentPickForm(forms.Form):
         return numbers
 
     def clean(self):
-        from .selectors.transcripts import class_students
+        from ..selectors.transcripts import class_students
 
         cleaned = super().clean()
         numbers = cleaned.get("student_numbers") or []

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from registrar.params import ModelIdMultipleChoiceField
 from students.models import College
 
-from .models import GradeComponent, Offering, Term
+from ..models import GradeComponent, Offering, Term
 
 XLSX_MAX_BYTES = 5 * 1024 * 1024
 FILE_NOT_XLSX = _("Upload the .xlsx workbook downloaded for this offering.")

@@ -1,6 +1,5 @@
-"""Forms of the records area: make-up / clearing sheet creation, the dashboards' filters, and
-the narrowing of the grade-correction application form (U5C). Forms check only the shape of
-the input; the services decide (STYLE.md §3)."""
+"""Forms of the records area: make-up / clearing sheet creation and the dashboards' filters.
+Forms check only the shape of the input; the services decide (STYLE.md §3)."""
 
 from __future__ import annotations
 
@@ -11,35 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from registrar.params import ModelIdMultipleChoiceField
 from registrar.roles import Role
 
-from .models import Course, Grade, Offering, Term
-from .scoring import display
-
-
-# --- U5C: the correction request's grade select ----------------------------------------------
-def correction_grade_label(grade: Grade) -> str:
-    return (
-        f"{grade.term.code} · {grade.course.code} {grade.course.name} · {grade.offering.code} · "
-        f"{display(grade.score, grade.level, grade.mark) or '—'}"
-    )
-
-
-def correctable_grades(*, user, student=None):
-    """Grades ``user`` may ask to correct: on sheets they teach that Academic Affairs confirmed."""
-    qs = Grade.objects.filter(offering__instructors=user, offering__sheet_state=Offering.SheetState.CONFIRMED)
-    if student is not None:
-        qs = qs.filter(student=student)
-    return qs.select_related("course", "term", "offering").order_by("-term__start_date", "course__code")
-
-
-def limit_correction_grades(form, *, user, student) -> None:
-    """The generic application form of U5C lists only the instructor's confirmed grades of the
-    student (of every student while the student is not known yet)."""
-    field = form.fields.get("grade")
-    if field is None or user is None:
-        return
-    field.queryset = correctable_grades(user=user, student=student)
-    field.label_from_instance = correction_grade_label
-    field.help_text = _("Only confirmed grades on sheets you teach can be corrected.")
+from ..models import Course, Offering, Term
 
 
 # --- make-ups and clearing exams ----------------------------------------------------------------

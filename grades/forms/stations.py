@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from registrar.params import ModelIdMultipleChoiceField, id_or_none
 
-from .models import StationSubmission, Term
-from .selectors import stations as sel
+from ..models import StationSubmission, Term
+from ..selectors import stations as sel
 
 XLSX_ACCEPT = ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -69,7 +69,7 @@ class SubmissionCreateForm(forms.Form):
     )
 
     def __init__(self, *args, stations, **kwargs):
-        from .models import Grade, Offering
+        from ..models import Grade, Offering
 
         super().__init__(*args, **kwargs)
         self.fields["station"].queryset = stations
