@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from registrar.models import User
+from students.management.demo import pdf_file
 from students.models import Class, Student
 
 from .models import Course, GradeComponent, Offering, PlanCourse, TeachingPlan, Term
@@ -315,7 +316,7 @@ class GradesDemo:
                 applicant=students[1].user,
                 submit=True,
                 data={"offering": open_offering, "kind": "exam", "reason": "已通过全国大学英语六级考试，申请免试"},
-                attachments={"evidence": _pdf("六级成绩单.pdf")},
+                attachments={"evidence": pdf_file("六级成绩单.pdf")},
             )
         # a correction of a confirmed grade, at the college
         grade = (
@@ -363,11 +364,6 @@ def _aware(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(8, 0)))
 
 
-def _pdf(name: str) -> SimpleUploadedFile:
-    from students.management.demo import _pdf as pdf
-
-    return pdf(name)
-
-
-def seed_grades() -> None:
+def seed_grades(*, students: int = 600) -> None:
+    """The grades app's part of the demo (``students`` is the students demo's size, unused)."""
     GradesDemo().run()

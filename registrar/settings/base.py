@@ -332,6 +332,13 @@ REGISTRAR = {
     # growing delay; a job with no progress for STALE_JOB_MINUTES is marked failed (its worker died).
     "JOB_RETRIES": env.int("REGISTRAR_JOB_RETRIES", default=5),
     "STALE_JOB_MINUTES": env.float("REGISTRAR_STALE_JOB_MINUTES", default=30),
+    # manage.py seed_demo runs each app's demo seeder, f(*, students), in this order: an app after
+    # the apps it builds on (students.management.demo.seed_demo).
+    "DEMO_SEEDERS": [
+        "students.management.demo.seed_students",
+        "statuschange.demo.seed_status_changes",
+        "grades.demo.seed_grades",
+    ],
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
