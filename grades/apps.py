@@ -14,6 +14,12 @@ class GradesConfig(AppConfig):
 
         register(sheets_todo)  # the instructor's late and open sheets on the home page
 
+        from registrar.approvals.calendar import register as register_due
+
+        from .calendar import sheets_due
+
+        register_due(sheets_due)  # grade sheets due after the exam, on the calendar page
+
         from registrar import background
 
         # imports and class prints whose worker died end as failed, never stuck (registrar/background.py)

@@ -25,7 +25,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from registrar.approvals.chains import all_chains
-from registrar.approvals.models import Attachment, SignOff, StageConfig
+from registrar.approvals.models import Attachment, CalendarEntry, SignOff, StageConfig
 from registrar.documents.models import Document
 from registrar.exceptions import ApplicationError
 from registrar.files import display_name, file_link
@@ -389,13 +389,16 @@ class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 # --- stage configuration ---------------------------------------------------------------------
+def _deadline_text(chain, stage) -> list[str]:
+    return [stage.due.describe(chain.model)["text"]] if stage.due else []
+
+
 def _chains_help():
     """Every chain with its stages, default signers and deadlines, as (escaped) HTML lines."""
     lines = []
     for chain in all_chains():
         stages = "; ".join(
-            f"{s.code} = {force_str(s.label)} [{', '.join(s.signers)}"
-            f"{f', {s.deadline_days}d' if s.deadline_days else ''}]"
+            f"{s.code} = {force_str(s.label)} [{', '.join((*s.signers, *_deadline_text(chain, s)))}]"
             for s in chain.stages
         )
         lines.append((chain.code, force_str(chain.name), stages))
@@ -430,6 +433,57 @@ class StageConfigForm(forms.ModelForm):
         )
         self.fields["deadline_days"].help_text = _(
             "Days a stage may take before it is flagged overdue; empty keeps the default, 0 means no deadline."
+        )
+
+
+# --- the academic calendar ---------------------------------------------------------------------
+class CalendarEntryForm(forms.ModelForm):
+    key = forms.ChoiceField(label=_("key"), choices=())
+
+    class Meta:
+        model = CalendarEntry
+        fields = ("academic_year", "key", "period", "date", "label")
+
+    def __init__(self, *args, **kwargs):
+        from registrar.approvals.deadlines import CALENDAR_KEYS
+
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = [(k.key, f"{force_str(k.label)} ({k.key})") for k in CALENDAR_KEYS]
+        self.fields["label"].help_text = _("Empty shows the key's own name.")
+
+
+@admin.register(CalendarEntry)
+class CalendarEntryAdmin(admin.ModelAdmin):
+    """The academic calendar Academic Affairs edits per year: dates of calendar deadlines and windows."""
+
+    form = CalendarEntryForm
+    list_display = ("academic_year_label", "date", "display_label", "period", "key")
+    list_filter = ("academic_year", "period")
+    search_fields = ("key", "label")
+    ordering = ("-academic_year", "date")
+    actions = ("generate_next_year",)
+
+    @admin.display(description=_("academic year"), ordering="academic_year")
+    def academic_year_label(self, obj):
+        return obj.academic_year_label
+
+    @admin.display(description=_("label"))
+    def display_label(self, obj):
+        return obj.display_label
+
+    @admin.action(description=_("Generate the following academic year from the seeds' dates"))
+    def generate_next_year(self, request, queryset):
+        from registrar.approvals.services import academic_calendar_generate
+
+        years = sorted(set(queryset.values_list("academic_year", flat=True)))
+        created = 0
+        for year in years:
+            created += len(academic_calendar_generate(year=year + 1))
+        self.message_user(
+            request,
+            _("%(count)s entries added to %(years)s.")
+            % {"count": created, "years": "、".join(f"{y + 1}–{y + 2}" for y in years)},
+            messages.SUCCESS,
         )
 
 

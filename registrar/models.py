@@ -24,6 +24,6 @@ class User(AbstractUser):
 
 
 # Kernel models live in sub-packages; importing them here registers them with the app.
-from registrar.approvals.models import Attachment, SignOff, StageConfig  # noqa: E402,F401
+from registrar.approvals.models import Attachment, CalendarEntry, SignOff, StageConfig  # noqa: E402,F401
 from registrar.documents.models import Document  # noqa: E402,F401
 from registrar.notifications.models import Notification  # noqa: E402,F401

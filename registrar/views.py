@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
@@ -93,3 +99,94 @@ def favicon(request):
 def workflows(request):
     """Every chain as a diagram and a table (the same data as ``manage.py workflows``)."""
     return render(request, "registrar/workflows.html", {"chains": [c.describe() for c in all_chains()]})
+
+
+# --- what falls due, month by month ---------------------------------------------------------------
+class MonthField(forms.DateField):
+    """A month as ``YYYY-MM`` (2000–2100)."""
+
+    input_formats = ["%Y-%m"]
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not (2000 <= value.year <= 2100):
+            raise forms.ValidationError(_("Choose a month between 2000 and 2100."))
+
+
+def _calendar_query(request):
+    from registrar.approvals.calendar import may_see_calendar
+
+    if not may_see_calendar(request.user):
+        raise PermissionDenied
+    q = params.parse_query(
+        request.GET, month=MonthField(required=False), college=params.IdField(), station=params.IdField()
+    )
+    month = q["month"] or timezone.localdate().replace(day=1)
+    return month, q["college"], q["station"]
+
+
+@login_required
+def due_calendar(request):
+    """What falls due in a month, for staff: the academic calendar's dates, open requests' due dates
+    and grade sheets, each in the user's scope, grouped per college and per station."""
+    from registrar.approvals import calendar
+
+    month, college_id, station_id = _calendar_query(request)
+    first, last = calendar.month_bounds(month.year, month.month)
+    everything = calendar.due_items(request.user, first, last)
+    items = calendar.due_items(request.user, first, last, college_id=college_id, station_id=station_id)
+    colleges, stations = calendar.scope_choices(everything)
+    previous = first - dt.timedelta(days=1)
+    following = last + dt.timedelta(days=1)
+    return render(
+        request,
+        "registrar/calendar.html",
+        {
+            "month": first,
+            "previous": f"{previous:%Y-%m}",
+            "following": f"{following:%Y-%m}",
+            "this_month": f"{timezone.localdate():%Y-%m}",
+            "groups": calendar.group_items(items),
+            "count": len(items),
+            "colleges": colleges,
+            "stations": stations,
+            "college_id": college_id,
+            "station_id": station_id,
+            "kind_labels": calendar.KIND_LABELS,
+        },
+    )
+
+
+def _ics_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+@login_required
+def due_calendar_ics(request):
+    """The same month as an iCalendar file (all-day events), for a desktop calendar."""
+    from django.conf import settings
+
+    from registrar.approvals import calendar
+
+    month, college_id, station_id = _calendar_query(request)
+    first, last = calendar.month_bounds(month.year, month.month)
+    items = calendar.due_items(request.user, first, last, college_id=college_id, station_id=station_id)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    base = settings.REGISTRAR["PUBLIC_URL"]
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//registrar//calendar//EN", "CALSCALE:GREGORIAN"]
+    for n, item in enumerate(items):
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{first:%Y%m}-{n}-{item.kind}@registrar",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{item.date:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{item.date + dt.timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{_ics_text(item.title)}",
+            *([f"DESCRIPTION:{_ics_text(item.detail)}"] if item.detail else []),
+            *([f"URL:{base}{item.url}"] if item.url else []),
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    response = HttpResponse("\r\n".join(lines) + "\r\n", content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="calendar-{first:%Y-%m}.ics"'
+    return response

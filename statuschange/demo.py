@@ -274,17 +274,9 @@ class StatusChangeSeeder:
                 attachments={"absence_evidence": pdf_file("缺勤记录.pdf")},
             )
         else:  # C4: only within the term's filing window; outside it the demo files it as if inside
-            from django.conf import settings
-            from django.test.utils import override_settings
+            from registrar.approvals.deadlines import windows_waived
 
-            registrar = settings.REGISTRAR
-            md = self.today.strftime("%m-%d")
-            if not any(a <= md <= b for a, b in registrar["STATUS_CHANGE"]["C4_FILING_WINDOWS"]):
-                registrar = {
-                    **registrar,
-                    "STATUS_CHANGE": {**registrar["STATUS_CHANGE"], "C4_FILING_WINDOWS": [(md, md)]},
-                }
-            with override_settings(REGISTRAR=registrar):
+            with windows_waived():
                 req = request_create(
                     chain=chain,
                     student=student,

@@ -9,7 +9,7 @@ chain completes (``Chain.on_complete``); every effect writes effective-dated his
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from registrar.approvals.chains import AttachmentRule, Chain, Stage, register
+from registrar.approvals.chains import AttachmentRule, Chain, Stage, Window, register
 from registrar.approvals.models import ApprovalRequest
 from students.models import Student
 
@@ -312,6 +312,19 @@ C4 = Chain(
     exclusive_group=GROUP,
     validate=S + "station_change_validate",
     on_complete=S + "station_change_complete",
+    # the academic calendar's filing windows of each term (Academic Affairs edits the dates per year)
+    windows=(
+        Window(
+            _("Autumn term filing window"),
+            "status_change_filing_autumn_opens",
+            "status_change_filing_autumn_closes",
+        ),
+        Window(
+            _("Spring term filing window"),
+            "status_change_filing_spring_opens",
+            "status_change_filing_spring_closes",
+        ),
+    ),
     stages=(
         Stage("station_review", _("Station review"), ("station",), deadline_days=5),
         Stage("college_review", _("College review"), ("college_dean",), deadline_days=7),

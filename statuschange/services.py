@@ -21,9 +21,6 @@ SUSPENSION_TOTAL_TOO_LONG = _(
 )
 MEDICAL_CLEARANCE_REQUIRED = _("The suspension was for illness: attach a medical clearance to resume.")
 RECEIVING_CLASS_OTHER_MAJOR = _("The receiving class must belong to the student's major (%(major)s).")
-OUTSIDE_FILING_WINDOW = _(
-    "Station status changes can be filed only within the term's filing window (%(windows)s). Today is outside it."
-)
 NOT_CORRESPONDENCE = _("Station status changes are for correspondence students only.")
 CHANGE_NOT_POSSIBLE = _("A “%(change)s” is not possible for a student whose status is “%(status)s”.")
 
@@ -130,15 +127,6 @@ def auto_withdrawal_complete(*, request, actor) -> None:
 
 
 # --- C4 ------------------------------------------------------------------------------------------
-def filing_windows() -> list[tuple[str, str]]:
-    return [tuple(w) for w in _rules()["C4_FILING_WINDOWS"]]
-
-
-def within_filing_window(day: dt.date) -> bool:
-    md = day.strftime("%m-%d")
-    return any(start <= md <= end for start, end in filing_windows())
-
-
 _C4_FROM = {
     "suspension": (Student.Status.ENROLLED,),
     "resumption": (Student.Status.SUSPENDED,),
@@ -155,8 +143,6 @@ def station_change_validate(*, request) -> None:
     student = request.student
     if student.study_form != Student.StudyForm.CORRESPONDENCE:
         raise ApplicationError(NOT_CORRESPONDENCE)
-    if not within_filing_window(timezone.localdate()):
-        raise ApplicationError(OUTSIDE_FILING_WINDOW % {"windows": "、".join(f"{a}–{b}" for a, b in filing_windows())})
     if student.status not in _C4_FROM[request.change_type]:
         raise ApplicationError(
             CHANGE_NOT_POSSIBLE % {"change": request.get_change_type_display(), "status": student.get_status_display()}

@@ -10,6 +10,16 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
+def academic_calendar(db):
+    """The academic calendar's seed dates for the academic years 2024–2025 to 2028–2029, whatever
+    date a test freezes (the migration seeds only the years around the day the database was made)."""
+    from registrar.approvals.services import academic_calendar_generate
+
+    for year in range(2024, 2029):
+        academic_calendar_generate(year=year)
+
+
+@pytest.fixture
 def u6_world(db):
     """A student with a counsellor (class scope), finance and registrar (university),
     plus an out-of-scope counsellor of another class."""

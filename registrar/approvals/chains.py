@@ -16,6 +16,8 @@ from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from .deadlines import CalendarDate, Days, Deadline, Relative, Window  # noqa: F401 (chains declare them from here)
+
 if TYPE_CHECKING:
     from registrar.approvals.models import ApprovalRequest
 
@@ -39,7 +41,9 @@ class Stage:
     ``signers`` are role codes (registrar.roles.Role); several signers sign in any order
     (parallel items, e.g. leaving clearance). ``form`` is a dotted path to a Django form
     whose cleaned data the approving signer must supply (fee paid, card number …).
-    ``issues`` are document types issued when the stage is passed.
+    ``issues`` are document types issued when the stage is passed. ``due`` is the stage's deadline
+    (``Days``, ``CalendarDate`` or ``Relative``; ``deadline_days=n`` is short for ``due=Days(n)``);
+    ``window`` a calendar range outside which the stage's signers may not approve.
     """
 
     code: str
@@ -56,6 +60,14 @@ class Stage:
     #: the unit whose seal the paper form takes at this stage (the seed's 盖章): "college" (the
     #: student's college) or "academic_affairs"; the approval form prints a seal blank there
     seal: str = ""
+    due: Deadline | None = None
+    window: Window | None = None
+
+    def __post_init__(self):
+        if self.due is None and self.deadline_days:
+            object.__setattr__(self, "due", Days(self.deadline_days))
+        elif isinstance(self.due, Days) and self.deadline_days is None:
+            object.__setattr__(self, "deadline_days", self.due.days)
 
     def form_class(self, role: str | None = None):
         """The form the approving signer fills in: the role's own, else the stage's, else None."""
@@ -69,7 +81,8 @@ class Stage:
 
     @property
     def deadline(self) -> timedelta | None:
-        return timedelta(days=self.deadline_days) if self.deadline_days else None
+        """The deadline as a number of days after entry (``None`` for calendar and relative deadlines)."""
+        return timedelta(days=self.due.days) if isinstance(self.due, Days) and self.due.days else None
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,8 @@ class Chain:
     #: requests of this chain are opened by a service of their own (U5B: one per student of a route (1)
     #: batch), not by the application form or the API's create, which refuse them with this message
     opened_elsewhere: str | Promise = ""
+    #: calendar ranges within which a request may be submitted (any one of them; empty: any day)
+    windows: tuple[Window, ...] = ()
     model: type[ApprovalRequest] | None = field(default=None, compare=False, repr=False)
 
     # --- structure -----------------------------------------------------------------
@@ -191,14 +206,25 @@ class Chain:
         stage = self.stage(stage_code)
         return stage.signers if stage else ()
 
-    def deadline(self, stage_code: str) -> timedelta | None:
+    def deadline_spec(self, stage_code: str) -> Deadline | None:
+        """The stage's effective deadline: StageConfig's days when set (0: none), else the chain's."""
         from registrar.approvals.config import stage_override
 
         override = stage_override(self.code, stage_code)
         if override and override.get("deadline_days") is not None:
-            return timedelta(days=override["deadline_days"]) if override["deadline_days"] else None
+            return Days(override["deadline_days"]) if override["deadline_days"] else None
         stage = self.stage(stage_code)
-        return stage.deadline if stage else None
+        return stage.due if stage else None
+
+    def deadline(self, stage_code: str) -> timedelta | None:
+        """The effective deadline in days after entry (``None`` for calendar and relative deadlines)."""
+        spec = self.deadline_spec(stage_code)
+        return timedelta(days=spec.days) if isinstance(spec, Days) and spec.days else None
+
+    def due_at(self, stage_code: str, *, request, start):
+        """When ``request``, entering ``stage_code`` at ``start``, is due there (``None``: no deadline)."""
+        spec = self.deadline_spec(stage_code) if stage_code in self.stage_codes else None
+        return spec.resolve(request=request, start=start) if spec else None
 
     def describe(self) -> dict:
         """A JSON-able description (manage.py workflows, /api/workflows/)."""
@@ -209,6 +235,7 @@ class Chain:
         stages = []
         for s in self.stages:
             deadline = self.deadline(s.code)
+            spec = self.deadline_spec(s.code)
             stages.append(
                 {
                     "code": s.code,
@@ -216,6 +243,8 @@ class Chain:
                     "signers": [{"role": r, "label": force_str(Role(r).label)} for r in self.signers(s.code)],
                     "all_must_sign": len(self.signers(s.code)) > 1,
                     "deadline_days": deadline.days if deadline else None,
+                    "deadline": spec.describe(self.model) if spec else None,
+                    "window": s.window.describe() if s.window else None,
                     "issues": list(s.issues),
                     "requires_data": bool(s.form),
                 }
@@ -239,6 +268,7 @@ class Chain:
             "model": self.model._meta.label if self.model else None,
             "initiator_roles": list(self.initiator_roles),
             "states": [{"code": c, "label": force_str(label)} for c, label in self.states()],
+            "windows": [w.describe() for w in self.windows],
             "stages": stages,
             "transitions": transitions,
             "documents": list(self.documents) + [d for s in self.stages for d in s.issues if d not in self.documents],

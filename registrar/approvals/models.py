@@ -16,6 +16,7 @@ from registrar.common import AppendOnlyModel, AppendOnlyQuerySet, TimeStampedMod
 from registrar.roles import Role
 
 from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, Chain
+from .deadlines import Period, academic_year_label, academic_year_of, key_label
 
 SIGNOFF_APPEND_ONLY = _("Sign-offs are append-only: they can be neither changed nor deleted.")
 
@@ -113,8 +114,9 @@ class ApprovalRequest(ConcurrentTransitionMixin, FSMModelMixin, TimeStampedModel
     def _enter_stage(self, code: str) -> None:
         now = timezone.now()
         self.stage_entered_at = now
-        deadline = self.chain.deadline(code) if code in self.chain.stage_codes else None
-        self.stage_due_at = now + deadline if deadline else None
+        # Days, a calendar date or an event of the request, resolved once, on entry (a calendar date
+        # missing for the year raises ApplicationError naming it, and the transition is not made)
+        self.stage_due_at = self.chain.due_at(code, request=self, start=now)
         if code == COMPLETED:
             self.completed_at = now
 
@@ -306,6 +308,50 @@ class Attachment(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.original_name}"
+
+
+class CalendarEntry(models.Model):
+    """One dated entry of the academic calendar: a key (``deadlines.CALENDAR_KEYS``) in an academic
+    year, edited by Academic Affairs. Calendar deadlines and submission windows read it."""
+
+    key = models.CharField(_("key"), max_length=48, db_index=True)
+    academic_year = models.PositiveSmallIntegerField(
+        _("academic year"), help_text=_("The calendar year the academic year starts in: 2026 for 2026–2027.")
+    )
+    period = models.CharField(_("term or season"), max_length=16, choices=Period.choices, default=Period.YEAR)
+    date = models.DateField(_("date"), db_index=True)
+    label = models.CharField(_("label"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["date", "key"]
+        verbose_name = _("academic calendar entry")
+        verbose_name_plural = _("academic calendar")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "academic_year"], name="calendarentry_key_year_unique"),
+            models.CheckConstraint(
+                condition=models.Q(academic_year__gte=2000, academic_year__lte=2100), name="calendarentry_year_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.academic_year_label} {self.display_label}: {self.date:%Y-%m-%d}"
+
+    @property
+    def academic_year_label(self) -> str:
+        return academic_year_label(self.academic_year)
+
+    @property
+    def display_label(self) -> str:
+        return self.label or key_label(self.key)
+
+    def clean(self):
+        if self.date and self.academic_year and academic_year_of(self.date) != self.academic_year:
+            raise ValidationError(
+                {
+                    "date": _("%(date)s is not in the academic year %(year)s (1 September – 31 August).")
+                    % {"date": f"{self.date:%Y-%m-%d}", "year": academic_year_label(self.academic_year)}
+                }
+            )
 
 
 class StageConfig(models.Model):

@@ -18,7 +18,8 @@ from registrar.roles import Role
 
 from . import permissions as perms
 from .chains import COMPLETED, RETURNED, WITHDRAWN, Chain
-from .models import ApprovalRequest, Attachment, SignOff
+from .deadlines import CALENDAR_KEYS, OUTSIDE_STAGE_WINDOW, check_windows
+from .models import ApprovalRequest, Attachment, CalendarEntry, SignOff
 
 WRONG_STATE = _("This request is at “%(state)s”; “%(action)s” is not possible there. It may already have been handled.")
 UNKNOWN_ACTION = _("Unknown action.")
@@ -223,6 +224,8 @@ def request_act(
         )
     stage_data: dict = {}
     if action == "approve":
+        if req.stage.window:
+            check_windows((req.stage.window,), what=req.stage.label, message=OUTSIDE_STAGE_WINDOW)
         stage_data = _stage_data(req, data, role)
         kwargs.update(role=role, data=stage_data)
     elif action in ("reject", "send_back"):
@@ -234,6 +237,7 @@ def request_act(
         _check_attachments(req)
         if chain.validate:
             import_string(chain.validate)(request=req)
+        check_windows(chain.windows, what=chain.name)
     method(**kwargs)
     req.save()
     signoff_record(
@@ -339,3 +343,19 @@ def attachment_add(*, request: ApprovalRequest, kind: str, upload, actor) -> Att
         size=upload.size,
         uploaded_by=actor,
     )
+
+
+# --- the academic calendar ---------------------------------------------------------------------
+@transaction.atomic
+def academic_calendar_generate(*, year: int) -> list[CalendarEntry]:
+    """Give academic ``year`` an entry for every calendar key it lacks, on the seeds' default date.
+    Entries Academic Affairs already has (edited or not) are kept as they are. Returns the new ones."""
+    have = set(CalendarEntry.objects.filter(academic_year=year).values_list("key", flat=True))
+    new = [
+        CalendarEntry(key=k.key, academic_year=year, period=k.period, date=k.default_date(year))
+        for k in CALENDAR_KEYS
+        if k.key not in have
+    ]
+    for entry in new:
+        entry.full_clean()
+    return CalendarEntry.objects.bulk_create(new)

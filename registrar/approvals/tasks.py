@@ -1,6 +1,6 @@
 """Periodic kernel jobs (Celery beat)."""
 
-from datetime import timedelta
+from datetime import datetime, time
 
 from celery import shared_task
 from django.db import transaction
@@ -12,17 +12,19 @@ from .chains import all_chains
 
 @shared_task(name="registrar.approvals.tasks.flag_overdue_requests")
 def flag_overdue_requests() -> int:
-    """Remind the signers of every overdue stage, at most once a day per request."""
+    """Remind the signers of every overdue stage, at most once a day per request: a request reminded
+    since local midnight is skipped, however often the task runs."""
     from registrar.notifications.services import notify
 
     from .selectors import users_awaited_by
 
     now = timezone.now()
+    today_began = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
     reminded = 0
     for chain in all_chains():
         overdue = (
             chain.model.objects.filter(stage_due_at__lt=now, state__in=chain.stage_codes)
-            .exclude(reminded_at__gt=now - timedelta(hours=23))
+            .exclude(reminded_at__gte=today_began)
             .select_related("student", "student__klass")
         )
         for req in overdue:

@@ -145,6 +145,7 @@ def _progress(req, signoffs) -> list[dict]:
                 "label": stage.label,
                 "status": status,
                 "deadline_days": deadline.days if deadline else None,
+                "deadline_text": _deadline_words(chain, stage.code) if not deadline else "",
                 "signers": [
                     {
                         "role": role,
@@ -156,6 +157,12 @@ def _progress(req, signoffs) -> list[dict]:
             }
         )
     return steps
+
+
+def _deadline_words(chain, stage_code: str) -> str:
+    """A calendar or relative deadline in words ("by 15 March of the academic year")."""
+    spec = chain.deadline_spec(stage_code)
+    return spec.describe(chain.model)["text"] if spec else ""
 
 
 @login_required

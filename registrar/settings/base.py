@@ -283,8 +283,6 @@ REGISTRAR = {
     "STATUS_CHANGE": {
         "SUSPENSION_MAX_DAYS": env.int("REGISTRAR_SUSPENSION_MAX_DAYS", default=366),
         "SUSPENSION_TOTAL_MAX_DAYS": env.int("REGISTRAR_SUSPENSION_TOTAL_MAX_DAYS", default=731),
-        # C4: month-day windows of each term within which stations may file status changes
-        "C4_FILING_WINDOWS": [("02-20", "04-30"), ("09-01", "11-30")],
     },
     # Document types never issued to a student withdrawn automatically (U4).
     "AUTO_WITHDRAWAL_BANNED_DOCUMENTS": [

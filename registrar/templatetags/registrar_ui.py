@@ -206,8 +206,10 @@ def workflow_svg(desc: dict):
         extra = []
         if s["all_must_sign"]:
             extra.append(_("all must sign"))
-        if s["deadline_days"]:
-            extra.append(_("within %(days)s days") % {"days": s["deadline_days"]})
+        if s.get("deadline"):
+            extra.append(s["deadline"]["text"])
+        if s.get("window"):
+            extra.append(s["window"]["text"])
         if s["requires_data"]:
             extra.append(_("records data"))
         boxes.append({"stage": s, "title": title, "signers": signer_lines, "extra": " · ".join(extra)})

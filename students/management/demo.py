@@ -330,11 +330,21 @@ class DemoSeeder:
 
     @transaction.atomic
     def run(self) -> list[Login]:
+        self.academic_calendar()
         colleges = self.organisation()
         self.students(colleges)
         logins = self.logins()
         self.requests()
         return logins
+
+    def academic_calendar(self) -> None:
+        """The seeds' dates for this academic year and the next (entries already there are kept)."""
+        from registrar.approvals.deadlines import academic_year_of
+        from registrar.approvals.services import academic_calendar_generate
+
+        first = academic_year_of(timezone.localdate())
+        for year in (first, first + 1):
+            academic_calendar_generate(year=year)
 
     def organisation(self) -> dict[str, College]:
         colleges = {}

@@ -42,7 +42,6 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from registrar.roles import Role, Scope
@@ -379,15 +378,9 @@ def build_world() -> World:
         data={"absent_since": today - dt.timedelta(days=60), "evidence": "R1旷课"},
         attachments={"absence_evidence": _pdf_upload("缺勤.pdf")},
     )
-    from django.conf import settings
+    from registrar.approvals.deadlines import windows_waived
 
-    registrar = settings.REGISTRAR  # stations file C4 only within the term's windows: open one all year
-    with override_settings(
-        REGISTRAR={
-            **registrar,
-            "STATUS_CHANGE": {**registrar["STATUS_CHANGE"], "C4_FILING_WINDOWS": [("01-01", "12-31")]},
-        }
-    ):
+    with windows_waived():  # stations file C4 only within the term's windows (they have their own tests)
         c4 = create(
             "C4",
             "C4",
@@ -964,6 +957,19 @@ BATCH_ROLES = {Role.STUDENT_AFFAIRS, Role.ACADEMIC_AFFAIRS, Role.TEACHING_SECRET
 STATION_PAGE_ROLES = {Role.TEACHING_SECRETARY, Role.ACADEMIC_AFFAIRS, Role.STATION}
 
 
+def _staff(w):
+    """Every staff key, in and out of scope, and the superuser: students are refused."""
+    return everyone(w) - STUDENTS
+
+
+def _calendar_shows(w):
+    """The calendar shows C4's due date (this month, its college review stage) to whom may see C4."""
+    req = w.requests["C4"]
+    if req.stage_due_at is None or f"{timezone.localdate(req.stage_due_at):%Y-%m}" != f"{timezone.localdate():%Y-%m}":
+        return []  # due next month (the page shows the current month)
+    return [(f"#{req.pk} · {req.student.name}", request_viewers(w, req) & _staff(w), "C4's due date")]
+
+
 def people_cases() -> list[Case]:
     quiet, u3 = _student_viewers("静默"), _student_viewers("U3")
 
@@ -976,6 +982,9 @@ def people_cases() -> list[Case]:
         Case("notifications", policy=page_policy(everyone)),
         Case("notifications_mark_read", methods=("GET", "POST"), policy=page_policy(everyone, post_only=True)),
         Case("workflows", policy=page_policy(everyone)),
+        # what falls due: staff only (students 403), each item in the asker's scope
+        Case("calendar", policy=page_policy(_staff), shows=_calendar_shows),
+        Case("calendar_ics", policy=page_policy(_staff), shows=_calendar_shows),
         Case("approvals:inbox", policy=page_policy(everyone), shows=_inbox_shows),
         Case("api:inbox", api=True, policy=page_policy(everyone), shows=_api_inbox_shows),
         Case("api:workflows", api=True, policy=page_policy(everyone)),

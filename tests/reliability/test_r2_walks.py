@@ -23,14 +23,17 @@ def r2(settings, monkeypatch):
     documents get a stub PDF should anything render — the walks check document rows and their status,
     not the pages (examples never commit, so the after-commit rendering does not run anyway); the
     stage configuration read from a local cache."""
-    status = {**settings.REGISTRAR["STATUS_CHANGE"], "C4_FILING_WINDOWS": [("01-01", "12-31")]}
-    settings.REGISTRAR = {**settings.REGISTRAR, "STATUS_CHANGE": status}
+    from registrar.approvals.deadlines import windows_waived
+
+    waived = windows_waived()
+    waived.__enter__()
     # The kernel reads the stage configuration through the cache dozens of times per action; a local
     # cache keeps the walks about the chains, not the Redis round trips (the cache has its own tests).
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "r2"}}
     monkeypatch.setattr("registrar.documents.render.render_pdf", lambda html, **kw: b"%PDF-1.4\n% R2 stub\n%%EOF\n")
     logging.getLogger("django.request").setLevel(logging.ERROR)  # the walks' many 403/404s are expected
     yield
+    waived.__exit__(None, None, None)
     logging.getLogger("django.request").setLevel(logging.NOTSET)
 
 

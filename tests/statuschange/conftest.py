@@ -5,7 +5,7 @@ from tests.factories import ClassFactory, StationFactory, StudentFactory, staff
 
 
 @pytest.fixture
-def sc_world(db):
+def sc_world(db, academic_calendar):
     """One full-time student with every signer of U1–U4 in scope, one correspondence student with a
     station, and out-of-scope doubles (another class's advisor and counsellor, another college's dean)."""
     klass = ClassFactory()

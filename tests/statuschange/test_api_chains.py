@@ -63,7 +63,7 @@ def test_c4_outside_the_filing_window_is_refused_at_submit(sc_world):
         format="multipart",
     )
     assert resp.status_code == 400
-    assert "02-20–04-30" in resp.json()["detail"]  # the message names the windows
+    assert "2026-02-20–2026-04-30" in resp.json()["detail"]  # the message names the windows and their dates
     from statuschange.models import StationStatusChangeRequest
 
     assert StationStatusChangeRequest.objects.count() == 0

@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied
 from freezegun import freeze_time
 
 from registrar.approvals.chains import get_chain
-from registrar.approvals.models import SignOff
+from registrar.approvals.deadlines import CALENDAR_DATE_MISSING, OUTSIDE_SUBMIT_WINDOW, key_label
+from registrar.approvals.models import CalendarEntry, SignOff
 from registrar.approvals.services import (
     ALREADY_OPEN,
     ATTACHMENT_MISSING,
@@ -339,8 +340,41 @@ def test_c4_filing_window(sc_world, day, ok):
         else:
             with pytest.raises(ApplicationError) as exc:
                 open_request(w, "C4")
-            assert _message(exc) == sc.OUTSIDE_FILING_WINDOW % {"windows": "02-20–04-30、09-01–11-30"}
+            # the message names the windows of the academic year and their dates (the academic calendar's)
+            year = 2025 if day < "2026-09-01" else 2026
+            autumn, spring = (str(window.label) for window in get_chain("C4").windows)
+            assert _message(exc) == OUTSIDE_SUBMIT_WINDOW % {
+                "what": str(get_chain("C4").name),
+                "windows": f"{autumn} {year}-09-01–{year}-11-30、{spring} {year + 1}-02-20–{year + 1}-04-30",
+                "today": day,
+            }
             assert StationStatusChangeRequest.objects.count() == 0
+
+
+def test_c4_filing_window_follows_the_academic_calendar(sc_world):
+    """Academic Affairs moves a window's dates for one year; the other years keep theirs."""
+    w = sc_world
+    CalendarEntry.objects.filter(key="status_change_filing_spring_closes", academic_year=2025).update(
+        date=dt.date(2026, 5, 15)
+    )
+    with freeze_time("2026-05-10 09:00"):
+        assert open_request(w, "C4").state == "station_review"
+    StationStatusChangeRequest.objects.all().delete()
+    with freeze_time("2027-05-10 09:00"), pytest.raises(ApplicationError) as exc:
+        open_request(w, "C4")
+    assert "2027-02-20–2027-04-30" in _message(exc)
+
+
+def test_c4_filing_window_missing_from_the_calendar_is_named(sc_world):
+    w = sc_world
+    CalendarEntry.objects.filter(key="status_change_filing_spring_opens", academic_year=2025).delete()
+    with freeze_time("2026-03-10 09:00"), pytest.raises(ApplicationError) as exc:
+        open_request(w, "C4")
+    assert _message(exc) == CALENDAR_DATE_MISSING % {
+        "label": key_label("status_change_filing_spring_opens"),
+        "year": "2025–2026",
+    }
+    assert StationStatusChangeRequest.objects.count() == 0
 
 
 def test_c4_for_a_full_time_student_is_refused(sc_world):
