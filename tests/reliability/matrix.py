@@ -957,7 +957,7 @@ BATCH_ROLES = {Role.STUDENT_AFFAIRS, Role.ACADEMIC_AFFAIRS, Role.TEACHING_SECRET
 STATION_PAGE_ROLES = {Role.TEACHING_SECRETARY, Role.ACADEMIC_AFFAIRS, Role.STATION}
 
 
-def _staff(w):
+def _staff_keys(w):
     """Every staff key, in and out of scope, and the superuser: students are refused."""
     return everyone(w) - STUDENTS
 
@@ -967,7 +967,7 @@ def _calendar_shows(w):
     req = w.requests["C4"]
     if req.stage_due_at is None or f"{timezone.localdate(req.stage_due_at):%Y-%m}" != f"{timezone.localdate():%Y-%m}":
         return []  # due next month (the page shows the current month)
-    return [(f"#{req.pk} · {req.student.name}", request_viewers(w, req) & _staff(w), "C4's due date")]
+    return [(f"#{req.pk} · {req.student.name}", request_viewers(w, req) & _staff_keys(w), "C4's due date")]
 
 
 def people_cases() -> list[Case]:
@@ -983,8 +983,8 @@ def people_cases() -> list[Case]:
         Case("notifications_mark_read", methods=("GET", "POST"), policy=page_policy(everyone, post_only=True)),
         Case("workflows", policy=page_policy(everyone)),
         # what falls due: staff only (students 403), each item in the asker's scope
-        Case("calendar", policy=page_policy(_staff), shows=_calendar_shows),
-        Case("calendar_ics", policy=page_policy(_staff), shows=_calendar_shows),
+        Case("calendar", policy=page_policy(_staff_keys), shows=_calendar_shows),
+        Case("calendar_ics", policy=page_policy(_staff_keys), shows=_calendar_shows),
         Case("approvals:inbox", policy=page_policy(everyone), shows=_inbox_shows),
         Case("api:inbox", api=True, policy=page_policy(everyone), shows=_api_inbox_shows),
         Case("api:workflows", api=True, policy=page_policy(everyone)),
