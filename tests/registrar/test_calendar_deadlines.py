@@ -314,3 +314,18 @@ def test_calendar_ics_export(client, calendar_world):
     body = response.content.decode()
     assert body.startswith("BEGIN:VCALENDAR") and "DTSTART;VALUE=DATE:20260307" in body
     assert "DTSTART;VALUE=DATE:20260325" in body  # the calendar's own date
+
+
+def test_calendar_page_shows_grade_sheets_due_after_the_exam(client, calendar_world):
+    from tests.grades.factories import make_offering
+
+    w = calendar_world
+    ka = w["a"].klass
+    instructor = staff(Role.INSTRUCTOR, college=ka.college, username="teacher")
+    make_offering(classes=[ka], instructors=[instructor], exam_date=dt.date(2026, 3, 10), code="R-A-1")
+    make_offering(classes=[w["b"].klass], exam_date=dt.date(2026, 3, 12), code="R-B-1")
+    aa = _calendar(client, w["registrar"]).content.decode()
+    assert "R-A-1" in aa and "2026-03-17" in aa and "R-B-1" in aa  # due seven days after the exam
+    dean = _calendar(client, w["dean_a"]).content.decode()
+    assert "R-A-1" in dean and "R-B-1" not in dean  # the college's sheets only
+    assert "R-A-1" not in _calendar(client, w["station_a"]).content.decode()
