@@ -329,3 +329,15 @@ def test_calendar_page_shows_grade_sheets_due_after_the_exam(client, calendar_wo
     dean = _calendar(client, w["dean_a"]).content.decode()
     assert "R-A-1" in dean and "R-B-1" not in dean  # the college's sheets only
     assert "R-A-1" not in _calendar(client, w["station_a"]).content.decode()
+
+
+def test_an_overdue_request_is_highlighted_on_its_page(client, u6_world):
+    with freeze_time("2026-03-02 09:00"):
+        req = _open(u6_world)
+    client.force_login(u6_world["counsellor"])
+    client.cookies["django_language"] = "en"
+    with freeze_time("2026-03-04 09:00"):
+        assert "text-overdue" not in client.get(req.get_absolute_url()).content.decode()
+    with freeze_time("2026-03-06 09:00"):
+        page = client.get(req.get_absolute_url()).content.decode()
+    assert "text-overdue" in page and "Overdue" in page
