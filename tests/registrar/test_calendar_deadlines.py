@@ -341,3 +341,20 @@ def test_an_overdue_request_is_highlighted_on_its_page(client, u6_world):
     with freeze_time("2026-03-06 09:00"):
         page = client.get(req.get_absolute_url()).content.decode()
     assert "text-overdue" in page and "Overdue" in page
+
+
+def test_admin_edits_the_calendar_and_generates_the_next_year(admin_client):
+    academic_calendar_generate(year=2040)
+    page = admin_client.get("/admin/registrar/calendarentry/?academic_year=2040")
+    assert page.status_code == 200
+    entry = CalendarEntry.objects.get(key="registration_submit", academic_year=2040)
+    assert admin_client.get(f"/admin/registrar/calendarentry/{entry.pk}/change/").status_code == 200
+    response = admin_client.post(
+        "/admin/registrar/calendarentry/",
+        {"action": "generate_next_year", "_selected_action": [entry.pk]},
+    )
+    assert response.status_code == 302
+    assert (
+        CalendarEntry.objects.filter(academic_year=2041).count()
+        == CalendarEntry.objects.filter(academic_year=2040).count()
+    )
