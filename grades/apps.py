@@ -20,6 +20,12 @@ class GradesConfig(AppConfig):
 
         register_due(sheets_due)  # grade sheets due after the exam, on the calendar page
 
+        from registrar.approvals.workitems import register_rebuilder
+
+        from .services.work import work_rebuild
+
+        register_rebuilder(work_rebuild)  # submitted sheets and station submissions in the one inbox
+
         from registrar import background
 
         # imports and class prints whose worker died end as failed, never stuck (registrar/background.py)

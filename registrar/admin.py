@@ -493,6 +493,26 @@ class StageConfigAdmin(admin.ModelAdmin):
 
     form = StageConfigForm
     list_display = ("chain", "stage", "stage_label", "signers_display", "default_signers", "deadline_days")
+
+    def _resync(self, obj):
+        """Changed signers change who the chain's open requests await: the inbox follows."""
+        from registrar.approvals import config
+        from registrar.approvals.chains import _REGISTRY
+        from registrar.approvals.workitems import workitems_sync_chain
+
+        config.invalidate()
+        chain = _REGISTRY.get(obj.chain)
+        if chain is not None and chain.model is not None:
+            workitems_sync_chain(chain=chain)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._resync(obj)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self._resync(obj)
+
     list_filter = ("chain",)
     search_fields = ("chain", "stage")
 

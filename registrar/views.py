@@ -58,7 +58,9 @@ def home(request):
         rows, counts, total = approval_selectors.inbox_page_rows(user, offset=0, limit=HOME_INBOX_ROWS)
         context["inbox_rows"] = rows
         context["inbox_total"] = total
-        context["inbox_counts"] = [(chain, counts[chain.code]) for chain in all_chains() if chain.code in counts]
+        context["inbox_counts"] = [
+            ({"code": code, "name": name}, count) for code, name, count in approval_selectors.inbox_kinds(counts)
+        ]
         context["staff_apply"] = [
             c for c in all_chains() if my_roles & (set(c.initiator_roles) - {Role.STUDENT}) and not c.opened_elsewhere
         ]

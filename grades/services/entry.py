@@ -33,6 +33,7 @@ from ..scoring import MARK_TEXT, ScoreError, check_weights, parse_entry
 from ..selectors.entry import current_window, entry_open, last_window, next_window  # noqa: F401 (re-exported)
 from .common import can_see_offering, college_roles, is_academic_affairs, teaches
 from .results import RESULT_FIELDS, apply_result, evaluate
+from .work import sheet_work_sync
 
 # --- messages (tests import these) ------------------------------------------------------------
 NOT_INSTRUCTOR = _("Only an instructor of this offering may enter and submit its grades.")
@@ -683,6 +684,7 @@ def sheet_submit(*, offering: Offering, actor, now: dt.datetime | None = None) -
     offering.submit(by=actor, at=now)
     offering.save(update_fields=["sheet_state", "submitted_by", "submitted_at", "updated_at"])
     sheet_event_record(offering=offering, decision=SheetEvent.Decision.SUBMIT, actor=actor, role=Role.INSTRUCTOR)
+    sheet_work_sync(offering=offering)
     _notify(
         [u for u in _academic_affairs_users() if u.pk != actor.pk],
         gettext("Grade sheet %(head)s was submitted and awaits confirmation.") % {"head": _head(offering)},
@@ -702,6 +704,7 @@ def sheet_confirm(*, offering: Offering, actor, now: dt.datetime | None = None) 
     offering.confirm(by=actor, at=now)
     offering.save(update_fields=["sheet_state", "confirmed_by", "confirmed_at", "updated_at"])
     sheet_event_record(offering=offering, decision=SheetEvent.Decision.CONFIRM, actor=actor, role=Role.ACADEMIC_AFFAIRS)
+    sheet_work_sync(offering=offering)
     _notify(
         offering.instructors.all(),
         gettext("Grade sheet %(head)s was confirmed by Academic Affairs; students now see the grades.")
@@ -740,6 +743,7 @@ def sheet_return(*, offering: Offering, actor, reason: str) -> Offering:
     sheet_event_record(
         offering=offering, decision=SheetEvent.Decision.RETURN, actor=actor, role=Role.ACADEMIC_AFFAIRS, opinion=reason
     )
+    sheet_work_sync(offering=offering)
     _notify(
         offering.instructors.all(),
         gettext("Grade sheet %(head)s was returned to you by Academic Affairs: %(reason)s")

@@ -33,6 +33,7 @@ from students.models import RoleAssignment, Student
 from ..models import Grade, GradeComponent, Offering, StationSubmission, SubmissionReview
 from ..scoring import ScoreError, parse_entry
 from .results import RESULT_FIELDS, apply_result, evaluate, offering_weights
+from .work import submission_work_sync
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10
@@ -438,6 +439,7 @@ def station_submission_create(*, station, offering: Offering, upload, actor) -> 
     submission = StationSubmission(station=station, offering=offering, file=upload, rows=rows, submitted_by=actor)
     submission.full_clean()
     submission.save()
+    submission_work_sync(submission=submission)
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.SUBMIT)
     _notify(
         _reviewer_users(submission),
@@ -464,6 +466,7 @@ def station_submission_resubmit(
     submission.file = upload
     submission.submitted_by = actor
     submission.save()
+    submission_work_sync(submission=submission)
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.SUBMIT, opinion=opinion.strip())
     _notify(
         _reviewer_users(submission),
@@ -486,6 +489,7 @@ def station_submission_return(*, submission: StationSubmission, actor, reason: s
         raise ApplicationError(REASON_REQUIRED)
     submission.return_to_station()
     submission.save()
+    submission_work_sync(submission=submission)
     _review(submission=submission, actor=actor, decision=SubmissionReview.Decision.RETURN, opinion=reason)
     _notify(
         _station_users(submission),
@@ -526,6 +530,7 @@ def station_submission_accept(*, submission: StationSubmission, actor, opinion: 
     Grade.objects.bulk_update(changed, RESULT_FIELDS, batch_size=500)
     submission.accept()
     submission.save()
+    submission_work_sync(submission=submission)
     _review(
         submission=submission, actor=actor, decision=SubmissionReview.Decision.ACCEPT, opinion=(opinion or "").strip()
     )

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registrar.approvals.chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN
 from registrar.approvals.permissions import grants
-from registrar.approvals.services import request_act, request_create
+from registrar.approvals.services import request_act, request_create, requests_batch_approve
 from registrar.documents.models import Document
 from registrar.documents.types import get_doc_type
 from registrar.exceptions import ApplicationError
@@ -250,6 +250,7 @@ def transcript_batch_seal_class(*, batch: TranscriptBatch, klass, actor, stage: 
             SEAL_NOTHING_WAITING % {"klass": klass.name, "stage": BATCH_TRANSCRIPT.state_label(stage)}
         )
     result = SealResult()
+    approvable = []
     for req in requests:
         reason = pipeline_refusal(req.student, batch.language)
         if reason:
@@ -262,8 +263,17 @@ def transcript_batch_seal_class(*, batch: TranscriptBatch, klass, actor, stage: 
             )
             result.refused.append(force_str(STUDENT_REFUSED % {**_label(req.student), "reason": reason}))
             continue
-        request_act(chain=BATCH_TRANSCRIPT, request_id=req.pk, actor=actor, action="approve", opinion=opinion)
-        result.sealed += 1
+        approvable.append(req)
+    if approvable:
+        # the kernel's batch approval: one sign-off per student, sharing the batch's id; a student
+        # the kernel refuses is listed with its reason and the others are sealed
+        outcome = requests_batch_approve(
+            chain=BATCH_TRANSCRIPT, ids=[r.pk for r in approvable], actor=actor, opinion=opinion, stage=stage
+        )
+        result.sealed = len(outcome.approved)
+        by_pk = {r.pk: r for r in approvable}
+        for pk, reason in outcome.failed:
+            result.refused.append(force_str(STUDENT_REFUSED % {**_label(by_pk[pk].student), "reason": reason}))
     if stage == "academic_affairs_seal" and result.sealed:
         result.class_print = class_print_queue(batch=batch, klass=klass)
     return result

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils.encoding import force_str
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -177,13 +178,33 @@ class InboxView(APIView):
         )
         if page > 1 and (page - 1) * size >= total:
             raise NotFound(params.INVALID_PAGE)
+        subjects = selectors.inbox_subjects(rows)
         return Response(
             {
                 "count": total,
                 "counts": counts,
-                "results": [dict(request_serializer_for(r.chain)(r).data) for r in rows],
+                "results": [_inbox_result(r, subjects) for r in rows],
             }
         )
+
+
+def _inbox_result(row, subjects) -> dict:
+    """A request as its chain's serializer gives it; other work (a grade sheet, station results) as
+    its kind, id, title, stage and link."""
+    if row.is_request and (row.kind, row.pk) in subjects:
+        return {"kind": row.kind, **request_serializer_for(row.chain)(subjects[(row.kind, row.pk)]).data}
+    return {
+        "kind": row.kind,
+        "chain": None,
+        "id": row.pk,
+        "title": row.title,
+        "state": row.state,
+        "state_label": force_str(row.get_state_label()),
+        "stage_entered_at": row.stage_entered_at.isoformat() if row.stage_entered_at else None,
+        "stage_due_at": row.stage_due_at.isoformat() if row.stage_due_at else None,
+        "is_overdue": row.is_overdue,
+        "url": row.get_absolute_url(),
+    }
 
 
 @extend_schema(parameters=[CHAIN_PARAM])

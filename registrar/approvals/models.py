@@ -387,3 +387,90 @@ class StageConfig(models.Model):
         unknown = [r for r in self.signers or [] if r not in Role.values]
         if unknown:
             raise ValidationError({"signers": _("Unknown roles: %(roles)s") % {"roles": ", ".join(unknown)}})
+
+
+class WorkItemQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(closed_at__isnull=True)
+
+    def for_subject(self, obj):
+        return self.filter(content_type=ContentType.objects.get_for_model(obj.__class__), object_id=obj.pk)
+
+
+class WorkItem(models.Model):
+    """One open piece of work: a subject (request, grade sheet, station submission …) waiting at a
+    stage for a role within a scope, or for a named ``assignee``.
+
+    The in-flight table behind the inbox: one row per (subject, pending role). Open while
+    ``closed_at`` is null; closing keeps the row (when the work was done). Written only by the
+    kernel (``registrar.approvals.workitems``); a row carries what the inbox shows, so the inbox
+    renders from these rows alone (plus the student, joined)."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    student = models.ForeignKey(
+        "students.Student",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("student"),
+    )
+    #: the chain's code for requests, else the kind of work (``grade_sheet``, ``station_submission``)
+    kind = models.CharField(_("kind"), max_length=32)
+    stage = models.CharField(_("stage"), max_length=40)
+    #: who may act: ``role`` held in a scope covering the subject's college / class / station
+    role = models.CharField(_("role"), max_length=32, blank=True)
+    college_id = models.PositiveBigIntegerField(_("college"), null=True, blank=True)
+    klass_id = models.PositiveBigIntegerField(_("class"), null=True, blank=True)
+    station_id = models.PositiveBigIntegerField(_("station"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    # --- what the inbox shows ------------------------------------------------------------
+    #: the subject's own name where it is not a request (a course offering's, a station's); requests
+    #: take their chain's name, translated when shown
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    #: whether the inbox may approve it without a form (a stage that needs data is opened instead)
+    quick = models.BooleanField(_("one-click approval"), default=False)
+    opened_at = models.DateTimeField(_("waiting since"), default=timezone.now)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = WorkItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        verbose_name = _("work item")
+        verbose_name_plural = _("work items")
+        indexes = [
+            models.Index(
+                fields=["role", "college_id", "klass_id", "station_id", "opened_at"],
+                name="workitem_open_role_idx",
+                condition=models.Q(closed_at__isnull=True),
+            ),
+            models.Index(
+                fields=["assignee", "opened_at"],
+                name="workitem_open_assignee_idx",
+                condition=models.Q(closed_at__isnull=True),
+            ),
+            models.Index(fields=["content_type", "object_id"], name="workitem_subject_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}#{self.object_id} {self.stage} {self.role or self.assignee_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.due_at and self.closed_at is None and self.due_at < timezone.now())

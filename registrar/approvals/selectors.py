@@ -1,9 +1,12 @@
-"""Reads of the approval kernel: the inbox, visible requests, timelines."""
+"""Reads of the approval kernel: the inbox, visible requests, timelines.
+
+The inbox reads the in-flight table (``WorkItem``, kept by the kernel). ``_awaiting_q`` and
+``inbox_querysets`` compute the same from each chain's own tables: a test holds the two equal."""
 
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from . import permissions as perms
@@ -57,40 +60,126 @@ def inbox_querysets(
     return result
 
 
-def inbox_page_rows(user, *, offset: int, limit: int, **filters):
-    """One page of the merged inbox (all chains), oldest first, plus counts per chain.
+class InboxRow:
+    """One line of the inbox, read from a ``WorkItem``: what the page, the card and the API show.
 
-    Query count is constant in the number of requests: one count per chain, one UNION
-    for the page and one fetch per chain present on the page."""
-    pairs = inbox_querysets(user, **filters)
-    counts = {chain.code: qs.count() for chain, qs in pairs}
+    ``pk`` is the subject's id (the request's, the offering's …); ``chain`` is set for requests."""
+
+    def __init__(self, item):
+        from .workitems import kind_name, stage_label, work_kind
+
+        self.item = item
+        self.pk = item.object_id
+        self.kind = item.kind
+        self.state = item.stage
+        self.student = item.student
+        self.stage_entered_at = item.opened_at
+        self.stage_due_at = item.due_at
+        self.is_overdue = item.is_overdue
+        self.quick = item.quick
+        self.is_request = work_kind(item.kind) is None
+        self.chain = get_chain(item.kind) if self.is_request else None
+        self.name = kind_name(item.kind)
+        self.title = item.title
+        self.detail = item.detail
+        self._stage_label = stage_label
+        self.key = f"{item.kind}-{item.object_id}"
+
+    def get_state_label(self):
+        return self._stage_label(self.kind, self.state)
+
+    def get_absolute_url(self):
+        from .workitems import subject_url
+
+        return subject_url(self.kind, self.pk)
+
+    def __repr__(self):
+        return f"<InboxRow {self.key} {self.state}>"
+
+
+def inbox_grants_q(user) -> Q | None:
+    """A Q over ``WorkItem`` for the work ``user`` may act on: a role they hold in a scope covering
+    the item, or the item named to them. None when they can act on nothing."""
+    if user is None or not user.is_authenticated:
+        return None
+    q = Q(assignee=user)
+    for g in perms.grants(user):
+        part = Q(role=g.role)
+        if g.scope == "college":
+            part &= Q(college_id=g.college_id)
+        elif g.scope == "class":
+            part &= Q(klass_id=g.klass_id)
+        elif g.scope == "station":
+            part &= Q(station_id=g.station_id)
+        q |= part
+    return q
+
+
+def inbox_items(
+    user, *, chain_code: str | None = None, search: str = "", overdue_only: bool = False, college_id: int | None = None
+):
+    """The user's open work items, one per subject (the lowest id among the subject's rows for
+    the user's roles), as a queryset of ``WorkItem``."""
+    from .models import WorkItem
+
+    q = inbox_grants_q(user)
+    if q is None:
+        return WorkItem.objects.none()
+    mine = WorkItem.objects.open().filter(q)
+    if chain_code:
+        mine = mine.filter(kind=chain_code)
+    if search:
+        mine = mine.filter(
+            Q(student__name__icontains=search)
+            | Q(student__student_number__icontains=search)
+            | Q(title__icontains=search)
+        )
+    if overdue_only:
+        mine = mine.filter(due_at__lt=timezone.now())
+    if college_id:
+        mine = mine.filter(college_id=college_id)
+    first = mine.order_by().values("content_type_id", "object_id").annotate(first=Min("id")).values("first")
+    return WorkItem.objects.filter(id__in=first)
+
+
+def inbox_page_rows(user, *, offset: int, limit: int, **filters):
+    """One page of the inbox (every kind of work), oldest first, plus counts per kind.
+
+    Two queries whatever the number of items or chains: one GROUP BY for the counts and one for
+    the page (the student, class and college joined)."""
+    items = inbox_items(user, **filters)
+    counts = {row["kind"]: row["n"] for row in items.order_by().values("kind").annotate(n=Count("id"))}
     total = sum(counts.values())
-    if not pairs or offset >= total or limit <= 0:  # nothing, past the end, or counts only: no query
+    if offset >= total or limit <= 0:  # nothing, past the end, or counts only: no query
         return [], counts, total
-    parts = [
-        # order_by(): no Meta.ordering inside the UNION's parts (SQLite refuses ORDER BY there)
-        qs.order_by()
-        .annotate(chain_code=Value(chain.code, output_field=CharField()))
-        .values_list("chain_code", "pk", "stage_entered_at")
-        for chain, qs in pairs
-        if counts[chain.code]
+    page = items.select_related("student", "student__klass", "student__college").order_by("opened_at", "id")[
+        offset : offset + limit
     ]
-    if not parts:
-        return [], counts, total
-    union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    keys = list(union.order_by("stage_entered_at", "pk")[offset : offset + limit])
+    return [InboxRow(item) for item in page], counts, total
+
+
+def inbox_kinds(counts: dict) -> list:
+    """(code, name, count) of the kinds in ``counts``, in the registry's order."""
+    from .workitems import kind_choices
+
+    return [(code, name, counts[code]) for code, name in kind_choices() if code in counts]
+
+
+def inbox_subjects(rows) -> dict:
+    """The request objects behind the page's request rows: {(kind, pk): request}, one query per
+    chain on the page (the API serializes the full request)."""
     by_chain: dict[str, list[int]] = {}
-    for code, pk, _entered in keys:
-        by_chain.setdefault(code, []).append(pk)
-    objects = {}
+    for r in rows:
+        if r.is_request:
+            by_chain.setdefault(r.kind, []).append(r.pk)
+    found = {}
     for code, pks in by_chain.items():
         chain = get_chain(code)
         for obj in chain.model.objects.filter(pk__in=pks).select_related(
             "student", "student__klass", "student__college", "applicant"
         ):
-            objects[(code, obj.pk)] = obj
-    rows = [objects[(code, pk)] for code, pk, _entered in keys if (code, pk) in objects]
-    return rows, counts, total
+            found[(code, obj.pk)] = obj
+    return found
 
 
 def visible_requests(user, chain: Chain):

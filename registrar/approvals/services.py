@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mimetypes
+import uuid
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -20,6 +22,7 @@ from . import permissions as perms
 from .chains import COMPLETED, RETURNED, WITHDRAWN, Chain
 from .deadlines import CALENDAR_KEYS, OUTSIDE_STAGE_WINDOW, check_windows
 from .models import ApprovalRequest, Attachment, CalendarEntry, SignOff
+from .workitems import workitems_sync_request
 
 WRONG_STATE = _("This request is at “%(state)s”; “%(action)s” is not possible there. It may already have been handled.")
 UNKNOWN_ACTION = _("Unknown action.")
@@ -33,6 +36,12 @@ ATTACHMENT_BAD_TYPE = _("“%(name)s” is not an accepted file: upload a JPEG o
 ATTACHMENT_UNKNOWN_KIND = _("This request takes no attachment of kind “%(kind)s”.")
 NOT_EDITABLE = _("Only a draft or a returned request can be changed.")
 STAGE_DATA_INVALID = _("Some of the information this step needs is missing or wrong.")
+
+BATCH_NOT_FOUND = _("Not found, or not in your scope.")
+BATCH_WRONG_STAGE = _("It is at “%(state)s”, not at the stage being approved.")
+BATCH_NEEDS_FORM = _("This step needs information only its own page takes: open the request.")
+BATCH_NOT_YOURS = _("It does not await your signature.")
+BATCH_EMPTY = _("Select at least one request to approve.")
 
 ACTIONS = ("submit", "approve", "reject", "send_back", "withdraw")
 
@@ -187,8 +196,11 @@ def request_act(
     opinion: str = "",
     data: dict | None = None,
     as_role: str | None = None,
+    batch: str = "",
 ) -> ApprovalRequest:
     """Perform one transition on a request, record the sign-off, issue documents, notify.
+
+    ``batch``: the id of a batch approval this sign-off belongs to (kept in the sign-off's data).
 
     Wrong state → ApplicationError; out of scope → Http404; in scope, wrong role → PermissionDenied.
     """
@@ -247,8 +259,9 @@ def request_act(
         decision=_decision_for(action),
         source=source,
         opinion=opinion,
-        data=stage_data,
+        data={**stage_data, "batch": batch} if batch else stage_data,
     )
+    workitems_sync_request(request=req)
     if action == "approve" and req.state != source:
         _stage_passed(req, source, actor)
     if action == "reject":
@@ -259,6 +272,65 @@ def request_act(
 
     notify_request_moved(request=req, actor=actor, source=source, action=action)
     return req
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch approval did: the batch's id, the requests approved and those refused (with why)."""
+
+    batch: str
+    approved: list[ApprovalRequest] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _batch_refusal(chain: Chain, pk: int, actor, stage: str | None) -> str | None:
+    """Why request ``pk`` cannot be approved in a batch, before trying (None: try it)."""
+    req = chain.model.objects.select_related("student").filter(pk=pk).first()
+    if req is None or not perms.can_view(actor, req):
+        return str(BATCH_NOT_FOUND)
+    if stage and req.state != stage:
+        return str(BATCH_WRONG_STAGE % {"state": req.get_state_label()})
+    roles = perms.eligible_roles(req, actor)
+    if req.stage is not None and roles and req.stage.form_class(roles[0]) is not None:
+        return str(BATCH_NEEDS_FORM)
+    return None
+
+
+def requests_batch_approve(*, chain: Chain, ids, actor, opinion: str = "", stage: str | None = None) -> BatchOutcome:
+    """Approve many requests of ``chain`` (waiting at ``stage``) with one opinion.
+
+    Each request is approved by ``request_act`` in its own savepoint and gets its own sign-off; the
+    sign-offs share a batch id (``SignOff.data["batch"]``). A request that cannot be approved
+    (not found or out of scope, another stage, a stage that needs a form, not awaiting the actor,
+    a wrong state) is listed in ``failed`` with the reason; the others go through."""
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    if not ids:
+        raise ApplicationError(BATCH_EMPTY)
+    outcome = BatchOutcome(batch=uuid.uuid4().hex)
+    for pk in ids:
+        reason = _batch_refusal(chain, pk, actor, stage)
+        if reason is None:
+            try:
+                with transaction.atomic():
+                    req = request_act(
+                        chain=chain,
+                        request_id=pk,
+                        actor=actor,
+                        action="approve",
+                        opinion=opinion,
+                        batch=outcome.batch,
+                    )
+            except Http404:
+                reason = str(BATCH_NOT_FOUND)
+            except PermissionDenied:
+                reason = str(BATCH_NOT_YOURS)
+            except ApplicationError as exc:
+                reason = str(exc.message)
+            else:
+                outcome.approved.append(req)
+                continue
+        outcome.failed.append((pk, reason))
+    return outcome
 
 
 def _stage_passed(req: ApprovalRequest, stage_code: str, actor) -> None:

@@ -5,6 +5,7 @@ from . import views
 app_name = "approvals"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("batch-approve/", views.inbox_batch_approve, name="batch_approve"),
     path("<str:chain>/new/", views.request_create, name="create"),
     path("<str:chain>/<int:pk>/", views.request_detail, name="detail"),
     path("<str:chain>/<int:pk>/edit/", views.request_edit, name="edit"),

@@ -11,8 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
@@ -23,7 +25,7 @@ from registrar.roles import Role
 
 from . import permissions as perms
 from . import selectors, services
-from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, all_chains, get_chain
+from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, get_chain
 from .forms import ActForm, applicant_field_names, application_form_for, use_date_inputs
 from .models import SignOff
 
@@ -33,15 +35,33 @@ ALREADY_SIGNED = gettext_lazy("You have already signed this request; it is now a
 
 
 # --- inbox ------------------------------------------------------------------------------
+def _inbox_groups(rows) -> list[dict]:
+    """The page's rows grouped by (kind, stage) for batch approval, in first-seen order."""
+    groups: dict = {}
+    for r in rows:
+        group = groups.setdefault(
+            (r.kind, r.state),
+            {"kind": r.kind, "stage": r.state, "name": r.name, "stage_label": r.get_state_label(), "rows": []},
+        )
+        group["rows"].append(r)
+    for group in groups.values():
+        group["batchable"] = sum(1 for r in group["rows"] if r.is_request and r.quick) > 1
+    return list(groups.values())
+
+
 @login_required
 def inbox(request):
-    """Every request of every chain awaiting the user's sign-off, oldest first."""
+    """Every open piece of work awaiting the user (requests of every chain, grade sheets, station
+    submissions), oldest first, read from the in-flight table; requests waiting at the same stage
+    can be approved together."""
     from students.models import College
     from students.selectors import student_list
 
+    from .workitems import kind_choices
+
     query = params.parse_query(
         request.GET,
-        type=forms.ChoiceField(required=False, choices=[(c.code, c.code) for c in all_chains()]),
+        type=forms.ChoiceField(required=False, choices=[(code, code) for code, _name in kind_choices()]),
         q=params.SearchField(),
         overdue=forms.BooleanField(required=False),
         college=params.IdField(),
@@ -72,26 +92,88 @@ def inbox(request):
         )
     if chain_code:  # the tabs show every type's count under the other filters
         _rows, counts, _total = selectors.inbox_page_rows(request.user, offset=0, limit=0, **filters)
-    tabs = [
-        {"code": chain.code, "name": chain.name, "count": counts[chain.code]}
-        for chain in all_chains()
-        if chain.code in counts
-    ]
+    tabs = [{"code": code, "name": name, "count": count} for code, name, count in selectors.inbox_kinds(counts)]
     return render(
         request,
         "approvals/inbox.html",
         {
             "rows": rows,
+            "groups": _inbox_groups(rows),
             "page_obj": paginator.page(page_number),
             "tabs": tabs,
             "all_count": sum(counts.values()),
             "chain_code": chain_code,
             "filters": filters,
+            "batch_form": BatchApproveForm(),
             "colleges": College.objects.filter(pk__in=student_list(user=request.user).values("college_id")).only(
                 "id", "name"
             ),
         },
     )
+
+
+class BatchApproveForm(forms.Form):
+    """The shape of a batch approval: one chain and stage, the selected requests, one opinion."""
+
+    chain = forms.CharField(max_length=32)
+    stage = forms.CharField(max_length=40)
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True)
+    opinion = forms.CharField(
+        label=gettext_lazy("Opinion"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    next = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # any positive integers: which ids exist and are in scope is the service's question
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit() and 0 < int(value) < 2**63
+
+    def clean_chain(self):
+        from .chains import _REGISTRY
+
+        code = self.cleaned_data["chain"]
+        if code not in _REGISTRY:
+            raise ValidationError(gettext_lazy("Unknown request type."))
+        return _REGISTRY[code]
+
+
+@login_required
+@require_POST
+def inbox_batch_approve(request):
+    """Approve the selected requests (one chain, one stage) with one opinion; each is signed on its
+    own, and those that cannot be approved are listed with the reason."""
+    form = BatchApproveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Select the requests to approve, all waiting at one stage."))
+        return redirect("approvals:inbox")
+    data = form.cleaned_data
+    try:
+        outcome = services.requests_batch_approve(
+            chain=data["chain"], ids=data["ids"], actor=request.user, opinion=data["opinion"], stage=data["stage"]
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("approvals:inbox")
+    if outcome.approved:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s request approved.",
+                "%(count)s requests approved.",
+                len(outcome.approved),
+            )
+            % {"count": len(outcome.approved)},
+        )
+    for pk, reason in outcome.failed:
+        messages.error(
+            request,
+            _("%(chain)s #%(id)s was not approved: %(reason)s")
+            % {"chain": data["chain"].name, "id": pk, "reason": reason},
+        )
+    target = data["next"]
+    if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("approvals:inbox")
+    return redirect(target)
 
 
 # --- request page -------------------------------------------------------------------------

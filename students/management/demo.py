@@ -621,4 +621,9 @@ def seed_demo(*, students: int = 600) -> list[Login]:
     logins: list[Login] = []
     for path in settings.REGISTRAR["DEMO_SEEDERS"]:
         logins.extend(import_string(path)(students=students) or ())
+    # some demo requests are written in bulk, around the services: register their open work in the
+    # kernel's in-flight table (the inbox reads it)
+    from registrar.approvals.workitems import workitems_rebuild
+
+    workitems_rebuild()
     return logins

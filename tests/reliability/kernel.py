@@ -39,7 +39,7 @@ from hypothesis.stateful import initialize, rule
 
 from registrar.approvals.chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN
 from registrar.approvals.models import Attachment, SignOff
-from registrar.approvals.selectors import available_actions, inbox_querysets, visible_requests
+from registrar.approvals.selectors import available_actions, inbox_items, inbox_querysets, visible_requests
 from registrar.approvals.services import request_act, request_update
 from registrar.documents.models import Document
 from registrar.notifications.models import Notification
@@ -405,6 +405,9 @@ class KernelWalk(Walk):
                 f"after {info}: #{req.pk} at {req.state} is{'' if inbox else ' not'} in {key}'s inbox; "
                 f"the oracle says {key} may sign it as {self.eligible(key, req)}"
             )
+            # the one inbox (the in-flight table) agrees with the per-chain computation
+            in_flight = inbox_items(user, chain_code=self.code).filter(object_id=req.pk).exists()
+            assert in_flight == inbox, f"after {info}: #{req.pk} at {req.state}: in-flight table says {in_flight}"
             listed = visible_requests(user, self.chain).filter(pk=req.pk).exists()
             assert listed == self.may_see(key, req), (
                 f"after {info}: #{req.pk} is{'' if listed else ' not'} listed for {key}, "

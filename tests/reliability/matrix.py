@@ -986,6 +986,8 @@ def people_cases() -> list[Case]:
         Case("calendar", policy=page_policy(_staff_keys), shows=_calendar_shows),
         Case("calendar_ics", policy=page_policy(_staff_keys), shows=_calendar_shows),
         Case("approvals:inbox", policy=page_policy(everyone), shows=_inbox_shows),
+        # batch approval: an empty selection is a message and back to the inbox for anyone signed in
+        Case("approvals:batch_approve", methods=("GET", "POST"), policy=page_policy(everyone, post_only=True)),
         Case("api:inbox", api=True, policy=page_policy(everyone), shows=_api_inbox_shows),
         Case("api:workflows", api=True, policy=page_policy(everyone)),
         Case("students:list", policy=page_policy(everyone), shows=quiet_shows),
