@@ -65,7 +65,7 @@ class InboxRow:
 
     ``pk`` is the subject's id (the request's, the offering's …); ``chain`` is set for requests."""
 
-    def __init__(self, item):
+    def __init__(self, item, url: str = ""):
         from .workitems import kind_name, stage_label, work_kind
 
         self.item = item
@@ -84,14 +84,13 @@ class InboxRow:
         self.detail = item.detail
         self._stage_label = stage_label
         self.key = f"{item.kind}-{item.object_id}"
+        self.url = url
 
     def get_state_label(self):
         return self._stage_label(self.kind, self.state)
 
     def get_absolute_url(self):
-        from .workitems import subject_url
-
-        return subject_url(self.kind, self.pk)
+        return self.url
 
     def __repr__(self):
         return f"<InboxRow {self.key} {self.state}>"
@@ -155,7 +154,18 @@ def inbox_page_rows(user, *, offset: int, limit: int, **filters):
     page = items.select_related("student", "student__klass", "student__college").order_by("opened_at", "id")[
         offset : offset + limit
     ]
-    return [InboxRow(item) for item in page], counts, total
+    from .workitems import subject_url
+
+    # one reverse() per kind on the page, not per row: the subject's id is the URL's last part
+    patterns: dict[str, tuple[str, str]] = {}
+    rows = []
+    for item in page:
+        if item.kind not in patterns:
+            marker = 987654321
+            patterns[item.kind] = tuple(subject_url(item.kind, marker).split(str(marker), 1))
+        head, tail = patterns[item.kind]
+        rows.append(InboxRow(item, url=f"{head}{item.object_id}{tail}"))
+    return rows, counts, total
 
 
 def inbox_kinds(counts: dict) -> list:
