@@ -29,7 +29,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("grades", "0006_transcript_purpose_kind"),
-        ("registrar", "0008_workitem"),
+        ("registrar", "0010_workitem"),
         ("statuschange", "0001_initial"),
         ("students", "0006_scheduled_change"),
     ]

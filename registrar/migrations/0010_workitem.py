@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('registrar', '0007_document_heartbeat'),
+        ('registrar', '0009_academic_calendar_seed'),
         ('students', '0006_scheduled_change'),
     ]
 
