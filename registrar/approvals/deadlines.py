@@ -304,6 +304,22 @@ class Window:
         return {"label": force_str(self.label), "opens": self.opens, "closes": self.closes, "text": span}
 
 
+def window_spans(windows, *, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """The windows of ``today``'s academic year with their dates and whether each is open now
+    (for the application form); a window the calendar lacks has ``missing`` set to the message."""
+    today = today or timezone.localdate()
+    year = academic_year_of(today)
+    spans = []
+    for w in windows:
+        try:
+            opens, closes = w.dates(year)
+        except ApplicationError as exc:
+            spans.append({"label": force_str(w.label), "missing": force_str(exc.message)})
+            continue
+        spans.append({"label": force_str(w.label), "opens": opens, "closes": closes, "open": opens <= today <= closes})
+    return sorted(spans, key=lambda s: s.get("opens") or dt.date.max)
+
+
 _WAIVED: contextvars.ContextVar[bool] = contextvars.ContextVar("registrar_windows_waived", default=False)
 
 

@@ -26,6 +26,7 @@ from registrar.roles import Role
 from . import permissions as perms
 from . import selectors, services
 from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, get_chain
+from .deadlines import window_spans
 from .forms import ActForm, applicant_field_names, application_form_for, use_date_inputs
 from .models import SignOff
 
@@ -480,6 +481,7 @@ def request_create(request, chain):
             "form": form,
             "student": student or preset,
             "req": None,
+            "windows": window_spans(chain.windows),
         },
     )
 
@@ -528,5 +530,6 @@ def request_edit(request, chain, pk):
             "student": req.student,
             "req": req,
             "attachments": selectors.request_attachments(req),
+            "windows": window_spans(chain.windows),
         },
     )

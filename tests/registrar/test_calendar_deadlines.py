@@ -358,3 +358,16 @@ def test_admin_edits_the_calendar_and_generates_the_next_year(admin_client):
         CalendarEntry.objects.filter(academic_year=2041).count()
         == CalendarEntry.objects.filter(academic_year=2040).count()
     )
+
+
+def test_the_application_form_names_the_windows_and_whether_they_are_open(client, academic_calendar):
+    from statuschange.models import C4
+
+    station = StationFactory()
+    filer = staff(Role.STATION, station=station, username="filer")
+    client.force_login(filer)
+    client.cookies["django_language"] = "en"
+    with freeze_time("2026-03-10 10:00"):
+        page = client.get(f"/requests/{C4.code}/new/").content.decode()
+    assert "2025-09-01 – 2025-11-30" in page and "2026-02-20 – 2026-04-30" in page
+    assert page.count("open now") == 1
