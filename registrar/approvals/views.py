@@ -105,7 +105,8 @@ def inbox(request):
             "all_count": sum(counts.values()),
             "chain_code": chain_code,
             "filters": filters,
-            "batch_form": BatchApproveForm(),
+            "batch_url": reverse("approvals:batch_approve"),
+            "here": request.get_full_path(),
             "colleges": College.objects.filter(pk__in=student_list(user=request.user).values("college_id")).only(
                 "id", "name"
             ),
