@@ -32,7 +32,6 @@ from registrar.files import display_name, file_link
 from registrar.models import User
 from registrar.notifications.models import Notification
 from registrar.roles import Role
-from students.models import RoleAssignment
 
 REVOKE_REASON_REQUIRED = _("Write the reason for revocation in the box next to the action.")
 REVOKE_UNAVAILABLE = _("The document pipeline cannot revoke documents yet.")
@@ -77,22 +76,12 @@ class StoredFileWidget(AdminFileWidget):
 
 
 # --- users ---------------------------------------------------------------------------------
-class RoleAssignmentInline(admin.TabularInline):
-    model = RoleAssignment
-    fk_name = "user"
-    extra = 0
-    fields = ("role", "scope", "college", "klass", "station")
-    autocomplete_fields = ("college", "klass", "station")
-    verbose_name = _("role assignment")
-    verbose_name_plural = _("role assignments (scope: university, or exactly one college, class or station)")
-
-
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "full_name", "email", "roles", "student_link", "is_active", "is_staff", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser", "role_assignments__role", "role_assignments__scope")
     search_fields = ("username", "full_name", "first_name", "last_name", "email", "student__student_number")
-    inlines = (RoleAssignmentInline,)
+    inlines = ()  # the students app adds its role assignments (students/admin.py)
     readonly_fields = ("last_login", "date_joined", "student_link")
     fieldsets = (
         (None, {"fields": ("username", "password")}),

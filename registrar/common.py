@@ -1,4 +1,4 @@
-"""Small shared bases (HackSoft ``common``): abstract models and ``model_update``."""
+"""Small shared bases (HackSoft ``common``): abstract models, ``model_update`` and ``mask_name``."""
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -75,3 +75,12 @@ def public_url(path: str = "") -> str:
     from django.conf import settings
 
     return settings.REGISTRAR["PUBLIC_URL"].rstrip("/") + path
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 张小三 → 张*三, Zhang San → Z***n."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -22,6 +22,7 @@ from registrar.approvals import permissions as perms
 from registrar.approvals import selectors as approval_selectors
 from registrar.approvals.chains import all_chains
 from registrar.roles import Role
+from registrar.scopes import directory
 from registrar.todo import todo_items
 
 HOME_INBOX_ROWS = 8
@@ -38,12 +39,10 @@ def home(request):
         open_by_chain = {r.chain.code: r for r in own_requests if r.is_open and r.student_id == student.pk}
         # an open request of an exclusive group (e.g. status changes) blocks every chain of the group
         open_by_group = {r.chain.exclusive_group: r for r in open_by_chain.values() if r.chain.exclusive_group}
-        from students.selectors import pending_changes
-
         context["student"] = student
         # an approved change dated later (a 休学 from next term) is shown, not yet in effect: the chains
         # on offer follow the status the student has today
-        context["pending_changes"] = pending_changes(student)
+        context["pending_changes"] = directory().pending_changes(student)
         context["apply"] = [
             {"chain": chain, "open_request": open_by_chain.get(chain.code) or open_by_group.get(chain.exclusive_group)}
             for chain in all_chains()

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from registrar.admin import ApprovalRequestAdmin, ReadOnlyAdminMixin, StoredFileWidget
+from registrar.admin import UserAdmin as KernelUserAdmin
+from registrar.models import User
 from registrar.spreadsheets.importexport import SpreadsheetImportExportMixin
 
 from .models import Class, College, IdCardReissueRequest, Major, RoleAssignment, Station, StatusHistory, Student
@@ -202,3 +204,22 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
 @admin.register(IdCardReissueRequest)
 class IdCardReissueRequestAdmin(ApprovalRequestAdmin):
     extra_list_display = ("reason", "new_card_number")
+
+
+# --- users: the kernel's user admin with the user's role assignments -------------------------
+class RoleAssignmentInline(admin.TabularInline):
+    model = RoleAssignment
+    fk_name = "user"
+    extra = 0
+    fields = ("role", "scope", "college", "klass", "station")
+    autocomplete_fields = ("college", "klass", "station")
+    verbose_name = _("role assignment")
+    verbose_name_plural = _("role assignments (scope: university, or exactly one college, class or station)")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(KernelUserAdmin):
+    inlines = (*KernelUserAdmin.inlines, RoleAssignmentInline)

@@ -8,8 +8,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registrar.common import AppendOnlyModel, TimeStampedModel
+from registrar.approvals.chains import AttachmentRule, Chain, Stage, register
+from registrar.approvals.models import ApprovalRequest
+from registrar.common import AppendOnlyModel, TimeStampedModel, mask_name  # mask_name: re-exported
 from registrar.roles import Role, Scope
+from registrar.scopes import Grant
 
 from .validators import validate_id_number
 
@@ -252,15 +255,6 @@ class Student(TimeStampedModel):
         return mask_name(self.name)
 
 
-def mask_name(name: str) -> str:
-    """张三 → 张*, 张小三 → 张*三, Zhang San → Z***n."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
 class StatusHistory(AppendOnlyModel):
     """Effective-dated history of a student's record: one row per change, never edited
     (append-only, in the database too).
@@ -376,15 +370,11 @@ class RoleAssignment(TimeStampedModel):
         return f"{self.user} · {self.get_role_display()} · {target}"
 
     def as_grant(self):
-        """The scope check lives in one place: registrar.approvals.permissions.Grant."""
-        from registrar.approvals.permissions import Grant
-
+        """The scope check lives in one place: registrar.scopes.Grant."""
         return Grant(self.role, self.scope, self.college_id, self.klass_id, self.station_id)
 
 
 # --- U6 学生证补办: student ID card reissue -------------------------------------------------
-from registrar.approvals.chains import AttachmentRule, Chain, Stage, register  # noqa: E402
-from registrar.approvals.models import ApprovalRequest  # noqa: E402
 
 U6 = Chain(
     code="U6",

@@ -4,72 +4,6 @@ from rest_framework import serializers
 
 from registrar.approvals.models import Attachment, SignOff
 from registrar.roles import Role
-from students.models import Student
-
-
-class StudentSerializer(serializers.ModelSerializer):
-    """A student as the caller may see them: the personal fields (``students.permissions.PERSONAL_FIELDS``)
-    in full or masked, as ``personal_data`` decides; ``personal_data_masked`` says which."""
-
-    college = serializers.CharField(source="college.name", read_only=True)
-    major = serializers.CharField(source="major.name", read_only=True)
-    klass = serializers.CharField(source="klass.name", read_only=True)
-    station = serializers.CharField(source="station.name", read_only=True, default=None)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
-    id_number = serializers.SerializerMethodField()
-    birth_date = serializers.SerializerMethodField()
-    ethnicity = serializers.SerializerMethodField()
-    political_status = serializers.SerializerMethodField()
-    personal_data_masked = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Student
-        fields = [
-            "id",
-            "student_number",
-            "name",
-            "gender",
-            "id_number",
-            "birth_date",
-            "ethnicity",
-            "political_status",
-            "personal_data_masked",
-            "level",
-            "study_form",
-            "college",
-            "major",
-            "klass",
-            "station",
-            "enrollment_date",
-            "expected_graduation",
-            "card_number",
-            "status",
-            "status_label",
-        ]
-
-    def _personal(self, obj):
-        from students.permissions import personal_data
-
-        cache = self.context.setdefault("_personal", {})
-        if obj.pk not in cache:
-            request = self.context.get("request")
-            cache[obj.pk] = personal_data(getattr(request, "user", None), obj)
-        return cache[obj.pk]
-
-    def get_id_number(self, obj) -> str:
-        return self._personal(obj).id_number
-
-    def get_birth_date(self, obj) -> str:
-        return self._personal(obj).birth_date
-
-    def get_ethnicity(self, obj) -> str:
-        return self._personal(obj).ethnicity
-
-    def get_political_status(self, obj) -> str:
-        return self._personal(obj).political_status
-
-    def get_personal_data_masked(self, obj) -> bool:
-        return self._personal(obj).masked
 
 
 class SignOffSerializer(serializers.ModelSerializer):
@@ -180,7 +114,7 @@ def request_serializer_for(chain):
     attrs = {
         "Meta": Meta,
         "student": serializers.PrimaryKeyRelatedField(
-            queryset=Student.objects.all(),
+            queryset=chain.model._meta.get_field("student").related_model._default_manager.all(),
             required=False,
             help_text="Staff initiators name the student; a student applies for themself.",
         ),

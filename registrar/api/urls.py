@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -7,8 +7,7 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
     path("workflows/", views.WorkflowListView.as_view(), name="workflows"),
-    path("students/", views.StudentListView.as_view(), name="students"),
-    path("students/<int:pk>/", views.StudentDetailView.as_view(), name="student"),
+    path("students/", include("students.api")),  # the students app's endpoints: api:students, api:student
     path("inbox/", views.InboxView.as_view(), name="inbox"),
     path("requests/<str:chain>/", views.RequestListCreateView.as_view(), name="requests"),
     path("requests/<str:chain>/<int:pk>/", views.RequestDetailView.as_view(), name="request"),

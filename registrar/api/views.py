@@ -31,7 +31,6 @@ from .serializers import (
     ActionSerializer,
     AttachmentSerializer,
     AttachmentUploadSerializer,
-    StudentSerializer,
     TransitionSerializer,
     request_detail_serializer_for,
     request_serializer_for,
@@ -110,25 +109,6 @@ class WorkflowListView(APIView):
     @extend_schema(responses=dict, summary="Every chain: stages, signers, transitions, deadlines, documents")
     def get(self, request):
         return Response([chain.describe() for chain in all_chains()])
-
-
-class StudentListView(generics.ListAPIView):
-    serializer_class = StudentSerializer
-
-    def get_queryset(self):
-        from students.selectors import student_list
-
-        query = params.parse_api_query(self.request.query_params, search=params.SearchField())
-        return student_list(user=self.request.user, search=query["search"] or "")
-
-
-class StudentDetailView(generics.RetrieveAPIView):
-    serializer_class = StudentSerializer
-
-    def get_object(self):
-        from students.selectors import student_get_visible
-
-        return _domain_errors(lambda: student_get_visible(self.request.user, self.kwargs["pk"]))
 
 
 class InboxView(APIView):

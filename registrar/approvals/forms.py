@@ -79,10 +79,10 @@ class ApplicationFormBase(forms.ModelForm):
         return [bf for bf in self if bf.name not in skip]
 
     def clean_student_number(self):
-        from students.selectors import student_list
+        from registrar.scopes import directory
 
         number = (self.cleaned_data.get("student_number") or "").strip()
-        student = student_list(user=self.user).filter(student_number=number).first() if number else None
+        student = directory().students_visible(self.user).filter(student_number=number).first() if number else None
         if student is None:
             raise forms.ValidationError(NO_SUCH_STUDENT)
         self.cleaned_data["student"] = student

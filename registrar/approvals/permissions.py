@@ -3,68 +3,21 @@ the views, the API and the templates' buttons."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db.models import Q
 
 from registrar.roles import Role, Scope
-
-
-@dataclass(frozen=True)
-class Grant:
-    """A role held within a scope (a RoleAssignment, or implied by being a class's advisor/counsellor)."""
-
-    role: str
-    scope: str
-    college_id: int | None = None
-    klass_id: int | None = None
-    station_id: int | None = None
-
-    def covers(self, student) -> bool:
-        if self.scope == Scope.UNIVERSITY:
-            return True
-        if self.scope == Scope.COLLEGE:
-            return student.college_id == self.college_id
-        if self.scope == Scope.CLASS:
-            return student.klass_id == self.klass_id
-        if self.scope == Scope.STATION:
-            return student.station_id == self.station_id
-        return False
-
-    def student_q(self, prefix: str = "") -> Q:
-        """A Q over the students this grant covers (``prefix`` leads from the queried model to them).
-
-        Never the empty ``Q()``: Django drops an empty Q from an OR (``Q(x) | Q()`` is ``Q(x)``), so a
-        university grant ORed with narrower ones would vanish and the user would see less, not all.
-        University scope is a condition that always holds instead."""
-        if self.scope == Scope.UNIVERSITY:
-            return Q(**{f"{prefix}pk__isnull": False})
-        if self.scope == Scope.COLLEGE:
-            return Q(**{f"{prefix}college_id": self.college_id})
-        if self.scope == Scope.CLASS:
-            return Q(**{f"{prefix}klass_id": self.klass_id})
-        return Q(**{f"{prefix}station_id": self.station_id})
+from registrar.scopes import Grant, directory, grant_providers  # Grant is also importable from here
 
 
 def grants(user) -> list[Grant]:
-    """Every role ``user`` holds, with its scope; cached on the user object."""
+    """Every role ``user`` holds, with its scope: what the registered grant providers give
+    (registrar.scopes); cached on the user object."""
     if user is None or not user.is_authenticated:
         return []
     cached = getattr(user, "_registrar_grants", None)
     if cached is not None:
         return cached
-    from students.models import Class, RoleAssignment
-
-    result = [
-        Grant(a.role, a.scope, a.college_id, a.klass_id, a.station_id) for a in RoleAssignment.objects.filter(user=user)
-    ]
-    for klass_id, advisor_id, counsellor_id in Class.objects.filter(Q(advisor=user) | Q(counsellor=user)).values_list(
-        "id", "advisor_id", "counsellor_id"
-    ):
-        if advisor_id == user.pk:
-            result.append(Grant(Role.ADVISOR, Scope.CLASS, klass_id=klass_id))
-        if counsellor_id == user.pk:
-            result.append(Grant(Role.COUNSELLOR, Scope.CLASS, klass_id=klass_id))
+    result = [grant for provider in grant_providers() for grant in provider(user)]
     user._registrar_grants = result
     return result
 
@@ -85,9 +38,7 @@ def _has_student(user) -> bool:
         return False
     cached = getattr(user, "_registrar_student", "unset")
     if cached == "unset":
-        from students.models import Student
-
-        cached = Student.objects.filter(user=user).first()
+        cached = directory().student_of(user)
         user._registrar_student = cached
     return cached is not None
 

@@ -245,23 +245,10 @@ def users_awaited_by(request):
     """Staff users holding a role the request's current stage still needs, in scope."""
     from django.contrib.auth import get_user_model
 
-    from students.models import RoleAssignment
+    from registrar.scopes import directory
 
     roles = request.pending_roles() if request.stage else []
     if not roles:
         return []
-    student = request.student
-    scope_q = (
-        Q(scope="university")
-        | Q(scope="college", college_id=student.college_id)
-        | Q(scope="class", klass_id=student.klass_id)
-    )
-    if student.station_id:
-        scope_q |= Q(scope="station", station_id=student.station_id)
-    user_ids = set(RoleAssignment.objects.filter(scope_q, role__in=roles).values_list("user_id", flat=True))
-    klass = student.klass
-    if "advisor" in roles and klass.advisor_id:
-        user_ids.add(klass.advisor_id)
-    if "counsellor" in roles and klass.counsellor_id:
-        user_ids.add(klass.counsellor_id)
+    user_ids = directory().role_holders(roles=roles, student=request.student)
     return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))

@@ -22,6 +22,7 @@ from registrar import params
 from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 from registrar.roles import Role
+from registrar.scopes import directory
 
 from . import permissions as perms
 from . import selectors, services
@@ -55,9 +56,6 @@ def inbox(request):
     """Every open piece of work awaiting the user (requests of every chain, grade sheets, station
     submissions), oldest first, read from the in-flight table; requests waiting at the same stage
     can be approved together."""
-    from students.models import College
-    from students.selectors import student_list
-
     from .workitems import kind_choices
 
     query = params.parse_query(
@@ -107,9 +105,7 @@ def inbox(request):
             "filters": filters,
             "batch_url": reverse("approvals:batch_approve"),
             "here": request.get_full_path(),
-            "colleges": College.objects.filter(pk__in=student_list(user=request.user).values("college_id")).only(
-                "id", "name"
-            ),
+            "colleges": directory().colleges_visible(request.user),
         },
     )
 
@@ -252,7 +248,6 @@ def _deadline_words(chain, stage_code: str) -> str:
 @login_required
 def request_detail(request, chain, pk):
     from registrar.documents.selectors import documents_of_request
-    from students.selectors import pending_changes
 
     chain = get_chain(chain)
     req = selectors.request_get_visible(request.user, chain, pk)
@@ -268,7 +263,7 @@ def request_detail(request, chain, pk):
             "signoffs": signoffs,
             "attachments": selectors.request_attachments(req),
             "documents": documents_of_request(req),
-            "pending_changes": pending_changes(req.student),
+            "pending_changes": directory().pending_changes(req.student),
             "actions": selectors.available_actions(req, request.user),
             "can_edit": req.applicant_id == request.user.pk and req.state in EDITABLE_STATES,
             "is_finished": req.state in (COMPLETED, WITHDRAWN),
@@ -440,12 +435,10 @@ def request_create(request, chain):
     # scope) and applicant fields prefilled from the query string (e.g. ?grade=<id>).
     preset = None
     if picks_student and request.GET.get("student"):
-        from students.selectors import student_get_visible
-
         student_id = params.id_or_none(request.GET["student"])
         if student_id is None:
             raise Http404
-        preset = student_get_visible(request.user, student_id)
+        preset = directory().student_get_visible(request.user, student_id)
     if request.method == "POST":
         submit = "submit" in request.POST
         form = form_class(request.POST, request.FILES, user=request.user, submitting=submit, student=student or preset)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import Http404
 
+from registrar.common import mask_name
+
 from . import permissions as perms
 from .models import Document
 
@@ -32,8 +34,6 @@ def document_public_facts(document: Document) -> dict:
 
     Never the reason for a revocation (on a returned request it is a signer's opinion), the
     content, the request, who issued or revoked it, or a rendering error."""
-    from students.models import mask_name
-
     from .types import find_doc_type
 
     doc_type = find_doc_type(document.doc_type)
