@@ -9,7 +9,9 @@ class GradesConfig(AppConfig):
     def ready(self):
         from registrar.todo import register
 
-        from . import documents  # noqa: F401  (registers the transcript and grade-sheet document types)
+        # documents registers the transcript and grade-sheet document types; the task modules are
+        # imported so every process knows the tasks the services queue by name (registrar.background)
+        from . import documents, tasks, transcript_tasks  # noqa: F401
         from .todo import sheets_todo
 
         register(sheets_todo)  # the instructor's late and open sheets on the home page

@@ -26,8 +26,7 @@ from registrar.documents.render import institution_name
 from registrar.documents.types import DocType, register
 from registrar.romanize import name_with_pinyin
 
-TRANSCRIPT = "transcript"
-TRANSCRIPT_EN = "transcript_en"
+from .models.transcripts import TRANSCRIPT, TRANSCRIPT_EN  # re-exported: the document type codes
 
 SEAL_COLLEGE = "college"
 SEAL_ACADEMIC_AFFAIRS = "academic_affairs"
@@ -319,5 +318,3 @@ register(
         description=_("The English transcript: course names in English, English labels."),
     )
 )
-
-from grades import transcript_tasks  # noqa: E402, F401  (the worker finds the class-print task here)

@@ -1,7 +1,7 @@
 """Celery tasks of the transcripts: the merged class print of a route (1) batch.
 
-Imported by ``grades.documents`` (itself imported by GradesConfig.ready), so every worker that
-loads Django knows the task without an extra autodiscovery entry.
+Imported by ``GradesConfig.ready()``, so every process that loads Django knows the task (the
+services queue it by name: registrar.background.enqueue).
 """
 
 from celery import shared_task

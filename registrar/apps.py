@@ -14,8 +14,10 @@ class RegistrarConfig(AppConfig):
 
         post_save.connect(config.invalidate, sender=StageConfig, dispatch_uid="stageconfig-saved")
         post_delete.connect(config.invalidate, sender=StageConfig, dispatch_uid="stageconfig-deleted")
+        # every process knows the document task the services queue by name (registrar.background.enqueue);
         # a document whose rendering stopped (its worker died) ends as failed, never "being produced"
         from registrar import background
+        from registrar.documents import tasks  # noqa: F401
 
         background.watch(
             "registrar.Document",

@@ -12,6 +12,11 @@
    mark it failed). The beat task ``registrar.tasks.sweep_stale_jobs`` calls ``sweep_stale_jobs``:
    a job in progress with no sign of life for ``REGISTRAR["STALE_JOB_MINUTES"]`` is marked failed
    with ``JOB_ABANDONED``, so the page shows it and offers to start it again.
+
+3. **A service names its task; it does not import it.** The task module imports the service it
+   runs, so the service queues it by name with ``enqueue`` (no import cycle between the two). Every
+   app's task modules are imported by its ``AppConfig.ready()``, so a task runs through its own
+   ``apply_async`` in every process (eagerly in the tests); a name unknown here goes to the broker.
 """
 
 from __future__ import annotations
@@ -54,6 +59,13 @@ def is_transient(exc: BaseException | None) -> bool:
         exc = exc.__cause__
         seen += 1
     return False
+
+
+def enqueue(task_name: str, *, args: tuple | list = (), queue: str | None = None):
+    """Queue the Celery task registered as ``task_name`` (on ``queue`` when given)."""
+    from celery import current_app
+
+    return current_app.signature(task_name, args=list(args)).apply_async(**({"queue": queue} if queue else {}))
 
 
 def job_settings() -> dict:

@@ -22,6 +22,11 @@ class TranscriptLanguage(models.TextChoices):
     BOTH = "both", _("Chinese and English")
 
 
+#: the document types a transcript request issues (grades.documents registers them)
+TRANSCRIPT = "transcript"
+TRANSCRIPT_EN = "transcript_en"
+
+
 PERSONAL_TRANSCRIPT = Chain(
     code="U5T",
     name=_("Transcript (personal)"),
@@ -43,7 +48,7 @@ PERSONAL_TRANSCRIPT = Chain(
         ),
         Stage("handover", _("Handed to the student"), ("teaching_secretary",), deadline_days=7),
     ),
-    documents=("approval_form", "transcript", "transcript_en"),
+    documents=("approval_form", TRANSCRIPT, TRANSCRIPT_EN),
 )
 
 
@@ -133,8 +138,12 @@ BATCH_TRANSCRIPT = Chain(
             seal="academic_affairs",
         ),
     ),
-    documents=("transcript", "transcript_en"),
+    documents=(TRANSCRIPT, TRANSCRIPT_EN),
 )
+
+
+#: the stages of a route (1) batch at which a class is sealed
+SEAL_STAGES = ("college_seal", "academic_affairs_seal")
 
 
 class BatchTranscriptRequest(ApprovalRequest):

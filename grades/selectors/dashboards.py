@@ -172,7 +172,7 @@ def scoped_college_ids(user, roles) -> list[int] | None:
     PermissionDenied when the user holds none of the roles."""
     from django.core.exceptions import PermissionDenied
 
-    from grades.services.common import is_academic_affairs
+    from grades.permissions import is_academic_affairs
     from registrar.approvals.permissions import grants
     from registrar.roles import Scope
 

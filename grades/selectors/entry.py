@@ -34,7 +34,7 @@ from registrar.models import User
 from registrar.roles import Role, Scope
 
 from ..models import Grade, GradeEntryWindow, Offering, OfferingReopening, grade_settings
-from ..services.common import is_academic_affairs
+from ..permissions import is_academic_affairs
 
 #: Roles that see every offering of their college (besides Academic Affairs, who sees all).
 COLLEGE_ROLES = {Role.TEACHING_SECRETARY, Role.COLLEGE_DEAN, Role.ACADEMIC_AFFAIRS}

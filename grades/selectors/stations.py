@@ -21,8 +21,8 @@ from registrar.roles import Role, Scope
 from students.models import Class, Station, Student
 
 from ..models import Course, Grade, GradeComponent, Offering, StationSubmission, TeachingPlan, Term
+from ..permissions import college_roles, is_academic_affairs
 from ..scoring import display
-from ..services.common import college_roles, is_academic_affairs
 from .records import records_for
 
 REVIEWER_ROLES = {Role.TEACHING_SECRETARY, Role.ACADEMIC_AFFAIRS}

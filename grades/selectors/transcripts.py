@@ -21,9 +21,9 @@ from registrar.documents.models import Document
 from registrar.roles import Role, Scope
 from students.models import Class, Student
 
-from ..documents import TRANSCRIPT, TRANSCRIPT_EN
 from ..models import BATCH_TRANSCRIPT, BatchTranscriptRequest, ClassPrint, GraduateTranscriptCopy, TranscriptBatch
-from ..services.transcripts import BATCH_VIEWER_ROLES, SEAL_STAGES
+from ..models.transcripts import SEAL_STAGES, TRANSCRIPT, TRANSCRIPT_EN
+from ..permissions import BATCH_VIEWER_ROLES
 
 #: students a class pick adds (a withdrawn student is only taken when named by number)
 CLASS_PICK_EXCLUDED = (Student.Status.WITHDRAWN,)

@@ -28,8 +28,8 @@ from registrar.roles import Role
 from students.models import Student
 
 from ..models import Course, Grade, Offering
+from ..permissions import college_roles, is_academic_affairs
 from ..selectors.records import counted_attempt, records_for
-from .common import college_roles, is_academic_affairs
 from .teaching import offering_create, offering_enrol
 
 RETAKE_KINDS = (Offering.Kind.MAKEUP, Offering.Kind.CLEARING)

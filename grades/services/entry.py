@@ -29,9 +29,9 @@ from registrar.roles import Role, Scope
 from registrar.spreadsheets import append_row, new_workbook, read_rows, workbook_bytes
 
 from ..models import Grade, GradeComponent, GradeEntryWindow, Offering, OfferingReopening, SheetEvent
+from ..permissions import can_see_offering, college_roles, is_academic_affairs, teaches
 from ..scoring import MARK_TEXT, ScoreError, check_weights, parse_entry
 from ..selectors.entry import current_window, entry_open, last_window, next_window  # noqa: F401 (re-exported)
-from .common import can_see_offering, college_roles, is_academic_affairs, teaches
 from .results import RESULT_FIELDS, apply_result, evaluate
 from .work import sheet_work_sync
 

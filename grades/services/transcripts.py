@@ -26,7 +26,6 @@ import io
 import logging
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -53,7 +52,8 @@ from ..models import (
     TranscriptLanguage,
     grade_settings,
 )
-from .common import college_roles
+from ..models.transcripts import SEAL_STAGES
+from ..permissions import BATCH_VIEWER_ROLES, college_roles
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +77,6 @@ GRADUATE_ROLE_REQUIRED = _(
     "Graduates' transcript copies are printed by the college teaching secretary or Academic Affairs."
 )
 
-SEAL_STAGES = ("college_seal", "academic_affairs_seal")
-#: who may look at batches at all (others get 403); the stage signers come from the chain
-BATCH_VIEWER_ROLES = {Role.STUDENT_AFFAIRS, Role.ACADEMIC_AFFAIRS, Role.TEACHING_SECRETARY}
 #: states in which a U5B request counts towards the limit: submitted and not withdrawn or returned
 NOT_COUNTED_STATES = (DRAFT, WITHDRAWN, RETURNED)
 
@@ -281,11 +278,11 @@ def transcript_batch_seal_class(*, batch: TranscriptBatch, klass, actor, stage: 
 
 # --- class prints ----------------------------------------------------------------------------
 def _enqueue_class_print(class_print_id: int) -> None:
-    from ..transcript_tasks import build_class_print
+    from registrar.background import enqueue
+    from registrar.documents.types import document_queue
 
-    queue = settings.REGISTRAR.get("DOCUMENT_QUEUE")
     try:
-        build_class_print.apply_async(args=[class_print_id], **({"queue": queue} if queue else {}))
+        enqueue("grades.transcript_tasks.build_class_print", args=[class_print_id], queue=document_queue())
     except Exception:  # the sealing has succeeded; the page offers to produce it again
         logger.exception("could not queue class print %s", class_print_id)
 

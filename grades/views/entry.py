@@ -30,9 +30,9 @@ from registrar.exceptions import ApplicationError
 from .. import scoring
 from ..forms.entry import CompositionForm, OfferingFilterForm, ReopenForm, ReturnForm, UploadForm, WindowForm
 from ..models import Offering
+from ..permissions import college_roles, is_academic_affairs, teaches
 from ..selectors import entry as selectors
 from ..services import entry as services
-from ..services.common import college_roles, is_academic_affairs, teaches
 
 PAGE_SIZE = 25
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

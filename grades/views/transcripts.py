@@ -22,9 +22,9 @@ from students.selectors import student_list
 
 from ..forms.transcripts import GraduateCopiesForm, SealForm, TranscriptBatchForm
 from ..models import BATCH_TRANSCRIPT, BatchTranscriptRequest, ClassPrint
+from ..models.transcripts import SEAL_STAGES
 from ..selectors import transcripts as sel
 from ..services.transcripts import (
-    SEAL_STAGES,
     class_print_retry,
     graduate_transcripts_print,
     may_print_graduate_copies,

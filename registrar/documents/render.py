@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from registrar.common import public_url
 
-from .types import find_doc_type
+from .types import document_language, find_doc_type
 
 
 def verify_url(code: str) -> str:
@@ -86,8 +86,6 @@ def base_url() -> str:
 
 def build_html(document) -> str:
     """The document's HTML in the document language (templates/documents/<type>.html)."""
-    from .services import document_language
-
     doc_type = find_doc_type(document.doc_type)
     template = doc_type.template if doc_type else "documents/base_pdf.html"
     language = (doc_type.language if doc_type else "") or document_language()

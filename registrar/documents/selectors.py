@@ -18,10 +18,13 @@ def document_get_visible(user, pk: int) -> Document:
     return document
 
 
+def normalize_code(raw: str) -> str:
+    """Accept a code as printed (grouped with dashes, spaces, any case)."""
+    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())
+
+
 def document_by_code(code: str) -> Document | None:
     """For the public verification page: the document carrying ``code`` (printed form accepted)."""
-    from .services import normalize_code
-
     code = normalize_code(code)
     if not code:
         return None

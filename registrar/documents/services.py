@@ -17,7 +17,6 @@ import json
 import logging
 import secrets
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
@@ -32,7 +31,7 @@ from registrar.exceptions import ApplicationError
 
 from . import permissions as perms
 from .models import Document, DocumentSequence
-from .types import DocType, get_doc_type
+from .types import DocType, document_language, document_queue, get_doc_type  # document_language: re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +48,9 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 16
 
 
-def document_language() -> str:
-    """Official documents are written in the institution's language, whatever the UI shows."""
-    return settings.LANGUAGE_CODE
-
-
 def new_verification_code() -> str:
     """80 random bits (16 × 5) from ``secrets``; unguessable and unambiguous to read aloud."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def normalize_code(raw: str) -> str:
-    """Accept a code as printed (grouped with dashes, spaces, any case)."""
-    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())
 
 
 def _next_serial(prefix: str, year: int) -> str:
@@ -95,11 +84,10 @@ def _enqueue_render(document_id: int) -> None:
 
     Runs after commit: if the broker is unreachable the document stays ``pending`` (its row is
     committed) and printing it again queues it again, so it is logged, not raised."""
-    from .tasks import render_document
+    from registrar.background import enqueue
 
-    queue = settings.REGISTRAR.get("DOCUMENT_QUEUE")
     try:
-        render_document.apply_async(args=[document_id], **({"queue": queue} if queue else {}))
+        enqueue("registrar.documents.tasks.render_document", args=[document_id], queue=document_queue())
     except Exception:
         logger.exception("could not queue the rendering of document %s", document_id)
 

@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,16 @@ Guard = Callable[["DocType", object], None]
 #: ``(user, document) -> bool``: who besides the holder and Academic Affairs may see a document of
 #: this type that was not issued from a request (see ``registrar.documents.permissions.can_access``).
 Viewers = Callable[[object, object], bool]
+
+
+def document_language() -> str:
+    """Official documents are written in the institution's language, whatever the UI shows."""
+    return settings.LANGUAGE_CODE
+
+
+def document_queue() -> str | None:
+    """The Celery queue of document work (``REGISTRAR["DOCUMENT_QUEUE"]``), None for the default."""
+    return settings.REGISTRAR.get("DOCUMENT_QUEUE") or None
 
 
 @dataclass(frozen=True)

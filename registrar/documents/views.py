@@ -15,8 +15,8 @@ from registrar.exceptions import ApplicationError
 from registrar.files import serve_file
 
 from . import permissions as perms
-from .selectors import document_by_code, document_get_visible, document_public_facts, document_status
-from .services import document_reissue, document_retry, document_revoke, normalize_code
+from .selectors import document_by_code, document_get_visible, document_public_facts, document_status, normalize_code
+from .services import document_reissue, document_retry, document_revoke
 from .types import find_doc_type
 
 REVOKED_OK = _("Document %(serial)s has been revoked.")

@@ -23,7 +23,7 @@ from registrar.roles import Role, Scope
 from registrar.spreadsheets import check_upload
 
 from ...models import ImportJob
-from ..common import is_academic_affairs
+from ...permissions import is_academic_affairs
 from .bulk_grades import grades_import
 from .sheet import ERRORS_KEPT, MORE_ERRORS, ImportRefused
 from .teaching import courses_import, offerings_import, plans_import
@@ -98,10 +98,10 @@ def import_job_create(*, kind: str, file, actor) -> ImportJob:
 
 
 def _enqueue(job_id: int) -> None:
-    from ...tasks import run_import
+    from registrar.background import enqueue
 
     try:
-        run_import.delay(job_id)
+        enqueue("grades.tasks.run_import", args=[job_id])
     except Exception:
         logger.exception("could not queue import job %s", job_id)
 

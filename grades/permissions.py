@@ -1,4 +1,4 @@
-"""Small helpers shared by the grade services (one place for scope checks on offerings)."""
+"""Who may see and act on grade sheets: role + scope predicates shared by the services, selectors and views."""
 
 from __future__ import annotations
 
@@ -40,3 +40,7 @@ def offering_or_404(user, offering):
     if not can_see_offering(user, offering):
         raise Http404
     return offering
+
+
+#: who may look at route (1) transcript batches at all (others get 403); the stage signers come from the chain
+BATCH_VIEWER_ROLES = {Role.STUDENT_AFFAIRS, Role.ACADEMIC_AFFAIRS, Role.TEACHING_SECRETARY}
