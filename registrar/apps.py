@@ -7,7 +7,12 @@ class RegistrarConfig(AppConfig):
     verbose_name = _("Registrar kernel")
 
     def ready(self):
+        from django.core import checks
         from django.db.models.signals import post_delete, post_save
+
+        from registrar.approvals.checks import chain_paths_check
+
+        checks.register(chain_paths_check)  # every dotted path a chain names must import
 
         from registrar.approvals import config
         from registrar.approvals.models import StageConfig
