@@ -91,6 +91,36 @@ ensure_venv() {
 
 manage() { (cd "$ROOT" && "$PY" manage.py "$@"); }
 
+# run_linters: the static checks bin/test runs before pytest, each a few seconds: ruff (lint and
+# format), djLint on the templates, the import-linter layering contracts (pyproject.toml) and
+# Django's system checks (a chain naming a dotted path that does not import). Every check runs;
+# returns non-zero, with one line per failed check, when any failed.
+run_linters() {
+  local bin="$VENV/bin" failed=() started
+  lint_step() {  # quiet when it passes; its whole output when it fails
+    local label="$1" hint="$2" out; shift 2
+    started=$SECONDS
+    if out="$(cd "$ROOT" && "$@" 2>&1)"; then
+      say "lint: $label passed ($((SECONDS - started)) s)"
+    else
+      printf '%s\n' "$out" >&2
+      failed+=("$label: $hint")
+    fi
+  }
+  lint_step "ruff check" "fix what it lists (many: .venv/bin/ruff check --fix .)" "$bin/ruff" check .
+  lint_step "ruff format" "run .venv/bin/ruff format ." "$bin/ruff" format --check .
+  lint_step "djlint" "fix the templates it lists (lint only: do not run djlint --reformat on the tree)" \
+    "$bin/djlint" templates --lint
+  lint_step "lint-imports" "an import breaks a layering contract of pyproject.toml [tool.importlinter]" \
+    "$bin/lint-imports" --no-cache
+  lint_step "manage.py check" "Django's system checks failed (see above)" "$PY" manage.py check --fail-level ERROR
+  if [ ${#failed[@]} -gt 0 ]; then
+    local f
+    for f in "${failed[@]}"; do printf 'ERROR: lint failed: %s\n' "$f" >&2; done
+    return 1
+  fi
+}
+
 # Compile the shipped translations when there are any (.mo files are what Django reads).
 compile_messages() {
   if [ -d "$ROOT/locale" ] && command -v msgfmt >/dev/null 2>&1; then
