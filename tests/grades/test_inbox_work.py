@@ -89,3 +89,15 @@ def test_station_results_await_the_college_then_the_station(sw):
     station_submission_accept(submission=sub, actor=w["secretary"])
     assert not WorkItem.objects.open().filter(kind=SUBMISSION_KIND.code).exists()
     assert Offering.objects.get(pk=w["offering"].pk).sheet_state == Offering.SheetState.ENTERING
+
+
+def test_academic_affairs_home_lists_the_submitted_sheet(client, grades_world):
+    w = grades_world
+    fill(w)
+    services.sheet_submit(offering=w["offering"], actor=w["instructor"])
+    client.force_login(w["academic_affairs"])
+    page = client.get(reverse("home"))
+    html = page.content.decode()
+    assert any(r.kind == SHEET_KIND.code for r in page.context["inbox_rows"])
+    assert f'href="{reverse("grades:offering_detail", args=[w["offering"].pk])}"' in html
+    assert w["offering"].course.name in html
