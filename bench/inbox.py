@@ -26,6 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+from statuschange.models import U1, U2, U3, U4
+from students.models import U6
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from common import ThrowawayDatabase, measure_get  # noqa: E402
@@ -35,15 +38,15 @@ BENCH_DB = "bench_inbox"
 
 # (chain, stage, roles that already signed this stage): who must still sign decides which inbox shows it.
 SCENARIOS = (
-    ("U1", "college_review", ()),  # counsellor and dean
-    ("U1", "college_review", ("counsellor",)),  # dean only
-    ("U1", "advisor_confirm", ()),  # neither
-    ("U2", "college_review", ()),  # dean
-    ("U3", "college_review", ()),  # dean
-    ("U3", "clearance", ()),  # neither
-    ("U4", "college_leadership", ()),  # dean
-    ("U6", "counsellor_confirm", ()),  # counsellor
-    ("U6", "finance_payment", ()),  # neither
+    (U1.code, "college_review", ()),  # counsellor and dean
+    (U1.code, "college_review", ("counsellor",)),  # dean only
+    (U1.code, "advisor_confirm", ()),  # neither
+    (U2.code, "college_review", ()),  # dean
+    (U3.code, "college_review", ()),  # dean
+    (U3.code, "clearance", ()),  # neither
+    (U4.code, "college_leadership", ()),  # dean
+    (U6.code, "counsellor_confirm", ()),  # counsellor
+    (U6.code, "finance_payment", ()),  # neither
 )
 
 
@@ -114,7 +117,7 @@ class World:
                 klass = self.classes[2] if i % 10 == 9 else self.classes[i % 2]
                 s = build_student(klass=klass, spec=spec, college_code="CIE", number=f"24990{i:05d}", taken=taken)
                 s.major, s.college = klass.major, klass.college
-                if SCENARIOS[i % len(SCENARIOS)][0] == "U2":
+                if SCENARIOS[i % len(SCENARIOS)][0] == U2.code:
                     s.status = Student.Status.SUSPENDED
                 students.append(s)
             users = User.objects.bulk_create(
@@ -141,7 +144,7 @@ class World:
                     # state given to the constructor: the protected FSM field refuses later assignment
                     req = model(
                         student=student,
-                        applicant=self.counsellor if code == "U4" else student.user,
+                        applicant=self.counsellor if code == U4.code else student.user,
                         state=stage,
                         round=1,
                         submitted_at=entered - dt.timedelta(days=1),
@@ -160,7 +163,7 @@ class World:
                         SignOff(
                             **base,
                             stage="draft",
-                            role="counsellor" if code == "U4" else "student",
+                            role="counsellor" if code == U4.code else "student",
                             actor=req.applicant,
                             actor_label="applicant",
                             decision="submit",
@@ -190,16 +193,16 @@ class World:
 def _fields(code: str, i: int) -> dict:
     today = dt.date(2026, 3, 1)
     return {
-        "U1": {
+        U1.code: {
             "reason": "personal",
             "reason_detail": "家庭原因",
             "period_start": today,
             "period_end": today + dt.timedelta(days=180),
         },
-        "U2": {"reason_detail": "休学期满，申请复学"},
-        "U3": {"reason_detail": "出国留学"},
-        "U4": {"absent_since": today - dt.timedelta(days=60), "evidence": "连续两月未到校，联系不上。"},
-        "U6": {"reason": "lost", "reason_detail": "遗失", "old_card_number": f"2499{i:06d}"},
+        U2.code: {"reason_detail": "休学期满，申请复学"},
+        U3.code: {"reason_detail": "出国留学"},
+        U4.code: {"absent_since": today - dt.timedelta(days=60), "evidence": "连续两月未到校，联系不上。"},
+        U6.code: {"reason": "lost", "reason_detail": "遗失", "old_card_number": f"2499{i:06d}"},
     }[code]
 
 

@@ -42,6 +42,8 @@ import threading
 import time
 from pathlib import Path
 
+from students.models import U6
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from common import ThrowawayDatabase, measure_get  # noqa: E402
@@ -152,7 +154,7 @@ class ScaleWorld:
         from registrar.approvals.models import WorkItem
         from students.models import Student
 
-        u6 = get_chain("U6")
+        u6 = get_chain(U6.code)
         ct = ContentType.objects.get_for_model(u6.model)
         students = list(Student.objects.filter(klass=self.base.classes[0]).order_by("pk")[: DUMMY_ROWS * 2])
         now = timezone.now()

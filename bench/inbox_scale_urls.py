@@ -13,6 +13,7 @@ from django.template import engines
 from django.urls import path
 
 from registrar.urls import urlpatterns as site
+from students.models import U6
 
 
 def _register_dummies() -> None:
@@ -21,7 +22,7 @@ def _register_dummies() -> None:
     codes = [c for c in os.environ.get("BENCH_DUMMY_CHAINS", "").split(",") if c]
     if not codes:
         return
-    model = get_chain("U6").model
+    model = get_chain(U6.code).model
     for n, code in enumerate(codes):
         chain = Chain(code=code, name=f"Dummy chain {n}", stages=(Stage("review", "Review", ("college_dean",)),))
         object.__setattr__(chain, "model", model)

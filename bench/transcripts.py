@@ -42,6 +42,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from grades.models import BATCH_TRANSCRIPT
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "transcripts.json"
 BENCH_DB = "bench_transcripts"
@@ -421,7 +423,7 @@ def bench_workers(world: World, env: Environment, concurrency: int, logdir: Path
                 )
             sealed = time.perf_counter()
         enqueued = time.perf_counter()  # on_commit has queued every render and class print
-        docs = Document.objects.filter(chain="U5B", request_id__in=batch.requests.values("pk"))
+        docs = Document.objects.filter(chain=BATCH_TRANSCRIPT.code, request_id__in=batch.requests.values("pk"))
         total = docs.count()
         ready_at = _wait(lambda: docs.filter(status="ready").count() == total, 1800, "transcripts")
         prints = ClassPrint.objects.filter(batch=batch)

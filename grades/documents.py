@@ -269,7 +269,7 @@ def _request_context(request, language: str) -> dict:
         seals=_request_seals(request),
         route=route,
         purpose=purpose,
-        reference=f"{request.chain.code}-{request.pk}",
+        reference=f"{request.chain.seed_code}-{request.pk}",
     )
 
 

@@ -390,7 +390,7 @@ def _chains_help():
             f"{s.code} = {force_str(s.label)} [{', '.join((*s.signers, *_deadline_text(chain, s)))}]"
             for s in chain.stages
         )
-        lines.append((chain.code, force_str(chain.name), stages))
+        lines.append((chain.seed_code, force_str(chain.name), stages))
     return format_html_join("", "<br><b>{}</b> {}: {}", lines)
 
 
@@ -412,9 +412,9 @@ class StageConfigForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         chains = all_chains()
-        self.fields["chain"].choices = [(c.code, f"{c.code} · {force_str(c.name)}") for c in chains]
+        self.fields["chain"].choices = [(c.code, f"{c.seed_code} · {force_str(c.name)}") for c in chains]
         self.fields["stage"].choices = [
-            (f"{c.code} · {force_str(c.name)}", [(s.code, f"{s.code} · {force_str(s.label)}") for s in c.stages])
+            (f"{c.seed_code} · {force_str(c.name)}", [(s.code, f"{s.code} · {force_str(s.label)}") for s in c.stages])
             for c in chains
         ]
         self.fields["stage"].help_text = format_html(

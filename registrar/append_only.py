@@ -184,3 +184,17 @@ def append_only_suspended(connection):
                 else:
                     for sql in install_sql(connection.vendor, table):
                         cursor.execute(sql)
+
+
+@contextmanager
+def append_only_lifted(schema_editor, table: str):
+    """In a data migration: drop the append-only triggers of ``table``, let the body rewrite rows,
+    install the triggers again (both databases; inside the migration's transaction, so a failure
+    leaves the triggers as they were). Stored codes renamed in place are the use: the rows' meaning
+    does not change, only the word that names it."""
+    vendor = schema_editor.connection.vendor
+    for sql in drop_sql(vendor, table):
+        schema_editor.execute(sql, params=None)
+    yield
+    for sql in install_sql(vendor, table):
+        schema_editor.execute(sql, params=None)

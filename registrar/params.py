@@ -59,6 +59,25 @@ class SearchField(forms.CharField):
         return super().to_python(value)[:SEARCH_MAX]
 
 
+class ChainField(forms.ChoiceField):
+    """A chain code (``suspension``); a seed code (``U1``) from an old link is read as its chain's code."""
+
+    def __init__(self, chains=None, **kwargs):
+        from registrar.approvals.chains import all_chains
+
+        kwargs.setdefault("required", False)
+        chains = all_chains() if chains is None else chains
+        kwargs.setdefault("choices", [(c.code, c.code) for c in chains])
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        from registrar.approvals.chains import chain_for_seed_code
+
+        value = super().to_python(value)
+        chain = chain_for_seed_code(value) if value else None
+        return chain.code if chain else value
+
+
 class ModelIdMultipleChoiceField(forms.ModelMultipleChoiceField):
     """A ``ModelMultipleChoiceField`` of ids whose values must be ids (``IdField``) before any query:
     Django's own check hands them to ``pk__in``, which SQLite's driver cannot send beyond 64 bits."""

@@ -22,14 +22,14 @@ STATUS_CHANGE_SCENARIOS = (
     # U1 休学
     {
         "key": "u1-new",
-        "chain": "U1",
+        "chain": "suspension",
         "until": "advisor_confirm",
         "reason": "illness",
         "detail": "患急性肝炎，需住院治疗并休养半年，附医院诊断证明。",
     },
     {
         "key": "u1-college",
-        "chain": "U1",
+        "chain": "suspension",
         "until": "college_review",
         "also": ("counsellor",),
         "reason": "personal",
@@ -37,7 +37,7 @@ STATUS_CHANGE_SCENARIOS = (
     },
     {
         "key": "u1-offices",
-        "chain": "U1",
+        "chain": "suspension",
         "until": "offices_review",
         "reason": "military",
         "detail": "应征入伍，服义务兵役两年。",
@@ -45,7 +45,7 @@ STATUS_CHANGE_SCENARIOS = (
     },
     {
         "key": "u1-clearance",
-        "chain": "U1",
+        "chain": "suspension",
         "until": "clearance",
         "also": ("library",),
         "reason": "entrepreneurship",
@@ -54,7 +54,7 @@ STATUS_CHANGE_SCENARIOS = (
     # U2 复学: a completed U1 first (the student is then 休学)
     {
         "key": "u2-college",
-        "chain": "U2",
+        "chain": "resumption",
         "until": "college_review",
         "also": ("advisor",),
         "detail": "休学期满，身体已康复，申请复学。",
@@ -62,7 +62,7 @@ STATUS_CHANGE_SCENARIOS = (
     },
     {
         "key": "u2-new",
-        "chain": "U2",
+        "chain": "resumption",
         "until": "advisor_confirm",
         "detail": "创业项目告一段落，申请复学。",
         "after_u1": "entrepreneurship",
@@ -70,15 +70,15 @@ STATUS_CHANGE_SCENARIOS = (
     # U3 退学
     {
         "key": "u3-clearance",
-        "chain": "U3",
+        "chain": "withdrawal",
         "until": "clearance",
         "also": ("college_office", "finance", "library"),
         "detail": "已被国外大学录取，出国留学。",
     },
-    {"key": "u3-done", "chain": "U3", "until": None, "detail": "家庭经济困难，决定退学就业。"},
+    {"key": "u3-done", "chain": "withdrawal", "until": None, "detail": "家庭经济困难，决定退学就业。"},
     {
         "key": "u3-returned",
-        "chain": "U3",
+        "chain": "withdrawal",
         "until": "college_review",
         "detail": "不想读了。",
         "then": ("reject", "college_dean", "退学理由过于简单，请写明具体原因并与家长沟通后重新提交。"),
@@ -86,7 +86,7 @@ STATUS_CHANGE_SCENARIOS = (
     # U4 自动退学 (filed by the counsellor; students of the second class)
     {
         "key": "u4-pending",
-        "chain": "U4",
+        "chain": "auto_withdrawal",
         "until": "college_leadership",
         "also": ("college_secretary",),
         "detail": "自2025年10月起连续两个月未到校上课，多次电话、短信联系本人及家长均未回复。",
@@ -94,7 +94,7 @@ STATUS_CHANGE_SCENARIOS = (
     },
     {
         "key": "u4-done",
-        "chain": "U4",
+        "chain": "auto_withdrawal",
         "until": None,
         "detail": "开学后一直未报到注册，超过两周未办理请假手续，经辅导员多方联系无果。",
         "absent_days": 75,
@@ -102,7 +102,7 @@ STATUS_CHANGE_SCENARIOS = (
     # C4 函授站学籍异动 (filed by station staff for a correspondence student)
     {
         "key": "c4-college",
-        "chain": "C4",
+        "chain": "station_status_change",
         "until": "college_review",
         "change_type": "suspension",
         "detail": "工作单位派驻外地一年，无法参加面授，申请休学。",
@@ -177,20 +177,23 @@ class StatusChangeSeeder:
 
     def stage_data(self, code: str, stage: str, role: str, student) -> dict:
         today = self.today.isoformat()
-        if code == "U3" and stage == "clearance" and role == "finance":
+        if code == "withdrawal" and stage == "clearance" and role == "finance":
             return {"arrears": "0", "refund": "1250.00"}
         return {
-            ("U1", "registrar_issue"): {"effective_date": today},
-            ("U2", "registrar_issue"): {"receiving_class": student.klass_id, "effective_date": today},
-            ("U2", "finance_settlement"): {"tuition_amount": "5200.00", "tuition_receipt": f"XF-{student.pk:06d}"},
-            ("U3", "registrar_certificate"): {
+            ("suspension", "registrar_issue"): {"effective_date": today},
+            ("resumption", "registrar_issue"): {"receiving_class": student.klass_id, "effective_date": today},
+            ("resumption", "finance_settlement"): {
+                "tuition_amount": "5200.00",
+                "tuition_receipt": f"XF-{student.pk:06d}",
+            },
+            ("withdrawal", "registrar_certificate"): {
                 "notice_returned": "on",
                 "photos_received": "2",
                 "id_card_returned": "on",
                 "effective_date": today,
             },
-            ("U3", "dossier"): {"dossier_filed_on": today},
-            ("C4", "province_filing"): {
+            ("withdrawal", "dossier"): {"dossier_filed_on": today},
+            ("station_status_change", "province_filing"): {
                 "filed_on": today,
                 "filing_reference": f"浙教学备〔{self.today:%Y}〕18号",
                 "filing_outcome": "准予备案",
@@ -228,7 +231,7 @@ class StatusChangeSeeder:
         start = self.today + dt.timedelta(days=7)
         attachments = {"medical_certificate": pdf_file("诊断证明.pdf")} if reason == "illness" else {}
         return request_create(
-            chain=self.chains["U1"],
+            chain=self.chains["suspension"],
             student=student,
             applicant=student.user,
             submit=True,
@@ -246,9 +249,9 @@ class StatusChangeSeeder:
 
         code = sc["chain"]
         chain = self.chains[code]
-        if code == "U1":
+        if code == "suspension":
             req = self.suspension(student, reason=sc["reason"], detail=sc["detail"], days=sc.get("days", 180))
-        elif code == "U2":
+        elif code == "resumption":
             self.advance(self.suspension(student, reason=sc["after_u1"], detail="休学一学期。"))
             student.refresh_from_db()
             attachments = {"medical_clearance": pdf_file("复查证明.pdf")} if sc["after_u1"] == "illness" else {}
@@ -260,11 +263,11 @@ class StatusChangeSeeder:
                 attachments=attachments,
                 data={"reason_detail": sc["detail"]},
             )
-        elif code == "U3":
+        elif code == "withdrawal":
             req = request_create(
                 chain=chain, student=student, applicant=student.user, submit=True, data={"reason_detail": sc["detail"]}
             )
-        elif code == "U4":
+        elif code == "auto_withdrawal":
             req = request_create(
                 chain=chain,
                 student=student,

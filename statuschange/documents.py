@@ -36,7 +36,7 @@ def status_document_context(request) -> dict:
     return {
         "statement": "",  # filled per type by the builders below
         "student": student_block(request.student),
-        "request": {"number": f"{request.chain.code}-{request.pk}", "chain": force_str(request.chain.name)},
+        "request": {"number": f"{request.chain.seed_code}-{request.pk}", "chain": force_str(request.chain.name)},
         "fields": request_fields(request),
         "approved_at": fmt_time(approvals[-1].created_at) if approvals else "",
     }

@@ -30,7 +30,8 @@ ADVISOR_COLLEGE_REVIEW = Stage(
 
 # --- U1 休学 -----------------------------------------------------------------------------------
 U1 = Chain(
-    code="U1",
+    code="suspension",
+    seed_code="U1",
     name=_("Suspension of studies"),
     description=_(
         "休学: the student applies, the class advisor confirms, college, offices and university "
@@ -112,7 +113,8 @@ class SuspensionRequest(ApprovalRequest):
 
 # --- U2 复学 -----------------------------------------------------------------------------------
 U2 = Chain(
-    code="U2",
+    code="resumption",
+    seed_code="U2",
     name=_("Resumption of studies"),
     description=_(
         "复学: only for a suspended student; the registrar issues the resumption certificate and "
@@ -186,7 +188,8 @@ class ResumptionRequest(ApprovalRequest):
 
 # --- U3 退学 -----------------------------------------------------------------------------------
 U3 = Chain(
-    code="U3",
+    code="withdrawal",
+    seed_code="U3",
     name=_("Withdrawal"),
     description=_(
         "退学: after the college, offices and university leadership approve, the registrar issues the "
@@ -264,7 +267,8 @@ class WithdrawalRequest(ApprovalRequest):
 
 # --- U4 自动退学 ---------------------------------------------------------------------------------
 U4 = Chain(
-    code="U4",
+    code="auto_withdrawal",
+    seed_code="U4",
     name=_("Automatic withdrawal"),
     description=_(
         "自动退学: started by the counsellor for a student who stopped attending; no certificate of "
@@ -301,7 +305,8 @@ class AutoWithdrawalRequest(ApprovalRequest):
 
 # --- C4 函授站学籍异动 -----------------------------------------------------------------------------
 C4 = Chain(
-    code="C4",
+    code="station_status_change",
+    seed_code="C4",
     name=_("Station status change"),
     description=_(
         "学籍异动 via a correspondence station: station review, college review, the leader in charge "

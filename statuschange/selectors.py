@@ -249,7 +249,7 @@ def export_xlsx(user, filters: DashboardFilters | None = None) -> bytes:
             ws,
             [
                 str(r.chain.name),
-                f"{r.chain.code}-{r.pk}",
+                f"{r.chain.seed_code}-{r.pk}",
                 r.student.name,
                 r.student.student_number,
                 r.student.college.name if r.student.college_id else "",

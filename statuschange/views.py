@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy
 
+from registrar import params
+
 from . import selectors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,7 +27,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 class DashboardFilterForm(forms.Form):
     """The dashboard's filters (shape only)."""
 
-    type = forms.ChoiceField(label=gettext_lazy("Type"), required=False)
+    type = params.ChainField(label=gettext_lazy("Type"), chains=())
     college = forms.ModelChoiceField(
         label=gettext_lazy("College"), required=False, queryset=None, empty_label=gettext_lazy("All colleges")
     )
@@ -41,7 +43,7 @@ class DashboardFilterForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["type"].choices = [("", gettext_lazy("All types"))] + [
-            (c.code, f"{c.code} · {c.name}") for c in selectors.status_change_chains()
+            (c.code, f"{c.seed_code} · {c.name}") for c in selectors.status_change_chains()
         ]
         self.fields["college"].queryset = College.objects.only("id", "code", "name")
 

@@ -377,7 +377,8 @@ class RoleAssignment(TimeStampedModel):
 # --- U6 学生证补办: student ID card reissue -------------------------------------------------
 
 U6 = Chain(
-    code="U6",
+    code="id_card",
+    seed_code="U6",
     name=_("Student ID card reissue"),
     description=_("学生证补办: counsellor confirms, finance records the fee, the registrar reissues the card."),
     stages=(

@@ -20,7 +20,8 @@ S = "grades.services."
 
 # --- U5 grade correction ------------------------------------------------------------------
 CORRECTION = Chain(
-    code="U5C",
+    code="grade_correction",
+    seed_code="U5C",
     open_per=("grade",),
     name=_("Grade correction"),
     description=_(
@@ -104,7 +105,8 @@ def correction_grade_label(grade: Grade) -> str:
 
 # --- C8/C10 exemption ---------------------------------------------------------------------
 EXEMPTION = Chain(
-    code="C8X",
+    code="exemption",
+    seed_code="C8X",
     open_per=("offering",),
     name=_("Course exemption"),
     description=_(

@@ -28,7 +28,8 @@ TRANSCRIPT_EN = "transcript_en"
 
 
 PERSONAL_TRANSCRIPT = Chain(
-    code="U5T",
+    code="transcript_personal",
+    seed_code="U5T",
     name=_("Transcript (personal)"),
     description=_(
         "成绩证明 (2): the student applies to the college; the teaching secretary prints the transcript "
@@ -106,7 +107,8 @@ class TranscriptBatch(TimeStampedModel):
 
 
 BATCH_TRANSCRIPT = Chain(
-    code="U5B",
+    code="transcript_batch",
+    seed_code="U5B",
     open_per=("batch",),
     name=_("Transcript (batch, route 1)"),
     description=_(

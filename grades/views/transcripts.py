@@ -1,5 +1,5 @@
 """Transcript pages: route (1) batches (file, seal class by class, class prints) and graduates'
-transcript copies (C8). Route (2) uses the generic request UI (/requests/U5T/new/).
+transcript copies (C8). Route (2) uses the generic request UI (/requests/transcript_personal/new/).
 
 Thin views: scope (403 wrong role, 404 out of scope), validate, one service, a message, redirect.
 """

@@ -1,4 +1,6 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from registrar.approvals.views import SEED_CODE_PATH, seed_code_redirect
 
 from . import views
 
@@ -9,6 +11,7 @@ urlpatterns = [
     path("workflows/", views.WorkflowListView.as_view(), name="workflows"),
     path("students/", include("students.api")),  # the students app's endpoints: api:students, api:student
     path("inbox/", views.InboxView.as_view(), name="inbox"),
+    re_path(SEED_CODE_PATH.replace("^", "^requests/", 1), seed_code_redirect, name="seed_code_redirect"),
     path("requests/<str:chain>/", views.RequestListCreateView.as_view(), name="requests"),
     path("requests/<str:chain>/<int:pk>/", views.RequestDetailView.as_view(), name="request"),
     path("requests/<str:chain>/<int:pk>/transitions/", views.RequestTransitionsView.as_view(), name="transitions"),

@@ -40,7 +40,7 @@ CHAIN_PARAM = OpenApiParameter(
     "chain",
     str,
     OpenApiParameter.PATH,
-    description="Chain code, e.g. U6",
+    description="Chain code, e.g. id_card",
     enum=[c.code for c in all_chains() if c.model is not None],
 )
 
@@ -140,13 +140,12 @@ class InboxView(APIView):
         },
     )
     def get(self, request):
-        from django import forms
 
         page = params.api_page_number(request.query_params.get("page"))
         query = params.parse_api_query(
             request.query_params,
             search=params.SearchField(),
-            chain=forms.ChoiceField(required=False, choices=[(c.code, c.code) for c in all_chains()]),
+            chain=params.ChainField(),
         )
         size = self.PAGE_SIZE
         rows, counts, total = selectors.inbox_page_rows(

@@ -103,9 +103,13 @@ class AttachmentRule:
 
 @dataclass(frozen=True)
 class Chain:
+    """A workflow. ``code`` is the stored, readable slug (``suspension``) used in URLs and rows;
+    ``seed_code`` is the workflow's code in the seed documents (U1, C4 …), shown beside the name."""
+
     code: str
     name: str | Promise
     stages: tuple[Stage, ...]
+    seed_code: str = ""
     initiator_roles: tuple[str, ...] = ("student",)
     attachments: tuple[AttachmentRule, ...] = ()
     on_complete: str | None = None
@@ -264,6 +268,7 @@ class Chain:
                 )
         return {
             "code": self.code,
+            "seed_code": self.seed_code,
             "name": force_str(self.name),
             "model": self.model._meta.label if self.model else None,
             "initiator_roles": list(self.initiator_roles),
@@ -285,8 +290,20 @@ def register(chain: Chain) -> None:
     _REGISTRY[chain.code] = chain
 
 
+def _seed_order(chain: Chain) -> tuple:
+    """By seed code: the university's U chains before the college's C chains, shorter codes first
+    (U6 before U5C, C9 before C10)."""
+    seed = chain.seed_code or chain.code
+    return (seed[0] != "U", len(seed), seed, chain.code)
+
+
 def all_chains() -> list[Chain]:
-    return sorted(_REGISTRY.values(), key=lambda c: (c.code[0] != "U", len(c.code), c.code))
+    return sorted(_REGISTRY.values(), key=_seed_order)
+
+
+def chain_for_seed_code(seed_code: str) -> Chain | None:
+    """The chain a seed code (U1, C4 …) names, for old links; None when none does."""
+    return next((c for c in _REGISTRY.values() if c.seed_code and c.seed_code == seed_code), None)
 
 
 def get_chain(code: str) -> Chain:

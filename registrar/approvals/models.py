@@ -245,7 +245,7 @@ class SignOff(AppendOnlyModel):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     object_id = models.PositiveBigIntegerField()
     request = GenericForeignKey("content_type", "object_id")
-    chain = models.CharField(_("chain"), max_length=16)
+    chain = models.CharField(_("chain"), max_length=40)
     stage = models.CharField(_("stage"), max_length=40)
     round = models.PositiveSmallIntegerField(_("round"), default=0)
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
@@ -357,7 +357,7 @@ class CalendarEntry(models.Model):
 class StageConfig(models.Model):
     """Overrides a chain stage's signer roles or deadline (defaults come from the seed)."""
 
-    chain = models.CharField(_("chain"), max_length=16)
+    chain = models.CharField(_("chain"), max_length=40)
     stage = models.CharField(_("stage"), max_length=40)
     signers = models.JSONField(
         _("signer roles"),

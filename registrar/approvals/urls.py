@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -6,6 +6,7 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("batch-approve/", views.inbox_batch_approve, name="batch_approve"),
+    re_path(views.SEED_CODE_PATH, views.seed_code_redirect, name="seed_code_redirect"),
     path("<str:chain>/new/", views.request_create, name="create"),
     path("<str:chain>/<int:pk>/", views.request_detail, name="detail"),
     path("<str:chain>/<int:pk>/edit/", views.request_edit, name="edit"),

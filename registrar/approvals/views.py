@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,7 +26,7 @@ from registrar.scopes import directory
 
 from . import permissions as perms
 from . import selectors, services
-from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, get_chain
+from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, chain_for_seed_code, get_chain
 from .deadlines import window_spans
 from .forms import ActForm, applicant_field_names, application_form_for, use_date_inputs
 from .models import SignOff
@@ -34,6 +34,24 @@ from .models import SignOff
 INBOX_PAGE_SIZE = 25
 EDITABLE_STATES = (DRAFT, RETURNED)
 ALREADY_SIGNED = gettext_lazy("You have already signed this request; it is now at “%(state)s”.")
+
+
+#: a path segment that is a seed code (U1, C4, U5C), as links printed before chains had readable codes
+SEED_CODE_PATH = r"^(?P<seed>[A-Z][0-9]+[A-Z]?)/(?P<rest>.*)$"
+
+
+def seed_code_redirect(request, seed: str, rest: str = ""):
+    """An old link naming a chain by its seed code (``/requests/U1/5/``): a permanent redirect to the
+    same page under the chain's code (``/requests/suspension/5/``). Only GET and HEAD: printed links
+    and bookmarks are read, never posted to."""
+    chain = chain_for_seed_code(seed)
+    if chain is None:
+        raise Http404
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    path = request.path.replace(f"/{seed}/", f"/{chain.code}/", 1)
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"{path}?{query}" if query else path)
 
 
 # --- inbox ------------------------------------------------------------------------------
@@ -60,7 +78,8 @@ def inbox(request):
 
     query = params.parse_query(
         request.GET,
-        type=forms.ChoiceField(required=False, choices=[(code, code) for code, _name in kind_choices()]),
+        # a chain's code, another kind of work's, or a chain's seed code from an old link (U6)
+        type=params.ChainField(chains=(), choices=[(code, code) for code, _name in kind_choices()]),
         q=params.SearchField(),
         overdue=forms.BooleanField(required=False),
         college=params.IdField(),

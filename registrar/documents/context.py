@@ -160,10 +160,10 @@ def approval_form_context(request) -> dict:
             }
         )
     return {
-        "chain": {"code": chain.code, "name": force_str(chain.name)},
+        "chain": {"code": chain.code, "seed_code": chain.seed_code, "name": force_str(chain.name)},
         "request": {
             "id": request.pk,
-            "number": f"{chain.code}-{request.pk}",
+            "number": f"{chain.seed_code or chain.code}-{request.pk}",
             "state": request.state,
             "state_label": force_str(request.get_state_label()),
             "applicant": getattr(request.applicant, "display_name", force_str(request.applicant)),

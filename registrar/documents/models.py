@@ -31,7 +31,7 @@ class Document(models.Model):
     )
     holder_name = models.CharField(_("holder's name"), max_length=64)
     title = models.CharField(_("title"), max_length=128)
-    chain = models.CharField(_("chain"), max_length=16, blank=True)
+    chain = models.CharField(_("chain"), max_length=40, blank=True)
     request_id = models.PositiveBigIntegerField(_("request"), null=True, blank=True)
     context = models.JSONField(_("content"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -47,7 +47,7 @@ def document_queue() -> str | None:
 class DocType:
     """One kind of official document.
 
-    ``serial_prefix`` may contain ``{chain}`` (replaced by the issuing chain's code), so the
+    ``serial_prefix`` may contain ``{chain}`` (replaced by the issuing chain's seed code), so the
     approval form of a U6 request is numbered ``U6-2026-000123``. ``context_builder`` is a
     dotted path to ``(request) -> dict`` used by ``document_issue_for_request``.
 
@@ -71,7 +71,12 @@ class DocType:
     viewers: Viewers | str | None = None
 
     def prefix_for(self, chain: str = "") -> str:
-        prefix = self.serial_prefix.format(chain=chain or "").strip("-")
+        from registrar.approvals.chains import _REGISTRY
+
+        known = _REGISTRY.get(chain) if chain else None
+        # a serial is printed: it carries the seed code (U6-2026-000001), as serials always have
+        prefix = self.serial_prefix.format(chain=(known.seed_code if known and known.seed_code else chain) or "")
+        prefix = prefix.strip("-")
         return prefix or self.code.upper()
 
     def may_view(self, user, document) -> bool:

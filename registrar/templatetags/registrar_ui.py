@@ -494,3 +494,12 @@ def history_request_url(history) -> str:
     if history.request_type in _REGISTRY and history.request_id:
         return reverse("approvals:detail", args=[history.request_type, history.request_id])
     return ""
+
+
+@register.filter
+def request_type_label(code: str) -> str:
+    """A stored chain code as people read it: its seed code (``suspension`` → U1), else as stored."""
+    from registrar.approvals.chains import _REGISTRY
+
+    chain = _REGISTRY.get(code)
+    return (chain.seed_code or chain.code) if chain else code

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from grades.models import BatchTranscriptRequest, ClassPrint, TranscriptBatch
+from grades.models import BATCH_TRANSCRIPT, BatchTranscriptRequest, ClassPrint, TranscriptBatch
 from registrar.documents.models import Document
 from tests.grades.test_transcripts_support import transcript_world
 
@@ -121,7 +121,7 @@ def test_route1_batch_for_one_class(open_page, login, shot, tx_world):
         expect(download).to_be_visible(timeout=60_000)
     expect(download).to_be_visible()
     docs = Document.objects.filter(
-        chain="U5B", request_id__in=BatchTranscriptRequest.objects.filter(batch=batch).values("pk")
+        chain=BATCH_TRANSCRIPT.code, request_id__in=BatchTranscriptRequest.objects.filter(batch=batch).values("pk")
     )
     assert docs.count() == 3 and set(docs.values_list("status", flat=True)) == {"ready"}
     expect(section.locator("a.transcript-link")).to_have_count(3)

@@ -25,7 +25,7 @@ from django.utils import translation
 from registrar.approvals.chains import get_chain
 from registrar.approvals.models import SignOff
 from registrar.documents.selectors import documents_of_request
-from statuschange.models import SuspensionRequest, WithdrawalRequest
+from statuschange.models import U1, U3, SuspensionRequest, WithdrawalRequest
 from students.models import Student
 from tests.statuschange.conftest import sc_world  # noqa: F401 - the fixture, shared with the service tests
 
@@ -206,7 +206,7 @@ def test_u1_suspension_journey(open_page, login, shot, sc_world):
     _apply(
         page,
         shot,
-        "U1",
+        U1.code,
         {
             "reason": "personal",
             "period_start": "2026-03-01",
@@ -306,7 +306,7 @@ def test_u3_withdrawal_journey(open_page, login, shot, sc_world):
 
     # 1. the student applies
     page = desk(student.user.username)
-    _apply(page, shot, "U3", {"reason_detail": "转学出国 (going abroad to study)"}, "student-apply")
+    _apply(page, shot, U3.code, {"reason_detail": "转学出国 (going abroad to study)"}, "student-apply")
     req = WithdrawalRequest.objects.get(student=student)
     assert req.applicant == student.user
     _assert_stage(page, req, state="advisor_confirm", signoffs=1)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 
 from registrar.approvals.models import SignOff
 from registrar.approvals.selectors import request_attachments
-from students.models import IdCardReissueRequest
+from students.models import U6, IdCardReissueRequest
 from tests.factories import png_bytes
 
 pytestmark = [pytest.mark.browser]
@@ -41,7 +41,7 @@ def _path_is(path: str):
 
 
 def _detail_url_pattern():
-    return re.compile(re.escape(reverse("approvals:detail", args=["U6", 0])).replace("0", r"\d+") + "$")
+    return re.compile(re.escape(reverse("approvals:detail", args=[U6.code, 0])).replace("0", r"\d+") + "$")
 
 
 def _lang(page) -> str:
@@ -70,7 +70,7 @@ def _open_from_inbox(page, req, student_name: str) -> None:
 
 def _start_approval(page, req) -> None:
     page.locator('#request-actions a[data-action="approve"]').click()
-    page.wait_for_url(_path_is(reverse("approvals:act", args=["U6", req.pk, "approve"])))
+    page.wait_for_url(_path_is(reverse("approvals:act", args=[U6.code, req.pk, "approve"])))
 
 
 def _confirm(page):
@@ -88,7 +88,7 @@ def test_u6_journey(open_page, login, shot, u6_world, tmp_path):
     page = open_page()
     login(page, student.user.username)
     shot(page, "student-home")
-    create_url = reverse("approvals:create", args=["U6"])
+    create_url = reverse("approvals:create", args=[U6.code])
     page.locator(f'main a[href="{create_url}"]').click()
     page.wait_for_url(_path_is(create_url))
     expect(page.locator("main")).to_contain_text(student.student_number)
@@ -147,7 +147,7 @@ def test_u6_journey(open_page, login, shot, u6_world, tmp_path):
     expect(page.locator("#id_receipt_number_error")).to_be_visible()
     expect(page.locator("main input[name=receipt_number]")).to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.locator(".messages .alert-danger")).to_be_visible()
-    assert urlsplit(page.url).path == reverse("approvals:act", args=["U6", req.pk, "approve"])
+    assert urlsplit(page.url).path == reverse("approvals:act", args=[U6.code, req.pk, "approve"])
     shot(page, "finance-invalid-receipt")
     req.refresh_from_db()
     assert req.state == "finance_payment"

@@ -167,14 +167,14 @@ def test_application_form_offers_only_the_students_offerings(client, grades_worl
     Offering.objects.filter(pk=closed.pk).update(sheet_state=Offering.SheetState.CONFIRMED)
     make_offering(term=w["term"], classes=[w["other_class"]])  # not the student's
     client.force_login(w["student"].user)
-    page = client.get("/requests/C8X/new/")
+    page = client.get("/requests/exemption/new/")
     assert page.status_code == 200
     assert {o.pk for o in page.context["form"].fields["offering"].queryset} == {w["offering"].pk}
 
     client.force_login(s["station_staff"])
-    page = client.get("/requests/C8X/new/")
+    page = client.get("/requests/exemption/new/")
     assert {o.pk for o in page.context["form"].fields["offering"].queryset} == {s["offering"].pk}
-    page = client.get(f"/requests/C8X/new/?student={s['student'].pk}")
+    page = client.get(f"/requests/exemption/new/?student={s['student'].pk}")
     assert {o.pk for o in page.context["form"].fields["offering"].queryset} == {s["offering"].pk}
 
 

@@ -74,7 +74,7 @@ def test_correction_chain_end_to_end(world):
     assert grade.entered_by == w["instructor"]
     change = GradeChange.objects.get()
     assert (change.grade_id, change.old_value, change.new_value) == (grade.pk, "58", "68")
-    assert change.reason == req.reason and change.request_type == "U5C" and change.request_id == req.pk
+    assert change.reason == req.reason and change.request_type == CORRECTION.code and change.request_id == req.pk
     assert change.actor == w["academic_affairs"]
     stored = GradeCorrectionRequest.objects.get(pk=req.pk)
     assert stored.old_value == "58" and stored.new_score == Decimal(68)
@@ -216,7 +216,7 @@ def test_generic_form_lists_only_the_instructors_confirmed_grades_of_the_student
     unconfirmed = sheet(students=[s0], instructors=[w["instructor"]], values={s0: "50"}, confirmed=False)
     not_mine = sheet(students=[s0], instructors=[w["other_instructor"]], values={s0: "50"})
     client.force_login(w["instructor"])
-    url = reverse("approvals:create", args=["U5C"]) + f"?student={s0.pk}&grade={w['grade'].pk}"
+    url = reverse("approvals:create", args=[CORRECTION.code]) + f"?student={s0.pk}&grade={w['grade'].pk}"
     response = client.get(url)
     assert response.status_code == 200
     field = response.context["form"].fields["grade"]
@@ -259,7 +259,7 @@ def test_generic_form_lists_only_the_instructors_confirmed_grades_of_the_student
 def test_generic_form_student_out_of_scope_is_404(client, world):
     w = world
     client.force_login(w["other_instructor"])
-    url = reverse("approvals:create", args=["U5C"]) + f"?student={w['students'][0].pk}"
+    url = reverse("approvals:create", args=[CORRECTION.code]) + f"?student={w['students'][0].pk}"
     assert client.get(url).status_code == 404
 
 
@@ -268,7 +268,7 @@ def test_api_refuses_another_students_grade_by_field(client, world):
     w = world
     client.force_login(w["instructor"])
     response = client.post(
-        reverse("api:requests", args=["U5C"]),
+        reverse("api:requests", args=[CORRECTION.code]),
         {"student": w["students"][1].pk, "grade": w["grade"].pk, "reason": "x", "new_score": "68"},
     )
     assert response.status_code == 400, response.content

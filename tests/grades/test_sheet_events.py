@@ -100,12 +100,12 @@ def test_confirmed_sheet_offers_corrections_to_its_instructor_only(client, grade
     services.sheet_confirm(offering=w["offering"], actor=w["academic_affairs"])
     html = client.get(url).content.decode()
     grade = w["offering"].grades.get(student=w["student"])
-    assert f"/requests/U5C/new/?student={w['student'].pk}&amp;grade={grade.pk}" in html
+    assert f"/requests/grade_correction/new/?student={w['student'].pk}&amp;grade={grade.pk}" in html
     client.force_login(w["academic_affairs"])
     assert 'data-action="correct"' not in client.get(url).content.decode()
     # the link opens the kernel's application form with the grade preselected
     client.force_login(w["instructor"])
-    form = client.get(f"/requests/U5C/new/?student={w['student'].pk}&grade={grade.pk}")
+    form = client.get(f"/requests/grade_correction/new/?student={w['student'].pk}&grade={grade.pk}")
     assert form.status_code == 200 and f'value="{grade.pk}" selected' in form.content.decode()
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from pypdf import PdfReader
 
-from grades.models import BatchTranscriptRequest, ClassPrint, TranscriptBatch
+from grades.models import BATCH_TRANSCRIPT, BatchTranscriptRequest, ClassPrint, TranscriptBatch
 from grades.services.transcripts import (
     BATCH_ALREADY_OPEN,
     BATCH_LIMIT_REACHED,
@@ -82,7 +82,7 @@ def test_filing_creates_the_batch_and_one_submitted_request_per_student(tx_world
     assert len(requests) == 5
     assert {r.state for r in requests} == {"college_seal"}
     assert {r.applicant_id for r in requests} == {w["student_affairs"].pk}
-    assert SignOff.objects.filter(chain="U5B", decision="submit").count() == 5
+    assert SignOff.objects.filter(chain=BATCH_TRANSCRIPT.code, decision="submit").count() == 5
     assert not Document.objects.exists()  # nothing is issued before the seals
 
 
@@ -193,7 +193,7 @@ def test_student_withdrawn_automatically_after_filing_is_returned_at_the_seal_an
     assert req.state == "returned"
     assert "自动退学" in req.return_reason
     assert not Document.objects.filter(student=banned).exists()
-    assert Document.objects.filter(chain="U5B", doc_type="transcript").count() == 2
+    assert Document.objects.filter(chain=BATCH_TRANSCRIPT.code, doc_type="transcript").count() == 2
 
 
 # --- sealing class by class -----------------------------------------------------------------
@@ -214,7 +214,7 @@ def test_route1_end_to_end_documents_only_after_the_academic_affairs_seal(tx_wor
     assert result.sealed == 3
     completed = batch.requests.filter(student__klass=w["klass"])
     assert {r.state for r in completed} == {"completed"}
-    docs = Document.objects.filter(chain="U5B", request_id__in=[r.pk for r in completed])
+    docs = Document.objects.filter(chain=BATCH_TRANSCRIPT.code, request_id__in=[r.pk for r in completed])
     assert docs.count() == 3
     assert {d.doc_type for d in docs} == {"transcript"}
     assert {d.status for d in docs} == {"ready"}
@@ -222,7 +222,7 @@ def test_route1_end_to_end_documents_only_after_the_academic_affairs_seal(tx_wor
         assert [s["code"] for s in d.context["seals"]] == ["college", "academic_affairs"]
         assert d.context["route"] == "batch"
     # the signers of each stage are on record
-    signoffs = SignOff.objects.filter(chain="U5B", decision="approve")
+    signoffs = SignOff.objects.filter(chain=BATCH_TRANSCRIPT.code, decision="approve")
     assert set(signoffs.values_list("stage", "actor_id")) == {
         ("college_seal", w["secretary"].pk),
         ("academic_affairs_seal", w["academic_affairs"].pk),
@@ -238,7 +238,7 @@ def test_language_both_issues_chinese_and_english(tx_world, django_capture_on_co
     _seal(w, batch, "college_seal")
     with django_capture_on_commit_callbacks(execute=True):
         _seal(w, batch, "academic_affairs_seal")
-    docs = Document.objects.filter(chain="U5B")
+    docs = Document.objects.filter(chain=BATCH_TRANSCRIPT.code)
     assert sorted(docs.values_list("doc_type", flat=True)) == ["transcript", "transcript_en"]
     en = docs.get(doc_type="transcript_en")
     text, _pages = pdf_text(en)
@@ -257,7 +257,7 @@ def test_class_print_merges_every_page_of_the_class(tx_world, django_capture_on_
     cp = result.class_print
     cp.refresh_from_db()
     assert cp.status == ClassPrint.Status.READY, cp.error
-    docs = Document.objects.filter(chain="U5B")
+    docs = Document.objects.filter(chain=BATCH_TRANSCRIPT.code)
     assert docs.count() == 10  # five students × two languages
     expected_pages = sum(pdf_text(d)[1] for d in docs)
     with cp.file.open("rb") as fh:

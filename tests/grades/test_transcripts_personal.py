@@ -25,7 +25,7 @@ def tx_world(db):
 def _apply(client, student, language):
     client.force_login(student.user)
     response = client.post(
-        reverse("approvals:create", args=["U5T"]),
+        reverse("approvals:create", args=[PERSONAL_TRANSCRIPT.code]),
         {"purpose_kind": "study_abroad", "purpose": "出国留学申请", "language": language, "copies": "2", "submit": "1"},
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -34,7 +34,9 @@ def _apply(client, student, language):
 
 def _act(client, user, req, action="approve", opinion="已打印，加盖学院公章"):
     client.force_login(user)
-    response = client.post(reverse("approvals:act", args=["U5T", req.pk, action]), {"opinion": opinion})
+    response = client.post(
+        reverse("approvals:act", args=[PERSONAL_TRANSCRIPT.code, req.pk, action]), {"opinion": opinion}
+    )
     assert response.status_code == 302
     req.refresh_from_db()
     return req
@@ -50,7 +52,7 @@ def test_route2_end_to_end_language_both_gives_two_documents(tx_world, client, d
     with django_capture_on_commit_callbacks(execute=True):
         req = _act(client, w["secretary"], req)
     assert req.state == "handover"
-    docs = Document.objects.filter(chain="U5T", request_id=req.pk).order_by("doc_type")
+    docs = Document.objects.filter(chain=PERSONAL_TRANSCRIPT.code, request_id=req.pk).order_by("doc_type")
     assert [d.doc_type for d in docs] == ["transcript", "transcript_en"]
     assert {d.status for d in docs} == {"ready"}
     for d in docs:
@@ -73,7 +75,7 @@ def test_route2_end_to_end_language_both_gives_two_documents(tx_world, client, d
 
     req = _act(client, w["secretary"], req, opinion="本人已领取")
     assert req.state == "completed"
-    assert Document.objects.filter(chain="U5T").count() == 2  # the hand-over issues nothing more
+    assert Document.objects.filter(chain=PERSONAL_TRANSCRIPT.code).count() == 2  # the hand-over issues nothing more
 
 
 @pytest.mark.parametrize(("language", "types"), [("zh", ["transcript"]), ("en", ["transcript_en"])])
@@ -87,7 +89,7 @@ def test_route2_single_language(tx_world, language, types):
         submit=True,
     )
     request_act(chain=PERSONAL_TRANSCRIPT, request_id=req.pk, actor=w["secretary"], action="approve")
-    assert list(Document.objects.filter(chain="U5T").values_list("doc_type", flat=True)) == types
+    assert list(Document.objects.filter(chain=PERSONAL_TRANSCRIPT.code).values_list("doc_type", flat=True)) == types
 
 
 def test_route2_secretary_of_another_college_cannot_print(tx_world):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from grades.models import BatchTranscriptRequest, ClassPrint, TranscriptBatch
+from grades.models import BATCH_TRANSCRIPT, BatchTranscriptRequest, ClassPrint, TranscriptBatch
 from grades.services.transcripts import transcript_batch_file, transcript_batch_seal_class
 from registrar.documents.models import Document
 from tests.factories import StudentFactory
@@ -179,7 +179,7 @@ def test_seal_from_the_page_then_download_the_class_print(tx_world, batch, clien
     cp = ClassPrint.objects.get(batch=batch, klass=k)
     assert cp.status == "ready"
     page = client.get(detail).content.decode()
-    for d in Document.objects.filter(chain="U5B"):
+    for d in Document.objects.filter(chain=BATCH_TRANSCRIPT.code):
         assert reverse("documents:download", args=[d.pk]) in page
     download = reverse("grades:transcript_class_print_download", args=[cp.pk])
     assert download in page

@@ -13,7 +13,7 @@ import time
 import pytest
 from pypdf import PdfReader
 
-from grades.models import ClassPrint
+from grades.models import BATCH_TRANSCRIPT, ClassPrint
 from grades.services.transcripts import transcript_batch_file, transcript_batch_seal_class
 from registrar.documents.models import Document
 from tests.grades.test_transcripts_support import pdf_text, transcript_world
@@ -54,7 +54,7 @@ def test_real_worker_renders_the_class_and_merges_its_print(worker, redis_broker
     assert cp.status == ClassPrint.Status.READY, f"{cp.status} {cp.error}\n{log[-4000:]}"
     assert "grades.transcript_tasks.build_class_print" in log
     assert "registrar.documents.tasks.render_document" in log
-    docs = list(Document.objects.filter(chain="U5B"))
+    docs = list(Document.objects.filter(chain=BATCH_TRANSCRIPT.code))
     assert len(docs) == 6 and {d.status for d in docs} == {"ready"}
     with cp.file.open("rb") as fh:
         merged = PdfReader(io.BytesIO(fh.read()))

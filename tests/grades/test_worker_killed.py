@@ -30,7 +30,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 
-from grades.models import BatchTranscriptRequest, ClassPrint, Grade, ImportJob, TranscriptBatch
+from grades.models import BATCH_TRANSCRIPT, BatchTranscriptRequest, ClassPrint, Grade, ImportJob, TranscriptBatch
 from grades.services.imports import jobs
 from grades.services.transcripts import transcript_batch_file, transcript_batch_seal_class
 from registrar import background
@@ -198,7 +198,7 @@ def world(transactional_db, tmp_path):
 
 
 def ready_documents() -> int:
-    return Document.objects.filter(chain="U5B", status=Document.Status.READY).count()
+    return Document.objects.filter(chain=BATCH_TRANSCRIPT.code, status=Document.Status.READY).count()
 
 
 def status_of(job) -> str:
@@ -277,7 +277,7 @@ def test_worker_killed_mid_batch_and_mid_import_everything_completes_after_resta
     assert cp.status == ClassPrint.Status.READY, cp.error
 
     # no serial twice, no document missing or left behind, nothing stuck
-    docs = list(Document.objects.filter(chain="U5B"))
+    docs = list(Document.objects.filter(chain=BATCH_TRANSCRIPT.code))
     assert len(docs) == CLASS_SIZE and {d.status for d in docs} == {Document.Status.READY}
     assert len({d.serial for d in docs}) == CLASS_SIZE
     per_request = Counter(d.request_id for d in docs)

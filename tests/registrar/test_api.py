@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from registrar.approvals.models import SignOff
 from registrar.approvals.services import OPINION_REQUIRED
-from students.models import IdCardReissueRequest
+from students.models import U6, IdCardReissueRequest
 from tests.factories import StudentFactory, photo_upload
 
 
@@ -21,13 +21,13 @@ def client_for(user, token=False):
 
 
 def act(user, pk, action, **body):
-    return client_for(user).post(f"/api/requests/U6/{pk}/transitions/", {"action": action, **body}, format="json")
+    return client_for(user).post(f"/api/requests/id_card/{pk}/transitions/", {"action": action, **body}, format="json")
 
 
 @pytest.fixture
 def submitted(u6_world):
     resp = client_for(u6_world["student_user"], token=True).post(
-        "/api/requests/U6/",
+        "/api/requests/id_card/",
         {"reason": "lost", "reason_detail": "丢失于图书馆", "photo": photo_upload(), "submit": "true"},
         format="multipart",
     )
@@ -39,7 +39,9 @@ def test_full_u6_flow_through_the_api_with_four_users(u6_world, submitted):
     w = u6_world
     pk = submitted
     assert (
-        client_for(w["counsellor"]).get(f"/api/requests/U6/{pk}/transitions/").json()["available_actions"][0]["name"]
+        client_for(w["counsellor"])
+        .get(f"/api/requests/id_card/{pk}/transitions/")
+        .json()["available_actions"][0]["name"]
         == "approve"
     )
     assert act(w["counsellor"], pk, "approve", opinion="情况属实，同意补办").status_code == 200
@@ -52,7 +54,7 @@ def test_full_u6_flow_through_the_api_with_four_users(u6_world, submitted):
     resp = act(w["registrar"], pk, "approve", data={"new_card_number": "SC-2024-0001"}, opinion="已补办")
     assert resp.status_code == 200, resp.content
     assert resp.json()["state"] == "completed"
-    detail = client_for(w["student_user"]).get(f"/api/requests/U6/{pk}/").json()
+    detail = client_for(w["student_user"]).get(f"/api/requests/id_card/{pk}/").json()
     assert [s["decision"] for s in detail["signoffs"]] == ["submit", "approve", "approve", "approve"]
     assert detail["signoffs"][1]["opinion"] == "情况属实，同意补办"
     assert detail["fee_amount"] == "20.00"
@@ -63,12 +65,12 @@ def test_full_u6_flow_through_the_api_with_four_users(u6_world, submitted):
 def test_scope_and_role_errors(u6_world, submitted):
     w = u6_world
     pk = submitted
-    assert client_for(w["other_counsellor"]).get(f"/api/requests/U6/{pk}/").status_code == 404
+    assert client_for(w["other_counsellor"]).get(f"/api/requests/id_card/{pk}/").status_code == 404
     assert act(w["other_counsellor"], pk, "approve").status_code == 404
     assert act(w["finance"], pk, "approve", data={"fee_amount": "20", "receipt_number": "FIN-1"}).status_code == 403
     assert act(w["registrar"], pk, "approve", data={"new_card_number": "SC-1"}).status_code == 403
     other_student = StudentFactory()
-    assert client_for(other_student.user).get(f"/api/requests/U6/{pk}/").status_code == 404
+    assert client_for(other_student.user).get(f"/api/requests/id_card/{pk}/").status_code == 404
     assert SignOff.objects.count() == 1  # only the submission
 
 
@@ -91,7 +93,9 @@ def test_reject_then_amend_and_resubmit(u6_world, submitted):
     pk = submitted
     assert act(w["counsellor"], pk, "reject", opinion="照片不符合要求").json()["state"] == "returned"
     student = client_for(w["student_user"])
-    assert student.patch(f"/api/requests/U6/{pk}/", {"reason_detail": "已重新拍照"}, format="json").status_code == 200
+    assert (
+        student.patch(f"/api/requests/id_card/{pk}/", {"reason_detail": "已重新拍照"}, format="json").status_code == 200
+    )
     assert act(w["student_user"], pk, "submit").json()["state"] == "counsellor_confirm"
     assert IdCardReissueRequest.objects.get(pk=pk).round == 2
 
@@ -101,9 +105,11 @@ def test_bad_uploads_write_nothing(u6_world):
 
     client = client_for(u6_world["student_user"])
     fake = SimpleUploadedFile("photo.png", b"not an image at all", content_type="image/png")
-    resp = client.post("/api/requests/U6/", {"reason": "lost", "photo": fake, "submit": "true"}, format="multipart")
+    resp = client.post(
+        "/api/requests/id_card/", {"reason": "lost", "photo": fake, "submit": "true"}, format="multipart"
+    )
     assert resp.status_code == 400
-    resp = client.post("/api/requests/U6/", {"reason": "nonsense"}, format="multipart")
+    resp = client.post("/api/requests/id_card/", {"reason": "nonsense"}, format="multipart")
     assert resp.status_code == 400 and "reason" in resp.json()
     assert IdCardReissueRequest.objects.count() == 0
 
@@ -111,10 +117,10 @@ def test_bad_uploads_write_nothing(u6_world):
 def test_workflows_endpoint_and_schema(u6_world):
     client = client_for(u6_world["registrar"])
     chains = client.get("/api/workflows/").json()
-    u6 = next(c for c in chains if c["code"] == "U6")
+    u6 = next(c for c in chains if c["code"] == U6.code)
     assert [s["code"] for s in u6["stages"]] == ["counsellor_confirm", "finance_payment", "registrar_reissue"]
     assert client.get("/api/schema/").status_code == 200
 
 
 def test_anonymous_refused(db):
-    assert APIClient().get("/api/requests/U6/").status_code in (401, 403)
+    assert APIClient().get("/api/requests/id_card/").status_code in (401, 403)

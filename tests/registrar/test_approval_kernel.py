@@ -118,7 +118,7 @@ def assert_refused(req, exc, call, *, state=None, count=None):
 @pytest.fixture
 def two_signers(db):
     """counsellor_confirm needs the counsellor *and* the class advisor (StageConfig override)."""
-    return StageConfig.objects.create(chain="U6", stage="counsellor_confirm", signers=["counsellor", "advisor"])
+    return StageConfig.objects.create(chain=U6.code, stage="counsellor_confirm", signers=["counsellor", "advisor"])
 
 
 # --- the permission matrix: every stage × every user × every staff action ------------------
@@ -260,7 +260,7 @@ def test_each_approval_moves_exactly_one_stage(u6_world):
     w["student"].refresh_from_db()
     assert w["student"].card_number == "SC-000123"
     history = w["student"].history.get(field="card_number")
-    assert (history.request_type, history.request_id, history.new_value) == ("U6", req.pk, "SC-000123")
+    assert (history.request_type, history.request_id, history.new_value) == (U6.code, req.pk, "SC-000123")
     # Nothing more to do on a completed request.
     assert_refused(
         req, ApplicationError, partial(act, w, "registrar", req, "approve", data=U6_STAGE_DATA["registrar_reissue"])
@@ -348,7 +348,7 @@ def test_two_signer_stage_advances_only_when_both_signed(u6_people, two_signers,
     first, second = order
     req = u6_submitted(w)
     assert set(req.pending_roles()) == {"counsellor", "advisor"}
-    assert all(req.pk in qs.values_list("pk", flat=True) for _c, qs in inbox_querysets(w[first], chain_code="U6"))
+    assert all(req.pk in qs.values_list("pk", flat=True) for _c, qs in inbox_querysets(w[first], chain_code=U6.code))
 
     req = act(w, first, req, "approve", opinion="同意")
     assert req.state == fresh(req).state == "counsellor_confirm"
@@ -356,8 +356,8 @@ def test_two_signer_stage_advances_only_when_both_signed(u6_people, two_signers,
     last = signoffs(req)[-1]
     assert (last.role, last.source_state, last.target_state) == (first, "counsellor_confirm", "counsellor_confirm")
     # The request left the first signer's inbox and waits in the second's; finance still cannot act.
-    assert not any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[first], chain_code="U6"))
-    assert any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[second], chain_code="U6"))
+    assert not any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[first], chain_code=U6.code))
+    assert any(qs.filter(pk=req.pk).exists() for _c, qs in inbox_querysets(w[second], chain_code=U6.code))
     assert_refused(
         req, PermissionDenied, partial(act, w, "finance", req, "approve", data=U6_STAGE_DATA["finance_payment"])
     )
@@ -370,7 +370,7 @@ def test_two_signer_stage_advances_only_when_both_signed(u6_people, two_signers,
 
 def test_stage_config_override_replaces_the_seed_signers(u6_people):
     w = u6_people
-    StageConfig.objects.create(chain="U6", stage="counsellor_confirm", signers=["advisor"])
+    StageConfig.objects.create(chain=U6.code, stage="counsellor_confirm", signers=["advisor"])
     req = u6_submitted(w)
     assert req.pending_roles() == ["advisor"]
     # The counsellor no longer takes part in U6 at all, so the request is out of their scope.
@@ -592,7 +592,7 @@ def test_photo_is_stored_under_a_safe_name_with_its_sniffed_type(u6_world):
     req = _draft(w)
     att = attachment_add(request=req, kind="photo", upload=photo_upload("我的照片.PNG"), actor=w["student_user"])
     assert (att.mime_type, att.original_name, att.kind) == ("image/png", "我的照片.PNG", "photo")
-    assert att.file.name.endswith(f"U6-{req.pk}-photo.png")
+    assert att.file.name.endswith(f"{U6.code}-{req.pk}-photo.png")
     assert att.file.read() == png_bytes()
 
 
@@ -783,9 +783,9 @@ def test_stage_due_at_follows_each_stage_deadline(u6_world):
 
 def test_stage_config_overrides_the_deadline(u6_world):
     w = u6_world
-    StageConfig.objects.create(chain="U6", stage="counsellor_confirm", deadline_days=10)
-    StageConfig.objects.create(chain="U6", stage="finance_payment", deadline_days=0)  # 0: no deadline
-    StageConfig.objects.create(chain="U6", stage="registrar_reissue", signers=["academic_affairs"])  # keeps 5 days
+    StageConfig.objects.create(chain=U6.code, stage="counsellor_confirm", deadline_days=10)
+    StageConfig.objects.create(chain=U6.code, stage="finance_payment", deadline_days=0)  # 0: no deadline
+    StageConfig.objects.create(chain=U6.code, stage="registrar_reissue", signers=["academic_affairs"])  # keeps 5 days
     with freeze_time(T0):
         req = fresh(u6_submitted(w))
         assert req.stage_due_at == T0 + dt.timedelta(days=10)
@@ -797,7 +797,7 @@ def test_stage_config_overrides_the_deadline(u6_world):
 
 def test_removing_the_override_restores_the_seed_deadline(u6_world):
     w = u6_world
-    config = StageConfig.objects.create(chain="U6", stage="counsellor_confirm", deadline_days=10)
+    config = StageConfig.objects.create(chain=U6.code, stage="counsellor_confirm", deadline_days=10)
     assert U6.deadline("counsellor_confirm") == dt.timedelta(days=10)
     config.delete()
     with freeze_time(T0):

@@ -122,7 +122,7 @@ def test_two_roles_of_a_two_signer_stage_at_once(u6_world, monkeypatch):
     w = u6_world
     advisor = UserFactory(username="advisor")
     Class.objects.filter(pk=w["student"].klass_id).update(advisor=advisor)
-    StageConfig.objects.create(chain="U6", stage="counsellor_confirm", signers=["counsellor", "advisor"])
+    StageConfig.objects.create(chain=U6.code, stage="counsellor_confirm", signers=["counsellor", "advisor"])
     req = u6_submitted(w)
     results = run_together(approve(w["counsellor"], req), approve(advisor, req), hold=0.2, monkeypatch=monkeypatch)
     ok, errors = split(results)

@@ -23,6 +23,7 @@ from registrar.documents.models import Document
 from registrar.documents.services import document_issue, document_issue_for_request, document_reissue, document_revoke
 from registrar.models import User
 from registrar.roles import Role
+from statuschange.models import C4, U1, U3
 from students.models import Student
 from tests.factories import UserFactory, staff
 from tests.statuschange.conftest import sc_world  # noqa: F401  (the status-change world fixture)
@@ -53,10 +54,10 @@ def _users(w) -> list[User]:
 @freeze_time("2026-03-10 10:00")
 def test_a_suspension_slip_is_seen_by_exactly_those_who_see_the_suspension(doc_world, client):
     w = doc_world
-    req = open_request(w, "U1")
+    req = open_request(w, U1.code)
     while req.state != "finance_receipt":
         req = pass_stage(w, req)
-    slip = Document.objects.get(chain="U1", request_id=req.pk, doc_type="suspension_slip")
+    slip = Document.objects.get(chain=U1.code, request_id=req.pk, doc_type="suspension_slip")
     for user in _users(w):
         expected = (
             user.is_superuser
@@ -118,10 +119,10 @@ def test_the_public_page_of_a_document_revoked_on_return_shows_no_opinion(doc_wo
     """U3: the leave-school notice is issued, then the library returns the request with an opinion that
     becomes the notice's revocation reason. Anyone holding the code sees only "revoked" and the date."""
     w = doc_world
-    req = open_request(w, "U3")
+    req = open_request(w, U3.code)
     while req.state != "clearance":
         req = pass_stage(w, req)
-    notice = Document.objects.get(chain="U3", request_id=req.pk, doc_type="leave_notice")
+    notice = Document.objects.get(chain=U3.code, request_id=req.pk, doc_type="leave_notice")
     sign(w, req, "library", action="reject", opinion=SENTINEL)
     notice.refresh_from_db()
     assert notice.is_revoked and SENTINEL in notice.revoke_reason  # kept internally
@@ -183,16 +184,16 @@ def test_request_documents_follow_the_request_in_every_chain(doc_world):
     """For every document issued from a request, ``can_access`` is the request's ``can_view`` (plus holder/AA)."""
     w = doc_world
     with freeze_time("2026-03-10 10:00"):
-        u1 = open_request(w, "U1")
+        u1 = open_request(w, U1.code)
         while u1.state != "finance_receipt":
             u1 = pass_stage(w, u1)
-        c4 = open_request(w, "C4")
-        while c4.state in get_chain("C4").stage_codes:
+        c4 = open_request(w, C4.code)
+        while c4.state in get_chain(C4.code).stage_codes:
             c4 = pass_stage(w, c4)
         for req in (u1, c4):
             document_issue_for_request(doc_type="approval_form", request=req, issued_by=w["academic_affairs"])
     docs = list(Document.objects.exclude(chain="").select_related("student"))
-    assert {d.chain for d in docs} == {"U1", "C4"} and len(docs) >= 3
+    assert {d.chain for d in docs} == {U1.code, C4.code} and len(docs) >= 3
     for user in _users(w):
         for doc in docs:
             req = get_chain(doc.chain).model.objects.get(pk=doc.request_id)

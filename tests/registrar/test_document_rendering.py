@@ -28,12 +28,15 @@ from django.utils import translation
 from django.utils.encoding import force_str
 from pypdf import PdfReader
 
+from grades.models import BATCH_TRANSCRIPT
 from registrar.approvals.chains import all_chains, get_chain
 from registrar.approvals.selectors import request_timeline
 from registrar.documents.models import Document
 from registrar.documents.services import document_issue_for_request, document_language, document_render
 from registrar.documents.types import all_doc_types, get_doc_type
 from registrar.models import User
+from statuschange.models import U1
+from students.models import U6
 
 #: CSS, template syntax, unformatted placeholders and Python's None: never on a printed page.
 LEAKS = re.compile(r"[{}]|font-size|\dpt;|\{\{|\{%|%\(\w+\)s|%s\b|\bNone\b|\bTrue\b|\bFalse\b")
@@ -183,7 +186,7 @@ def test_documents_print_and_encode_the_public_url(registrar_user, settings, tmp
     from PIL import Image
 
     settings.REGISTRAR = {**settings.REGISTRAR, "PUBLIC_URL": PUBLIC}
-    document = issue("approval_form", "U6", registrar_user)
+    document = issue("approval_form", U6.code, registrar_user)
     pdf = rendered(document)
     url = f"{PUBLIC}/verify/{document.code}/"
     assert url in squeeze(pdftotext(pdf, tmp_path))
@@ -206,8 +209,8 @@ def test_e_mail_links_use_the_public_url(settings, db, django_capture_on_commit_
 
     settings.REGISTRAR = {**settings.REGISTRAR, "PUBLIC_URL": PUBLIC}
     with django_capture_on_commit_callbacks(execute=True):
-        notify(users=[UserFactory(email="x@example.edu.cn")], message="hello", url="/requests/U6/1/")
-    assert f"{PUBLIC}/requests/U6/1/" in mail.outbox[0].body
+        notify(users=[UserFactory(email="x@example.edu.cn")], message="hello", url="/requests/id_card/1/")
+    assert f"{PUBLIC}/requests/id_card/1/" in mail.outbox[0].body
 
 
 # --- the English transcript --------------------------------------------------------------------
@@ -240,7 +243,7 @@ def _images(pdf: bytes) -> list:
     return [image for page in PdfReader(io.BytesIO(pdf)).pages for image in page.images]
 
 
-@pytest.mark.parametrize(("chain_code", "max_pages"), [("U6", 1), ("U1", 2)])
+@pytest.mark.parametrize(("chain_code", "max_pages"), [(U6.code, 1), (U1.code, 2)])
 def test_approval_form_is_short_names_the_institution_once_and_prints_every_signer(
     chain_code, max_pages, registrar_user, settings, tmp_path
 ):
@@ -265,7 +268,7 @@ def test_approval_form_is_short_names_the_institution_once_and_prints_every_sign
 
 
 def test_u6_form_prints_the_photo_not_its_file_name(registrar_user, tmp_path):
-    document, pdf, text = _form("U6", registrar_user, tmp_path)
+    document, pdf, text = _form(U6.code, registrar_user, tmp_path)
     assert document.context["photo"].startswith("data:image/jpeg;base64,")
     assert _images(pdf), "the photo is not embedded as an image"
     assert "photo-" not in text and ".png" not in text
@@ -276,9 +279,9 @@ def test_form_prints_the_student_record_photo_when_the_request_has_none(registra
 
     from students.management.demo import photo_png
 
-    request = furthest_request(get_chain("U1"))
+    request = furthest_request(get_chain(U1.code))
     request.student.photo.save("p.png", ContentFile(photo_png(3)), save=True)
-    _document, pdf, _text = _form("U1", registrar_user, tmp_path)
+    _document, pdf, _text = _form(U1.code, registrar_user, tmp_path)
     assert _images(pdf)
 
 
@@ -289,12 +292,12 @@ def _seal_blank(unit: str) -> str:
 
 def test_sealed_stages_print_seal_blanks_where_the_seed_seals(registrar_user, tmp_path):
     # U5B: the college seals, then Academic Affairs (seed: 二级学院盖章 … 到教务处盖章)
-    document, _pdf, text = _form("U5B", registrar_user, tmp_path)
+    document, _pdf, text = _form(BATCH_TRANSCRIPT.code, registrar_user, tmp_path)
     college = document.student.college.name
     with translation.override(document_language()):
         academic_affairs = force_str(translation.gettext("Academic Affairs Office"))
     assert _seal_blank(college) in squeeze(text)
     assert _seal_blank(academic_affairs) in squeeze(text)
     # U6's form is not sealed
-    _document, _pdf, text = _form("U6", registrar_user, tmp_path)
+    _document, _pdf, text = _form(U6.code, registrar_user, tmp_path)
     assert _seal_blank(college) not in squeeze(text) and _seal_blank(academic_affairs) not in squeeze(text)

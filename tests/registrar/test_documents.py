@@ -27,7 +27,7 @@ from registrar.documents.services import (
 )
 from registrar.exceptions import ApplicationError
 from registrar.roles import Role
-from students.models import Student
+from students.models import U6, Student
 from tests.factories import IdCardReissueRequestFactory, StudentFactory, UserFactory
 
 HOLDER = "欧阳小明"
@@ -206,7 +206,7 @@ def test_serials_are_sequential_per_prefix_and_year_and_codes_unique(world, rest
     student, user = world["student"], world["registrar"]
     year = timezone.localdate().year
     u6 = [
-        document_issue(doc_type="approval_form", student=student, context={"n": i}, issued_by=user, chain="U6")
+        document_issue(doc_type="approval_form", student=student, context={"n": i}, issued_by=user, chain=U6.code)
         for i in range(3)
     ]
     tc = document_issue(doc_type="test_cert", student=student, context={}, issued_by=user)
@@ -218,7 +218,7 @@ def test_serials_are_sequential_per_prefix_and_year_and_codes_unique(world, rest
     assert not set("01IO") & set(CODE_ALPHABET)
     assert all(d.holder_name == HOLDER and d.status == Document.Status.PENDING for d in u6)
     with freeze_time(f"{year + 1}-01-02 10:00:00"):
-        nxt = document_issue(doc_type="approval_form", student=student, context={}, issued_by=user, chain="U6")
+        nxt = document_issue(doc_type="approval_form", student=student, context={}, issued_by=user, chain=U6.code)
     assert nxt.serial == f"U6-{year + 1}-000001"
 
 
@@ -270,7 +270,7 @@ def test_a_guard_refusing_issuance_writes_nothing(world, restore_registry, djang
                 student=w["request"].student,
                 context={},
                 issued_by=w["registrar"],
-                chain="U6",
+                chain=U6.code,
             )
     assert callbacks == []
     assert (Document.objects.count(), list(DocumentSequence.objects.values_list("prefix", "last"))) == before

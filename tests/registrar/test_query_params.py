@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from grades.models import BATCH_TRANSCRIPT
 from registrar import params
 from registrar.approvals.chains import all_chains
 from tests.reliability.demo import PASSWORD, _media, demo_media, demo_world  # noqa: F401
@@ -95,7 +96,7 @@ def test_the_sweep_covers_the_lists():
         "/students/",
         "/api/inbox/",
         "/api/students/",
-        "/api/requests/U6/",
+        "/api/requests/id_card/",
         "/api/grades/offerings/",
         "/grades/sheets/",
         "/status-changes/",
@@ -256,14 +257,14 @@ def test_u5b_is_not_opened_through_the_api(demo_world):
     assert client.login(username="student_affairs", password=PASSWORD)
     before = BatchTranscriptRequest.objects.count()
     for body in ({}, {"student": Student.objects.first().pk}, {"student": "abc", "submit": True}):
-        response = client.post("/api/requests/U5B/", body, content_type="application/json")
+        response = client.post("/api/requests/transcript_batch/", body, content_type="application/json")
         assert response.status_code == 405, response.content
         assert response.json()["detail"] == str(BatchTranscriptRequest.chain.opened_elsewhere)
         assert "POST" not in response["Allow"]
     assert BatchTranscriptRequest.objects.count() == before
-    assert client.get("/api/requests/U5B/").status_code == 200  # still listed
+    assert client.get("/api/requests/transcript_batch/").status_code == 200  # still listed
     # the web form sends the user to the batch page's explanation instead of an error
-    page = client.get("/requests/U5B/new/")
+    page = client.get("/requests/transcript_batch/new/")
     assert page.status_code == 302
 
 
@@ -273,4 +274,4 @@ def test_the_schema_says_u5b_is_not_opened_here():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     create = schema["paths"]["/api/requests/{chain}/"]["post"]
     assert "405" in create["responses"]
-    assert "U5B" in create["description"]
+    assert BATCH_TRANSCRIPT.code in create["description"]

@@ -18,6 +18,7 @@ from registrar.approvals.chains import all_chains, get_chain
 from registrar.approvals.selectors import visible_requests
 from registrar.models import User
 from registrar.roles import Role, Scope
+from statuschange.models import C4, U1
 from statuschange.selectors import status_change_querysets
 from students.models import RoleAssignment, Student
 from tests.factories import ClassFactory, IdCardReissueRequestFactory, StudentFactory, UserFactory, staff
@@ -33,7 +34,7 @@ U1_DATA = {"reason": "personal", "reason_detail": "家庭原因", "period_start"
 def new_u1(student):
     from registrar.approvals.services import request_create
 
-    return request_create(chain=get_chain("U1"), student=student, applicant=student.user, data=U1_DATA, submit=True)
+    return request_create(chain=get_chain(U1.code), student=student, applicant=student.user, data=U1_DATA, submit=True)
 
 
 def fresh(user) -> User:
@@ -61,7 +62,7 @@ def lookup_world(sc_world):
     lost the class, plus users around them."""
     w = dict(sc_world)
     with freeze_time("2026-03-10 10:00"):
-        u1 = open_request(w, "U1")
+        u1 = open_request(w, U1.code)
         while u1.state != "leadership_review":
             u1 = pass_stage(w, u1)
     w["u1"], w["u6_draft"] = u1, IdCardReissueRequestFactory(student=w["student"])
@@ -77,7 +78,7 @@ def lookup_world(sc_world):
     w["signed_elsewhere"], w["mover"] = req, fresh(mover)
     # C4 of the correspondence student, at the station's review
     with freeze_time("2026-03-10 10:00"):
-        w["c4"] = open_request(w, "C4")
+        w["c4"] = open_request(w, C4.code)
     w["instructor"] = staff(Role.INSTRUCTOR, college=w["student"].college, username="instructor")
     w["supervisor"] = staff(Role.SUPERVISOR, college=w["student"].college, username="supervisor")
     w["president_office"] = staff(Role.PRESIDENT_OFFICE, username="president_office")
@@ -119,7 +120,7 @@ def test_those_who_signed_keep_seeing_the_request(lookup_world, client):
     assert req in visible_requests(mover, req.chain)
     client.force_login(mover)
     assert client.get(req.get_absolute_url()).status_code == 200
-    ids = [r["id"] for r in client.get(reverse("api:requests", args=["U1"])).json()["results"]]
+    ids = [r["id"] for r in client.get(reverse("api:requests", args=[U1.code])).json()["results"]]
     assert ids == [req.pk]
     # and may look its student up (the student of a request they see), masked
     from students.selectors import student_list
@@ -128,7 +129,7 @@ def test_those_who_signed_keep_seeing_the_request(lookup_world, client):
     # a user who never signed it and has no role still sees nothing
     client.force_login(w["nobody"])
     assert client.get(req.get_absolute_url()).status_code == 404
-    assert client.get(reverse("api:requests", args=["U1"])).json()["results"] == []
+    assert client.get(reverse("api:requests", args=[U1.code])).json()["results"] == []
 
 
 @pytest.mark.parametrize("role", UNIVERSITY_OFFICES)
@@ -150,9 +151,9 @@ def test_university_offices_look_up_the_requests_of_their_chains(lookup_world, c
             assert ids == signed, chain.code
     # U1 (library and finance sign it later on): listed and readable by each office
     u1 = w["u1"]
-    ids = {r["id"] for r in client.get(reverse("api:requests", args=["U1"])).json()["results"]}
+    ids = {r["id"] for r in client.get(reverse("api:requests", args=[U1.code])).json()["results"]}
     assert u1.pk in ids
-    assert client.get(reverse("api:request", args=["U1", u1.pk])).status_code == 200
+    assert client.get(reverse("api:request", args=[U1.code, u1.pk])).status_code == 200
     assert client.get(u1.get_absolute_url()).status_code == 200
 
 
@@ -183,5 +184,5 @@ def test_other_users_of_the_grant_scope_keep_a_university_grant(lookup_world):
     w = lookup_world
     mixed = fresh(w["mixed"])
     seen = {(chain.code, pk) for chain, qs in status_change_querysets(mixed) for pk in qs.values_list("pk", flat=True)}
-    assert ("U1", w["u1"].pk) in seen and ("C4", w["c4"].pk) in seen
-    assert ("U1", w["signed_elsewhere"].pk) in seen
+    assert (U1.code, w["u1"].pk) in seen and (C4.code, w["c4"].pk) in seen
+    assert (U1.code, w["signed_elsewhere"].pk) in seen

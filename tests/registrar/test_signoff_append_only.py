@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError
 
 from registrar.approvals.models import SIGNOFF_APPEND_ONLY, SignOff
+from students.models import U6
 from tests.factories import u6_advance_to, u6_submitted
 
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
@@ -30,7 +31,7 @@ def test_new_signoff_can_be_appended(logged):
     extra = SignOff(
         content_type=row.content_type,
         object_id=row.object_id,
-        chain="U6",
+        chain=U6.code,
         stage="x",
         round=1,
         role="counsellor",

@@ -134,7 +134,7 @@ def all_at_once(calls):
 
 
 def approve(browser: Browser, pk: int):
-    return lambda: browser.post(f"/requests/U1/{pk}/act/approve/", {"opinion": "同意"})
+    return lambda: browser.post(f"/requests/suspension/{pk}/act/approve/", {"opinion": "同意"})
 
 
 def test_three_signers_of_a_parallel_stage_approve_at_the_same_moment(live):

@@ -30,7 +30,7 @@ def _submitted(w, student=None):
 
 
 def _url(name, req, *extra):
-    return reverse(f"approvals:{name}", args=["U6", req.pk, *extra])
+    return reverse(f"approvals:{name}", args=[U6.code, req.pk, *extra])
 
 
 def _last_message_level(response):
@@ -125,10 +125,10 @@ def test_u6_full_journey_through_the_views(client, world):
     # the student applies with a photo
     client.force_login(w["student_user"])
     home = client.get(reverse("home"))
-    assert "U6" in [item["chain"].code for item in home.context["apply"]]
-    assert client.get(reverse("approvals:create", args=["U6"])).status_code == 200
+    assert U6.code in [item["chain"].code for item in home.context["apply"]]
+    assert client.get(reverse("approvals:create", args=[U6.code])).status_code == 200
     response = client.post(
-        reverse("approvals:create", args=["U6"]),
+        reverse("approvals:create", args=[U6.code]),
         {"reason": "lost", "reason_detail": "在图书馆遗失", "photo": photo_upload(), "submit": "1"},
     )
     req = IdCardReissueRequest.objects.get(student=w["student"])
@@ -193,7 +193,7 @@ def test_print_approval_form_issues_a_document(client, world):
     assert client.get(_url("approval_form", req)).status_code == 405  # POST only
     response = client.post(_url("approval_form", req))
     assert response.status_code == 302 and response["Location"] == _url("detail", req)
-    doc = Document.objects.get(chain="U6", request_id=req.pk, doc_type="approval_form")
+    doc = Document.objects.get(chain=U6.code, request_id=req.pk, doc_type="approval_form")
     assert [d.pk for d in client.get(_url("detail", req)).context["documents"]] == [doc.pk]
     client.force_login(world["other_counsellor"])
     assert client.post(_url("approval_form", req)).status_code == 404
@@ -220,7 +220,7 @@ def test_reject_then_amend_and_resubmit_through_the_views(client, world):
 
 def test_save_draft_without_photo_then_submit_from_detail(client, world):
     client.force_login(world["student_user"])
-    response = client.post(reverse("approvals:create", args=["U6"]), {"reason": "lost", "save": "1"})
+    response = client.post(reverse("approvals:create", args=[U6.code]), {"reason": "lost", "save": "1"})
     req = IdCardReissueRequest.objects.get(student=world["student"])
     assert response.status_code == 302 and req.state == "draft"
     # submitting the draft without the photo is refused with a message, nothing written
@@ -228,13 +228,13 @@ def test_save_draft_without_photo_then_submit_from_detail(client, world):
     req.refresh_from_db()
     assert req.state == "draft"
     assert _last_message_level(response) == ERROR
-    assert not SignOff.objects.filter(object_id=req.pk, chain="U6").exists()
+    assert not SignOff.objects.filter(object_id=req.pk, chain=U6.code).exists()
 
 
 # --- bad input ------------------------------------------------------------------------------
 def _apply(client, world, **files):
     client.force_login(world["student_user"])
-    return client.post(reverse("approvals:create", args=["U6"]), {"reason": "lost", "submit": "1", **files})
+    return client.post(reverse("approvals:create", args=[U6.code]), {"reason": "lost", "submit": "1", **files})
 
 
 def test_missing_photo_is_refused_next_to_the_field(client, world):
@@ -270,7 +270,7 @@ def test_oversize_photo_is_refused(client, world):
 def test_invalid_choice_is_refused(client, world):
     client.force_login(world["student_user"])
     response = client.post(
-        reverse("approvals:create", args=["U6"]), {"reason": "bored", "photo": photo_upload(), "submit": "1"}
+        reverse("approvals:create", args=[U6.code]), {"reason": "bored", "photo": photo_upload(), "submit": "1"}
     )
     assert response.status_code == 200 and "reason" in response.context["form"].errors
     assert not IdCardReissueRequest.objects.exists()
@@ -286,7 +286,7 @@ def test_second_open_request_is_refused_with_a_message(client, world):
 
 def test_staff_cannot_open_a_student_only_chain(client, world):
     client.force_login(world["counsellor"])
-    assert client.get(reverse("approvals:create", args=["U6"])).status_code == 403
+    assert client.get(reverse("approvals:create", args=[U6.code])).status_code == 403
     assert client.get(reverse("approvals:create", args=["NOPE"])).status_code == 404
 
 
@@ -402,8 +402,8 @@ def test_inbox_filters_and_pagination(client, world):
     found = client.get(reverse("approvals:inbox"), {"q": target.student_number})
     assert [r.pk for r in found.context["rows"]] == [reqs[3].pk]
     assert client.get(reverse("approvals:inbox"), {"overdue": "1"}).context["rows"] == []
-    tabs = client.get(reverse("approvals:inbox"), {"type": "U6"}).context["tabs"]
-    assert next(t for t in tabs if t["code"] == "U6")["count"] == 27
+    tabs = client.get(reverse("approvals:inbox"), {"type": U6.code}).context["tabs"]
+    assert next(t for t in tabs if t["code"] == U6.code)["count"] == 27
     assert client.get(reverse("approvals:inbox"), {"page": "999"}).status_code == 200
 
 
@@ -470,7 +470,7 @@ def test_workflows_page_draws_every_chain(client, world):
     response = client.get(reverse("workflows"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.count("<svg xmlns") >= 1 and 'id="chain-U6"' in html
+    assert html.count("<svg xmlns") >= 1 and f'id="chain-{U6.code}"' in html
     for stage in U6.stages:
         assert f'data-stage="{stage.code}"><title>{stage.label}</title>' in html  # hover shows the label
     assert 'stroke-dasharray="5 4"' in html  # reject / send-back arrows
@@ -500,20 +500,20 @@ def test_staff_initiator_picks_a_student_in_scope(client, world, monkeypatch):
     from registrar.approvals import chains, forms
 
     staff_chain = dataclasses.replace(U6, initiator_roles=("counsellor",))
-    monkeypatch.setitem(chains._REGISTRY, "U6", staff_chain)
+    monkeypatch.setitem(chains._REGISTRY, U6.code, staff_chain)
     monkeypatch.setattr(forms, "_FORM_CACHE", {})
     client.force_login(world["counsellor"])
-    page = client.get(reverse("approvals:create", args=["U6"]))
+    page = client.get(reverse("approvals:create", args=[U6.code]))
     assert page.status_code == 200 and "student_number" in page.context["form"].fields
     outsider = StudentFactory()
     response = client.post(
-        reverse("approvals:create", args=["U6"]),
+        reverse("approvals:create", args=[U6.code]),
         {"student_number": outsider.student_number, "reason": "lost", "photo": photo_upload(), "submit": "1"},
     )
     assert response.status_code == 200 and "student_number" in response.context["form"].errors
     assert not IdCardReissueRequest.objects.exists()
     response = client.post(
-        reverse("approvals:create", args=["U6"]),
+        reverse("approvals:create", args=[U6.code]),
         {"student_number": world["student"].student_number, "reason": "lost", "photo": photo_upload(), "submit": "1"},
     )
     req = IdCardReissueRequest.objects.get()
@@ -525,4 +525,4 @@ def test_staff_initiator_picks_a_student_in_scope(client, world, monkeypatch):
     )
     # a student may not open this chain any more
     client.force_login(world["other_student"])
-    assert client.get(reverse("approvals:create", args=["U6"])).status_code == 403
+    assert client.get(reverse("approvals:create", args=[U6.code])).status_code == 403

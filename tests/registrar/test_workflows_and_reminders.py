@@ -15,9 +15,9 @@ from tests.factories import photo_upload
 
 def test_workflows_command_prints_u6_stage_by_stage(db):
     out = StringIO()
-    call_command("workflows", "U6", stdout=out)
+    call_command("workflows", U6.code, stdout=out)
     (u6,) = json.loads(out.getvalue())
-    assert u6["code"] == "U6"
+    assert u6["code"] == U6.code
     assert [(s["code"], [r["role"] for r in s["signers"]]) for s in u6["stages"]] == [
         ("counsellor_confirm", ["counsellor"]),
         ("finance_payment", ["finance"]),

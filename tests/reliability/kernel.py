@@ -37,6 +37,7 @@ from django.urls import reverse
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule
 
+from grades.models import BATCH_TRANSCRIPT
 from registrar.approvals.chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN
 from registrar.approvals.models import Attachment, SignOff
 from registrar.approvals.selectors import available_actions, inbox_items, inbox_querysets, visible_requests
@@ -469,7 +470,7 @@ class KernelWalk(Walk):
         w = self.world
         self.n += 1
         n = self.n
-        via = "api" if via == "api" and self.code != "U5B" else "service"  # U5B is filed as a batch
+        via = "api" if via == "api" and self.code != BATCH_TRANSCRIPT.code else "service"  # U5B is filed as a batch
         student = self.spec.subject(w)
         may = self.may_initiate(key, student)
 
@@ -732,7 +733,7 @@ def chain_walk(spec: ChainSpec, world) -> type[KernelWalk]:
     """The walk class of ``spec``'s chain: longer examples for longer chains."""
     chain = spec.chain
     signatures = 1 + sum(len(chain.signers(s)) for s in chain.stage_codes)
-    base = BatchTranscriptWalk if spec.code == "U5B" else KernelWalk
+    base = BatchTranscriptWalk if spec.code == BATCH_TRANSCRIPT.code else KernelWalk
     return type(
         f"Walk{spec.code}",
         (base,),

@@ -44,7 +44,10 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from grades.models import BATCH_TRANSCRIPT, CORRECTION, EXEMPTION, PERSONAL_TRANSCRIPT
 from registrar.roles import Role, Scope
+from statuschange.models import C4, U1, U2, U3, U4
+from students.models import U6
 from tests.reliability.world import CLASS_ROLES, COLLEGE_ROLES, UNIVERSITY_ROLES
 
 # --- people ----------------------------------------------------------------------------------------
@@ -256,9 +259,21 @@ def build_world() -> World:
     w.users[STUDENT] = main.user
     w.users[PEER] = _student(w, "同班", ka).user
     w.users[STUDENT_OUT] = _student(w, "乙院", kb).user
-    for tag in ("U1", "U1办结", "U2", "U3", "U3退回", "U4", "U6", "U5T", "U5C", "U5B", "U5B印"):
+    for tag in (
+        U1.code,
+        "U1办结",
+        U2.code,
+        U3.code,
+        "U3退回",
+        U4.code,
+        U6.code,
+        PERSONAL_TRANSCRIPT.code,
+        CORRECTION.code,
+        BATCH_TRANSCRIPT.code,
+        "U5B印",
+    ):
         _student(w, tag, ka)
-    for tag in ("C4", "C8X"):
+    for tag in (C4.code, EXEMPTION.code):
         _student(w, tag, ks, study_form=Student.StudyForm.CORRESPONDENCE)
     s = w.students
 
@@ -339,8 +354,8 @@ def build_world() -> World:
 
     today = timezone.localdate()
     STAGE_DATA = {
-        ("U1", "registrar_issue", "academic_affairs"): {"effective_date": today.isoformat()},
-        ("U6", "finance_payment", "finance"): {"fee_amount": "20.00", "receipt_number": "R1-0001"},
+        (U1.code, "registrar_issue", "academic_affairs"): {"effective_date": today.isoformat()},
+        (U6.code, "finance_payment", "finance"): {"fee_amount": "20.00", "receipt_number": "R1-0001"},
     }
 
     def create(code, tag, *, applicant=None, data=None, attachments=None):
@@ -360,20 +375,21 @@ def build_world() -> World:
         "period_start": today + dt.timedelta(days=7),
         "period_end": today + dt.timedelta(days=180),
     }
-    w.requests["U1"] = advance(
-        create("U1", "U1", data=u1_data, attachments={"medical_certificate": _pdf_upload("诊断.pdf")}), "offices_review"
+    w.requests[U1.code] = advance(
+        create(U1.code, U1.code, data=u1_data, attachments={"medical_certificate": _pdf_upload("诊断.pdf")}),
+        "offices_review",
     )
     u1done = advance(
-        create("U1", "U1办结", data=u1_data, attachments={"medical_certificate": _pdf_upload("诊断.pdf")}),
+        create(U1.code, "U1办结", data=u1_data, attachments={"medical_certificate": _pdf_upload("诊断.pdf")}),
         "finance_receipt",
     )
-    Student.objects.filter(pk=s["U2"].pk).update(status=Student.Status.SUSPENDED)
-    s["U2"].refresh_from_db()
-    w.requests["U2"] = advance(create("U2", "U2", data={"reason_detail": "R1复学"}), "college_review")
-    w.requests["U3"] = advance(create("U3", "U3", data={"reason_detail": "R1退学"}), "clearance")
-    w.requests["U4"] = create(
-        "U4",
-        "U4",
+    Student.objects.filter(pk=s[U2.code].pk).update(status=Student.Status.SUSPENDED)
+    s[U2.code].refresh_from_db()
+    w.requests[U2.code] = advance(create(U2.code, U2.code, data={"reason_detail": "R1复学"}), "college_review")
+    w.requests[U3.code] = advance(create(U3.code, U3.code, data={"reason_detail": "R1退学"}), "clearance")
+    w.requests[U4.code] = create(
+        U4.code,
+        U4.code,
         applicant=w.users[Role.COUNSELLOR],
         data={"absent_since": today - dt.timedelta(days=60), "evidence": "R1旷课"},
         attachments={"absence_evidence": _pdf_upload("缺勤.pdf")},
@@ -382,48 +398,58 @@ def build_world() -> World:
 
     with windows_waived():  # stations file C4 only within the term's windows (they have their own tests)
         c4 = create(
-            "C4",
-            "C4",
+            C4.code,
+            C4.code,
             applicant=w.users[Role.STATION],
             data={"change_type": "suspension", "reason_detail": "R1函授休学"},
             attachments={"written_application": _pdf_upload("申请.pdf")},
         )
-    w.requests["C4"] = advance(c4, "college_review")
-    w.requests["U6"] = advance(
-        create("U6", "U6", data={"reason": "lost", "reason_detail": "R1遗失"}, attachments={"photo": photo_upload()}),
+    w.requests[C4.code] = advance(c4, "college_review")
+    w.requests[U6.code] = advance(
+        create(
+            U6.code, U6.code, data={"reason": "lost", "reason_detail": "R1遗失"}, attachments={"photo": photo_upload()}
+        ),
         "finance_payment",
     )
     form_doc = document_issue_for_request(
-        doc_type="approval_form", request=w.requests["U6"], issued_by=w.requests["U6"].applicant
+        doc_type="approval_form", request=w.requests[U6.code], issued_by=w.requests[U6.code].applicant
     )
     # a withdrawal returned at the clearance: its leave-school notice is revoked with the opinion as reason
-    u3r = advance(create("U3", "U3退回", data={"reason_detail": "R1退学退回"}), "clearance")
+    u3r = advance(create(U3.code, "U3退回", data={"reason_detail": "R1退学退回"}), "clearance")
     act(u3r, Role.LIBRARY, "reject", tag="U3-returned")
-    w.requests["U5T"] = advance(
-        create("U5T", "U5T", data={"purpose": "R1用途", "language": "zh", "copies": 1}), "handover"
+    w.requests[PERSONAL_TRANSCRIPT.code] = advance(
+        create(
+            PERSONAL_TRANSCRIPT.code,
+            PERSONAL_TRANSCRIPT.code,
+            data={"purpose": "R1用途", "language": "zh", "copies": 1},
+        ),
+        "handover",
     )
-    grade = Grade.objects.get(offering=confirmed, student=s["U5C"])
-    w.requests["U5C"] = create(
-        "U5C", "U5C", applicant=instructor, data={"grade": grade, "new_score": Decimal("90"), "reason": "R1漏记"}
+    grade = Grade.objects.get(offering=confirmed, student=s[CORRECTION.code])
+    w.requests[CORRECTION.code] = create(
+        CORRECTION.code,
+        CORRECTION.code,
+        applicant=instructor,
+        data={"grade": grade, "new_score": Decimal("90"), "reason": "R1漏记"},
     )
-    w.requests["C8X"] = create(
-        "C8X",
-        "C8X",
+    w.requests[EXEMPTION.code] = create(
+        EXEMPTION.code,
+        EXEMPTION.code,
         data={"offering": entering, "kind": "exam", "reason": "R1免修"},
         attachments={"evidence": _pdf_upload("证书.pdf")},
     )
     student_affairs = w.users[Role.STUDENT_AFFAIRS]
     batch = transcript_batch_file(
-        actor=student_affairs, purpose="job_fair", language="zh", note="R1批次", students=[s["U5B"]]
+        actor=student_affairs, purpose="job_fair", language="zh", note="R1批次", students=[s[BATCH_TRANSCRIPT.code]]
     )
-    w.requests["U5B"] = BATCH_TRANSCRIPT.model.objects.get(batch=batch)
+    w.requests[BATCH_TRANSCRIPT.code] = BATCH_TRANSCRIPT.model.objects.get(batch=batch)
     printed = transcript_batch_file(
         actor=student_affairs, purpose="graduates", language="zh", note="R1打印", students=[s["U5B印"]]
     )
     sealed = BATCH_TRANSCRIPT.model.objects.get(batch=printed)
     for stage, sealer in (("college_seal", w.users[Role.TEACHING_SECRETARY]), ("academic_affairs_seal", aa)):
         opinion = OPINION.format(tag=f"U5B{sealed.pk}-{stage}")
-        w.opinions[opinion] = ("U5B", sealed.pk)
+        w.opinions[opinion] = (BATCH_TRANSCRIPT.code, sealed.pk)
         transcript_batch_seal_class(batch=printed, klass=ka, actor=sealer, stage=stage, opinion=opinion)
     class_print = ClassPrint.objects.get(batch=printed, klass=ka)
     class_print.file.save("class.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
@@ -439,10 +465,12 @@ def build_world() -> World:
         _make_ready(doc)
     docs = {
         "approval_form": form_doc,
-        "revoked": Document.objects.get(chain="U3", request_id=u3r.pk, doc_type="leave_notice"),
-        "suspension_slip": Document.objects.get(chain="U1", request_id=u1done.pk, doc_type="suspension_slip"),
-        "leave_notice": Document.objects.get(chain="U3", request_id=w.requests["U3"].pk, doc_type="leave_notice"),
-        "transcript": Document.objects.filter(chain="U5T", request_id=w.requests["U5T"].pk).first(),
+        "revoked": Document.objects.get(chain=U3.code, request_id=u3r.pk, doc_type="leave_notice"),
+        "suspension_slip": Document.objects.get(chain=U1.code, request_id=u1done.pk, doc_type="suspension_slip"),
+        "leave_notice": Document.objects.get(chain=U3.code, request_id=w.requests[U3.code].pk, doc_type="leave_notice"),
+        "transcript": Document.objects.filter(
+            chain=PERSONAL_TRANSCRIPT.code, request_id=w.requests[PERSONAL_TRANSCRIPT.code].pk
+        ).first(),
     }
     w.objects["documents"] = {k: Document.objects.get(pk=d.pk) for k, d in docs.items()}
     from registrar.approvals.selectors import request_attachments
@@ -684,15 +712,26 @@ def with_superuser(fn):
 
 # --- the coverage table ----------------------------------------------------------------------------------
 #: every chain of the kernel's registry (test_every_chain_is_in_the_world checks the list)
-CHAINS = ("U1", "U2", "U3", "U4", "U6", "U5B", "U5C", "U5T", "C4", "C8X")
+CHAINS = (
+    U1.code,
+    U2.code,
+    U3.code,
+    U4.code,
+    U6.code,
+    BATCH_TRANSCRIPT.code,
+    CORRECTION.code,
+    PERSONAL_TRANSCRIPT.code,
+    C4.code,
+    EXEMPTION.code,
+)
 ACTIONS = ("submit", "approve", "reject", "send_back", "withdraw")
 #: chains whose request in the world carries an attachment
 ATTACHED = {
-    "U1": "medical_certificate",
-    "U4": "absence_evidence",
-    "C4": "written_application",
-    "U6": "photo",
-    "C8X": "evidence",
+    U1.code: "medical_certificate",
+    U4.code: "absence_evidence",
+    C4.code: "written_application",
+    U6.code: "photo",
+    EXEMPTION.code: "evidence",
 }
 DOCUMENTS = ("approval_form", "revoked", "suspension_slip", "leave_notice", "transcript")
 
@@ -707,6 +746,9 @@ PUBLIC = {
     "api-docs": "Swagger UI over the schema (no data)",
     "favicon": "the site icon",
     "static": "static files (CSS, JS, fonts)",
+    "approvals:seed_code_redirect": "an old link naming a chain by its seed code (/requests/U1/5/): a 301 to the "
+    "same path under the chain's code, whose page the matrix checks; shows nothing",
+    "api:seed_code_redirect": "the same for /api/requests/U1/…: a 301 to the chain's code; shows nothing",
 }
 
 
@@ -766,7 +808,7 @@ def _api_create_body(code):
 
 #: chains whose requests are not opened through POST /api/requests/<chain>/ (405): route (1) transcripts
 #: are filed as a batch by Student Affairs (grades:transcript_batch_new)
-NOT_CREATED_THROUGH_API = {"U5B"}
+NOT_CREATED_THROUGH_API = {BATCH_TRANSCRIPT.code}
 
 
 def _api_create_policy(code):
@@ -964,14 +1006,14 @@ def _staff_keys(w):
 
 def _calendar_shows(w):
     """The calendar shows C4's due date (this month, its college review stage) to whom may see C4."""
-    req = w.requests["C4"]
+    req = w.requests[C4.code]
     if req.stage_due_at is None or f"{timezone.localdate(req.stage_due_at):%Y-%m}" != f"{timezone.localdate():%Y-%m}":
         return []  # due next month (the page shows the current month)
     return [(f"#{req.pk} · {req.student.name}", request_viewers(w, req) & _staff_keys(w), "C4's due date")]
 
 
 def people_cases() -> list[Case]:
-    quiet, u3 = _student_viewers("静默"), _student_viewers("U3")
+    quiet, u3 = _student_viewers("静默"), _student_viewers(U3.code)
 
     def quiet_shows(w):
         s = w.students["静默"]
@@ -1001,9 +1043,9 @@ def people_cases() -> list[Case]:
         ),
         Case(
             "students:detail",
-            "U3",
-            kwargs=lambda w: {"pk": w.students["U3"].pk},
-            subject=_sub("U3"),
+            U3.code,
+            kwargs=lambda w: {"pk": w.students[U3.code].pk},
+            subject=_sub(U3.code),
             policy=object_policy(u3),
         ),
         Case(
@@ -1023,9 +1065,9 @@ def people_cases() -> list[Case]:
         ),
         Case(
             "api:student",
-            "U3",
-            kwargs=lambda w: {"pk": w.students["U3"].pk},
-            subject=_sub("U3"),
+            U3.code,
+            kwargs=lambda w: {"pk": w.students[U3.code].pk},
+            subject=_sub(U3.code),
             policy=object_policy(u3),
             api=True,
         ),
@@ -1176,7 +1218,7 @@ def grades_cases() -> list[Case]:
         Case(
             "grades:transcript_batch_detail",
             kwargs=lambda w: {"pk": w["batch"].pk},
-            subject=_sub("U5B"),
+            subject=_sub(BATCH_TRANSCRIPT.code),
             policy=object_policy(batch_viewers),
         ),
         *[
@@ -1185,7 +1227,7 @@ def grades_cases() -> list[Case]:
                 stage,
                 ("GET", "POST"),
                 (lambda st: lambda w: {"pk": w["batch"].pk, "class_id": w["ka"].pk, "stage": st})(stage),
-                _sub("U5B"),
+                _sub(BATCH_TRANSCRIPT.code),
                 object_policy(batch_viewers, {"GET": keys(signer), "POST": keys(signer)}),
                 deny=(403, 404),
             )
@@ -1216,27 +1258,37 @@ def grades_cases() -> list[Case]:
             methods=("GET", "POST"),
             policy=page_policy(lambda w: anyscope({Role.STATION})),
         ),
-        Case("grades:station_submission_detail", kwargs=sub, subject=_sub("C8X"), policy=object_policy(sub_viewers)),
-        Case("grades:station_submission_file", kwargs=sub, subject=_sub("C8X"), policy=object_policy(sub_viewers)),
+        Case(
+            "grades:station_submission_detail",
+            kwargs=sub,
+            subject=_sub(EXEMPTION.code),
+            policy=object_policy(sub_viewers),
+        ),
+        Case(
+            "grades:station_submission_file",
+            kwargs=sub,
+            subject=_sub(EXEMPTION.code),
+            policy=object_policy(sub_viewers),
+        ),
         Case(
             "grades:station_submission_return",
             methods=("GET", "POST"),
             kwargs=sub,
-            subject=_sub("C8X"),
+            subject=_sub(EXEMPTION.code),
             policy=object_policy(sub_viewers, {"POST": reviewers}, post_only=True),
         ),
         Case(
             "grades:station_submission_accept",
             methods=("GET", "POST"),
             kwargs=sub,
-            subject=_sub("C8X"),
+            subject=_sub(EXEMPTION.code),
             policy=object_policy(sub_viewers, {"POST": reviewers}, post_only=True),
         ),
         Case(
             "grades:station_submission_resubmit",
             methods=("GET", "POST"),
             kwargs=sub,
-            subject=_sub("C8X"),
+            subject=_sub(EXEMPTION.code),
             policy=object_policy(sub_viewers, {"POST": keys(Role.STATION.value, SUPERUSER)}, post_only=True),
         ),
         Case(

@@ -11,10 +11,12 @@ import datetime as dt
 from collections import Counter
 from decimal import Decimal
 
+from grades.models import BATCH_TRANSCRIPT, CORRECTION, EXEMPTION, PERSONAL_TRANSCRIPT
 from registrar.approvals.chains import COMPLETED, get_chain
 from registrar.approvals.services import request_create
 from registrar.roles import Role
-from students.models import ScheduledChange, StatusHistory, Student
+from statuschange.models import C4, U1, U2, U3, U4
+from students.models import U6, ScheduledChange, StatusHistory, Student
 from tests.factories import pdf_upload, photo_upload
 
 from .world import World, today
@@ -107,7 +109,7 @@ def _history(*fields):
 
 
 class U6Spec(ChainSpec):
-    code = "U6"
+    code = U6.code
 
     def create_data(self, w, n):
         return {"reason": "lost", "reason_detail": f"丢失{n}", "old_card_number": f"OLD-{n:04d}"}
@@ -128,7 +130,7 @@ class U6Spec(ChainSpec):
 
 
 class U1Spec(ChainSpec):
-    code = "U1"
+    code = U1.code
 
     def create_data(self, w, n):
         start = today() + dt.timedelta(days=7)
@@ -149,7 +151,7 @@ class U1Spec(ChainSpec):
 
 
 class U2Spec(ChainSpec):
-    code = "U2"
+    code = U2.code
 
     def prepare(self, w):
         Student.objects.filter(pk=w["subject"].pk).update(status=Student.Status.SUSPENDED)
@@ -170,7 +172,7 @@ class U2Spec(ChainSpec):
 
 
 class U3Spec(ChainSpec):
-    code = "U3"
+    code = U3.code
 
     def create_data(self, w, n):
         return {"reason_detail": f"出国留学{n}"}
@@ -195,7 +197,7 @@ class U3Spec(ChainSpec):
 
 
 class U4Spec(ChainSpec):
-    code = "U4"
+    code = U4.code
     applicant_key = "counsellor"
 
     def create_data(self, w, n):
@@ -211,7 +213,7 @@ class U4Spec(ChainSpec):
 
 
 class C4Spec(ChainSpec):
-    code = "C4"
+    code = C4.code
     subject_key = "csubject"
     applicant_key = "station"
 
@@ -240,7 +242,7 @@ class C4Spec(ChainSpec):
 class CorrectionSpec(ChainSpec):
     """U5C: the instructor asks to correct the student's confirmed grade (58)."""
 
-    code = "U5C"
+    code = CORRECTION.code
     applicant_key = "instructor"
 
     def _grade(self, w):
@@ -289,7 +291,7 @@ class CorrectionSpec(ChainSpec):
 class ExemptionSpec(ChainSpec):
     """C8X: the student asks to be exempt from the sheet being entered."""
 
-    code = "C8X"
+    code = EXEMPTION.code
 
     def create_data(self, w, n):
         return {"offering": w["entering_offering"], "kind": "study", "reason": f"已取得同等课程学分{n}"}
@@ -318,7 +320,7 @@ class ExemptionSpec(ChainSpec):
 class PersonalTranscriptSpec(ChainSpec):
     """U5T: the transcript(s) in the language asked for are issued when ``college_print`` is passed."""
 
-    code = "U5T"
+    code = PERSONAL_TRANSCRIPT.code
 
     def create_data(self, w, n):
         return {"purpose": f"出国留学申请{n}", "language": ("zh", "en", "both")[n % 3], "copies": 1 + n % 3}
@@ -336,7 +338,7 @@ class PersonalTranscriptSpec(ChainSpec):
 class BatchTranscriptSpec(ChainSpec):
     """U5B: Student Affairs files a batch of one student; the two seals; at most three per student."""
 
-    code = "U5B"
+    code = BATCH_TRANSCRIPT.code
     applicant_key = "student_affairs"
 
     def create(self, w, actor, n, submit):

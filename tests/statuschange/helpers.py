@@ -4,33 +4,34 @@ import datetime as dt
 
 from registrar.approvals.chains import get_chain
 from registrar.approvals.services import request_act
+from statuschange.models import C4, U1, U2, U3, U4
 
 TODAY = dt.date(2026, 3, 10)
 
 
 def stage_data(world, chain_code: str, stage: str, role: str) -> dict:
     data = {
-        ("U1", "registrar_issue"): {"effective_date": TODAY.isoformat()},
-        ("U2", "registrar_issue"): {
+        (U1.code, "registrar_issue"): {"effective_date": TODAY.isoformat()},
+        (U2.code, "registrar_issue"): {
             "receiving_class": world["receiving_class"].pk,
             "effective_date": TODAY.isoformat(),
         },
-        ("U2", "finance_payment"): {},
-        ("U2", "finance_settlement"): {"tuition_amount": "2500.00", "tuition_receipt": "TU-0001"},
-        ("U3", "registrar_certificate"): {
+        (U2.code, "finance_payment"): {},
+        (U2.code, "finance_settlement"): {"tuition_amount": "2500.00", "tuition_receipt": "TU-0001"},
+        (U3.code, "registrar_certificate"): {
             "notice_returned": "on",
             "photos_received": "2",
             "id_card_returned": "on",
             "effective_date": TODAY.isoformat(),
         },
-        ("U3", "dossier"): {"dossier_filed_on": TODAY.isoformat()},
-        ("C4", "province_filing"): {
+        (U3.code, "dossier"): {"dossier_filed_on": TODAY.isoformat()},
+        (C4.code, "province_filing"): {
             "filed_on": TODAY.isoformat(),
             "filing_reference": "浙教备〔2026〕12号",
             "filing_outcome": "准予备案",
         },
     }.get((chain_code, stage), {})
-    if chain_code == "U3" and stage == "clearance" and role == "finance":
+    if chain_code == U3.code and stage == "clearance" and role == "finance":
         data = {"arrears": "0", "refund": "350.00"}
     return data
 
@@ -76,7 +77,7 @@ OUT_OF_SCOPE = {
     "station": "other_station",
 }
 
-CHAIN_CODES = ("U1", "U2", "U3", "U4", "C4")
+CHAIN_CODES = (U1.code, U2.code, U3.code, U4.code, C4.code)
 
 
 def make_suspended(student) -> None:
@@ -87,11 +88,11 @@ def make_suspended(student) -> None:
 
 def subject(world, code: str):
     """The student a chain's requests are about in these tests."""
-    return world["cstudent"] if code == "C4" else world["student"]
+    return world["cstudent"] if code == C4.code else world["student"]
 
 
 def applicant(world, code: str):
-    return {"U4": world["counsellor"], "C4": world["station"]}.get(code) or subject(world, code).user
+    return {U4.code: world["counsellor"], C4.code: world["station"]}.get(code) or subject(world, code).user
 
 
 def open_request(world, code: str, *, submit: bool = True, data: dict | None = None, attachments=None):
@@ -100,7 +101,7 @@ def open_request(world, code: str, *, submit: bool = True, data: dict | None = N
     from tests.factories import photo_upload
 
     defaults = {
-        "U1": (
+        U1.code: (
             {
                 "reason": "personal",
                 "reason_detail": "家庭原因",
@@ -109,13 +110,13 @@ def open_request(world, code: str, *, submit: bool = True, data: dict | None = N
             },
             {},
         ),
-        "U2": ({"reason_detail": "康复返校"}, {}),
-        "U3": ({"reason_detail": "出国留学"}, {}),
-        "U4": ({"absent_since": "2026-01-05", "evidence": "连续两月未到校"}, {"absence_evidence": photo_upload}),
-        "C4": ({"change_type": "suspension", "reason_detail": "工作调动"}, {"written_application": photo_upload}),
+        U2.code: ({"reason_detail": "康复返校"}, {}),
+        U3.code: ({"reason_detail": "出国留学"}, {}),
+        U4.code: ({"absent_since": "2026-01-05", "evidence": "连续两月未到校"}, {"absence_evidence": photo_upload}),
+        C4.code: ({"change_type": "suspension", "reason_detail": "工作调动"}, {"written_application": photo_upload}),
     }[code]
     student = subject(world, code)
-    if code == "U2" and student.status != "suspended":
+    if code == U2.code and student.status != "suspended":
         make_suspended(student)
     files = {k: v() for k, v in defaults[1].items()} if attachments is None else attachments
     return request_create(

@@ -16,7 +16,7 @@ def client_for(user):
 def test_counsellor_files_u4_through_the_api_and_leadership_completes_it(sc_world):
     w = sc_world
     resp = client_for(w["counsellor"]).post(
-        "/api/requests/U4/",
+        "/api/requests/auto_withdrawal/",
         {
             "student": w["student"].pk,
             "absent_since": "2026-01-05",
@@ -31,7 +31,7 @@ def test_counsellor_files_u4_through_the_api_and_leadership_completes_it(sc_worl
     assert resp.json()["state"] == "college_leadership"
     for user in (w["secretary"], w["dean"], w["academic_affairs_head"], w["leadership"]):
         r = client_for(user).post(
-            f"/api/requests/U4/{pk}/transitions/", {"action": "approve", "opinion": "同意"}, format="json"
+            f"/api/requests/auto_withdrawal/{pk}/transitions/", {"action": "approve", "opinion": "同意"}, format="json"
         )
         assert r.status_code == 200, r.content
     w["student"].refresh_from_db()
@@ -41,9 +41,11 @@ def test_counsellor_files_u4_through_the_api_and_leadership_completes_it(sc_worl
 def test_student_may_not_file_u4_and_u2_needs_a_suspended_student(sc_world):
     w = sc_world
     student = client_for(w["student"].user)
-    resp = student.post("/api/requests/U4/", {"absent_since": "2026-01-05", "evidence": "x"}, format="multipart")
+    resp = student.post(
+        "/api/requests/auto_withdrawal/", {"absent_since": "2026-01-05", "evidence": "x"}, format="multipart"
+    )
     assert resp.status_code == 403
-    resp = student.post("/api/requests/U2/", {"reason_detail": "复学"}, format="multipart")
+    resp = student.post("/api/requests/resumption/", {"reason_detail": "复学"}, format="multipart")
     assert resp.status_code == 400
     assert AutoWithdrawalRequest.objects.count() == 0
 
@@ -52,7 +54,7 @@ def test_student_may_not_file_u4_and_u2_needs_a_suspended_student(sc_world):
 def test_c4_outside_the_filing_window_is_refused_at_submit(sc_world):
     w = sc_world
     resp = client_for(w["station"]).post(
-        "/api/requests/C4/",
+        "/api/requests/station_status_change/",
         {
             "student": w["cstudent"].pk,
             "change_type": "suspension",

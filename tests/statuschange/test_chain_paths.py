@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from registrar.approvals.chains import COMPLETED, get_chain
 from registrar.documents.models import Document
 from registrar.notifications.models import Notification
+from statuschange.models import C4, U1, U2, U3, U4
 from students.models import StatusHistory
 from tests.statuschange.helpers import (
     OUT_OF_SCOPE,
@@ -23,30 +24,36 @@ from tests.statuschange.helpers import (
 
 #: chain → (final status, withdrawal_kind, {field: (old, new)} written by the chain, effective date)
 EXPECTED = {
-    "U1": ("suspended", "", {"status": ("enrolled", "suspended")}, TODAY),
-    "U2": (
+    U1.code: ("suspended", "", {"status": ("enrolled", "suspended")}, TODAY),
+    U2.code: (
         "enrolled",
         "",
         {"status": ("suspended", "enrolled"), "klass": None, "expected_graduation": ("2028-06-30", "2029-06-30")},
         TODAY,
     ),
-    "U3": (
+    U3.code: (
         "withdrawn",
         "voluntary",
         {"status": ("enrolled", "withdrawn"), "withdrawal_kind": ("", "voluntary")},
         TODAY,
     ),
-    "U4": (
+    U4.code: (
         "withdrawn",
         "automatic",
         {"status": ("enrolled", "withdrawn"), "withdrawal_kind": ("", "automatic")},
         dt.date(2026, 3, 10),
     ),
-    "C4": ("suspended", "", {"status": ("enrolled", "suspended")}, TODAY),
+    C4.code: ("suspended", "", {"status": ("enrolled", "suspended")}, TODAY),
 }
 
 #: the stage whose passing changes the record (None: the chain's completion)
-EFFECT_STAGE = {"U1": "registrar_issue", "U2": "registrar_issue", "U3": "registrar_certificate", "U4": None, "C4": None}
+EFFECT_STAGE = {
+    U1.code: "registrar_issue",
+    U2.code: "registrar_issue",
+    U3.code: "registrar_certificate",
+    U4.code: None,
+    C4.code: None,
+}
 
 
 def _docs(req):
@@ -67,7 +74,7 @@ def _new_notifications(since_id):
 
 
 @freeze_time("2026-03-10 10:00")
-@pytest.mark.parametrize("code", ["U1", "U2", "U3", "U4", "C4"])
+@pytest.mark.parametrize("code", [U1.code, U2.code, U3.code, U4.code, C4.code])
 def test_happy_path_stage_by_stage(sc_world, code):
     w = sc_world
     chain = get_chain(code)
@@ -116,7 +123,7 @@ def test_happy_path_stage_by_stage(sc_world, code):
     student.refresh_from_db()
     status, kind, fields, effective = EXPECTED[code]
     assert (student.status, student.withdrawal_kind) == (status, kind)
-    if code == "U2":
+    if code == U2.code:
         assert student.klass == w["receiving_class"]
         assert student.expected_graduation == dt.date(2029, 6, 30)
     else:
@@ -136,9 +143,9 @@ def test_happy_path_stage_by_stage(sc_world, code):
 @freeze_time("2026-03-10 10:00")
 def test_c4_withdrawal_sets_kind_and_effective_date_is_the_filing_date(sc_world):
     w = sc_world
-    req = open_request(w, "C4", data={"change_type": "withdrawal"})
+    req = open_request(w, C4.code, data={"change_type": "withdrawal"})
     while req.state != COMPLETED:
-        for role in get_chain("C4").signers(req.state):
+        for role in get_chain(C4.code).signers(req.state):
             data_stage = req.state
             req = sign(w, req, role)
             if data_stage == "province_filing":
@@ -152,8 +159,8 @@ def test_c4_withdrawal_sets_kind_and_effective_date_is_the_filing_date(sc_world)
 @freeze_time("2026-03-10 10:00")
 def test_u4_applicant_is_the_counsellor_and_is_told_of_completion(sc_world):
     w = sc_world
-    req = open_request(w, "U4")
-    assert req.applicant == w["counsellor"] == applicant(w, "U4")
+    req = open_request(w, U4.code)
+    assert req.applicant == w["counsellor"] == applicant(w, U4.code)
     before = Notification.objects.filter(user=w["counsellor"]).count()
     while req.state != COMPLETED:
         req = sign(w, req, req.pending_roles()[0])

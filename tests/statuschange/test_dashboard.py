@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 from registrar.approvals.services import request_create
 from registrar.roles import Role
 from statuschange.models import (
+    U1,
+    U3,
     AutoWithdrawalRequest,
     ResumptionRequest,
     StationStatusChangeRequest,
@@ -142,16 +144,16 @@ def test_counts_by_type_stage_college_and_overdue(client, aa):
     assert re.search(r'data-total="open">\s*4<', html)  # returned is still open
     assert re.search(r'data-total="completed">\s*1<', html)
     assert re.search(r'data-total="overdue">\s*2<', html)
-    assert cell(html, 'data-chain="U1"', "total") == "3"
-    assert cell(html, 'data-chain="U1"', "open") == "2"
-    assert cell(html, 'data-chain="U1"', "overdue") == "1"
-    assert cell(html, 'data-chain="U3"', "withdrawn") == "1"
-    assert cell(html, 'data-chain="U4"', "total") == "0"
+    assert cell(html, 'data-chain="suspension"', "total") == "3"
+    assert cell(html, 'data-chain="suspension"', "open") == "2"
+    assert cell(html, 'data-chain="suspension"', "overdue") == "1"
+    assert cell(html, 'data-chain="withdrawal"', "withdrawn") == "1"
+    assert cell(html, 'data-chain="auto_withdrawal"', "total") == "0"
     assert cell(html, f'data-college="{k1.college_id}"', "total") == "4"
     assert cell(html, f'data-college="{k1.college_id}"', "completed") == "1"
     assert cell(html, f'data-college="{k2.college_id}"', "open") == "1"
     stages = html[html.index('id="by-stage"') :]
-    stage_block = re.search(r'data-chain="U3">(.*?)</table>', stages, re.S).group(1)
+    stage_block = re.search(r'data-chain="withdrawal">(.*?)</table>', stages, re.S).group(1)
     assert re.search(r'data-state="clearance">.*?class="count">1<', stage_block, re.S)
     # the overdue list links to each overdue request, oldest due first
     overdue = re.search(r'id="overdue">(.*?)</table>', html, re.S).group(1)
@@ -172,9 +174,9 @@ def test_filters_type_college_and_dates(client, aa):
         return int(re.search(r'data-total="total">\s*(\d+)<', html).group(1))
 
     assert total({}) == 3
-    assert total({"type": "U3"}) == 2
+    assert total({"type": U3.code}) == 2
     assert total({"college": k1.college_id}) == 2
-    assert total({"type": "U3", "college": k2.college_id}) == 1
+    assert total({"type": U3.code, "college": k2.college_id}) == 1
     assert total({"date_from": "2026-03-01"}) == 2
     assert total({"date_to": "2026-02-01"}) == 1
     assert total({"date_from": "2026-03-08", "date_to": "2026-03-08"}) == 2
@@ -195,7 +197,7 @@ def test_chart_stacks_last_twelve_months_by_type(client, aa):
     assert months[0][0] == "2025-04" and months[-1] == ("2026-03", "2")
     assert dict(months)["2026-02"] == "1"
     march = re.search(r'data-month="2026-03".*?</g>\s*</g>', chart, re.S).group(0)
-    assert sorted(re.findall(r'data-type="(\w+)"', march)) == ["U1", "U3"]
+    assert sorted(re.findall(r'data-type="(\w+)"', march)) == [U1.code, U3.code]
     assert "cdn" not in html.lower()
 
 
@@ -269,7 +271,7 @@ def test_excel_export_rows_and_filters(client, aa):
     filtered = load_workbook(io.BytesIO(client.get(EXPORT, {"college": k2.college_id}).content)).active
     names = [row[2] for row in filtered.iter_rows(min_row=2, values_only=True)]
     assert names == ["王五"]
-    filtered = load_workbook(io.BytesIO(client.get(EXPORT, {"type": "U1"}).content)).active
+    filtered = load_workbook(io.BytesIO(client.get(EXPORT, {"type": U1.code}).content)).active
     assert [row[1] for row in filtered.iter_rows(min_row=2, values_only=True)] == [f"U1-{done.pk}"]
 
 
@@ -292,6 +294,6 @@ def test_dashboard_counts_a_real_chain_run(client, sc_world, aa):
     )
     advance(w, req)
     client.force_login(aa)
-    html = client.get(DASH, {"type": "U1"}).content.decode()
-    assert cell(html, 'data-chain="U1"', "completed") == "1"
+    html = client.get(DASH, {"type": U1.code}).content.decode()
+    assert cell(html, 'data-chain="suspension"', "completed") == "1"
     assert cell(html, f'data-college="{s.college_id}"', "completed") == "1"

@@ -14,9 +14,9 @@ from tests.factories import StudentFactory, photo_upload
 from tests.statuschange.helpers import advance
 
 #: (chain, signed at college_review by): each pending request lands where the counsellor, the dean or both sign
-KINDS = ("U1", "U1-counsellor-signed", "U2", "U3", "U4", "U6")
-COUNSELLOR_SEES = {"U1", "U6"}
-DEAN_SEES = {"U1", "U2", "U3", "U4"}
+KINDS = (U1.code, f"{U1.code}-counsellor-signed", U2.code, U3.code, U4.code, U6.code)
+COUNSELLOR_SEES = {U1.code, U6.code}
+DEAN_SEES = {U1.code, U2.code, U3.code, U4.code}
 
 
 def _pending(world, n: int, start: int = 0) -> list:
@@ -26,9 +26,9 @@ def _pending(world, n: int, start: int = 0) -> list:
     made = []
     for i in range(start, start + n):
         kind = KINDS[i % len(KINDS)]
-        suspended = kind == "U2"
+        suspended = kind == U2.code
         s = StudentFactory(klass=klass, status=Student.Status.SUSPENDED if suspended else Student.Status.ENROLLED)
-        if kind.startswith("U1"):
+        if kind.startswith(U1.code):
             req = request_create(
                 chain=U1,
                 student=s,
@@ -41,11 +41,11 @@ def _pending(world, n: int, start: int = 0) -> list:
                     "period_end": "2026-09-01",
                 },
             )
-        elif kind == "U2":
+        elif kind == U2.code:
             req = request_create(chain=U2, student=s, applicant=s.user, submit=True, data={"reason_detail": "期满"})
-        elif kind == "U3":
+        elif kind == U3.code:
             req = request_create(chain=U3, student=s, applicant=s.user, submit=True, data={"reason_detail": "出国"})
-        elif kind == "U4":
+        elif kind == U4.code:
             req = request_create(
                 chain=U4,
                 student=s,
@@ -63,9 +63,9 @@ def _pending(world, n: int, start: int = 0) -> list:
                 data={"reason": "lost", "reason_detail": "遗失"},
                 attachments={"photo": photo_upload()},
             )
-        if kind in ("U1", "U1-counsellor-signed", "U2", "U3"):
+        if kind in (U1.code, f"{U1.code}-counsellor-signed", U2.code, U3.code):
             req = advance(world, req, until="college_review")
-        if kind == "U1-counsellor-signed":
+        if kind == f"{U1.code}-counsellor-signed":
             req = request_act(
                 chain=U1,
                 request_id=req.pk,
@@ -116,6 +116,6 @@ def test_signed_stage_leaves_the_counsellors_inbox_but_not_the_deans(client, sc_
     signed = _pending(sc_world, 2)[1]  # U1 the counsellor signed at college_review
     assert signed.state == "college_review"
     client.force_login(sc_world["counsellor"])
-    assert signed.pk not in {r.pk for r in _inbox(client).context["rows"] if r.chain.code == "U1"}
+    assert signed.pk not in {r.pk for r in _inbox(client).context["rows"] if r.chain.code == U1.code}
     client.force_login(sc_world["dean"])
-    assert signed.pk in {r.pk for r in _inbox(client).context["rows"] if r.chain.code == "U1"}
+    assert signed.pk in {r.pk for r in _inbox(client).context["rows"] if r.chain.code == U1.code}

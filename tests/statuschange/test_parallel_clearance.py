@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 from registrar.approvals.chains import get_chain
 from registrar.approvals.models import SignOff
 from registrar.notifications.models import Notification
+from statuschange.models import U1, U2, U3
 from tests.statuschange.helpers import open_request, pass_stage, sign, signer
 
-PARALLEL = [("U3", "clearance"), ("U1", "clearance"), ("U2", "services_restored")]
+PARALLEL = [(U3.code, "clearance"), (U1.code, "clearance"), (U2.code, "services_restored")]
 
 
 @pytest.mark.parametrize(("code", "stage"), PARALLEL)
@@ -55,7 +56,7 @@ def test_items_in_any_order_open_the_next_stage_only_at_the_last(sc_world, code,
             items = SignOff.objects.for_object(r).filter(stage=stage, decision="approve", round=r.round)
             assert sorted(items.values_list("role", flat=True)) == sorted(roles)
             assert [s.role for s in items.order_by("id")] == list(order)
-            if code == "U3":
+            if code == U3.code:
                 assert (r.arrears, str(r.refund)) == (0, "350.00")  # finance's own item form
             transaction.set_rollback(True)
 

@@ -11,6 +11,7 @@ from registrar.approvals.services import WRONG_STATE
 from registrar.documents.models import Document
 from registrar.exceptions import ApplicationError
 from registrar.notifications.models import Notification
+from statuschange.models import C4, U1, U3, U4
 from students.models import StatusHistory
 from tests.statuschange.helpers import CHAIN_CODES, open_request, pass_stage, resubmit, sign, subject
 
@@ -86,10 +87,10 @@ def test_rejection_returns_to_applicant_and_resubmission_works(sc_world, code, s
 @pytest.mark.parametrize(
     ("code", "stage"),
     [
-        ("U1", "registrar_issue"),
-        ("U3", "leadership_approval"),
-        ("U4", "leadership_approval"),
-        ("C4", "station_feedback"),
+        (U1.code, "registrar_issue"),
+        (U3.code, "leadership_approval"),
+        (U4.code, "leadership_approval"),
+        (C4.code, "station_feedback"),
     ],
 )
 def test_resubmitted_request_completes_and_writes_history_once(sc_world, code, stage):
@@ -101,7 +102,7 @@ def test_resubmitted_request_completes_and_writes_history_once(sc_world, code, s
         req = pass_stage(w, req)
     student = subject(w, code)
     student.refresh_from_db()
-    assert student.status == {"U3": "withdrawn", "U4": "withdrawn"}.get(code, "suspended")
+    assert student.status == {U3.code: "withdrawn", U4.code: "withdrawn"}.get(code, "suspended")
     assert StatusHistory.objects.filter(student=student, field="status").count() == 1
     issued = list(Document.objects.filter(chain=code, request_id=req.pk).values_list("doc_type", flat=True))
     assert sorted(issued) == sorted(d for s in get_chain(code).stages for d in s.issues)
@@ -132,8 +133,8 @@ def test_rejection_during_clearance_revokes_the_leave_notice(sc_world):
     """U3: the leave-school notice issued before the clearance stops being valid when a department
     returns the request; the approval form stays; approving again issues a new notice."""
     w = sc_world
-    req = _advance_to(w, open_request(w, "U3"), "clearance")
-    notice = Document.objects.get(chain="U3", request_id=req.pk, doc_type="leave_notice")
+    req = _advance_to(w, open_request(w, U3.code), "clearance")
+    notice = Document.objects.get(chain=U3.code, request_id=req.pk, doc_type="leave_notice")
     assert notice.revoked_at is None
     req = sign(w, req, "library", action="reject", opinion=REASON)
     assert req.state == RETURNED
@@ -141,11 +142,11 @@ def test_rejection_during_clearance_revokes_the_leave_notice(sc_world):
     assert notice.revoked_at is not None and notice.revoked_by == w["library"]
     assert REASON in notice.revoke_reason
     assert not Document.objects.filter(
-        chain="U3", request_id=req.pk, doc_type="approval_form", revoked_at__isnull=False
+        chain=U3.code, request_id=req.pk, doc_type="approval_form", revoked_at__isnull=False
     ).exists()
     req = resubmit(req)
     req = _advance_to(w, req, "clearance")
-    valid = Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice", revoked_at__isnull=True)
+    valid = Document.objects.filter(chain=U3.code, request_id=req.pk, doc_type="leave_notice", revoked_at__isnull=True)
     assert valid.count() == 1 and valid.get().pk != notice.pk
 
 
@@ -156,20 +157,20 @@ def test_a_notice_issued_again_after_a_send_back_supersedes_the_first(sc_world):
     supersedes the first, so the request never holds two valid notices (found by the R2 walks).
     Passing it again with nothing changed keeps the same notice."""
     w = sc_world
-    req = _advance_to(w, open_request(w, "U3"), "clearance")
-    first = Document.objects.get(chain="U3", request_id=req.pk, doc_type="leave_notice")
+    req = _advance_to(w, open_request(w, U3.code), "clearance")
+    first = Document.objects.get(chain=U3.code, request_id=req.pk, doc_type="leave_notice")
     req = sign(w, req, "finance")
     req = sign(w, req, "library", action="send_back", opinion="离校通知单信息有误")
     assert req.state == "registrar_notice"
     req = sign(w, req, "academic_affairs")
     assert req.state == "clearance"
-    notices = list(Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice").order_by("id"))
+    notices = list(Document.objects.filter(chain=U3.code, request_id=req.pk, doc_type="leave_notice").order_by("id"))
     assert next(n.pk for n in notices) == first.pk and len(notices) == 2
     old, new = notices
     assert old.revoked_at is not None and old.revoked_by == w["academic_affairs"] and new.serial in old.revoke_reason
     assert new.revoked_at is None
     req = sign(w, req, "library", action="send_back", opinion="再核对一次")
     req = sign(w, req, "academic_affairs")
-    valid = Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice", revoked_at__isnull=True)
+    valid = Document.objects.filter(chain=U3.code, request_id=req.pk, doc_type="leave_notice", revoked_at__isnull=True)
     assert list(valid.values_list("pk", flat=True)) == [new.pk]  # same content: the same notice
-    assert Document.objects.filter(chain="U3", request_id=req.pk, doc_type="leave_notice").count() == 2
+    assert Document.objects.filter(chain=U3.code, request_id=req.pk, doc_type="leave_notice").count() == 2

@@ -16,6 +16,7 @@ from freezegun import freeze_time
 from registrar.approvals.chains import COMPLETED, get_chain
 from registrar.approvals.services import WRONG_STUDENT_STATUS, request_act, request_create
 from registrar.exceptions import ApplicationError
+from statuschange.models import U1, U2, U4
 from students.models import ScheduledChange, StatusHistory, Student
 from students.services import scheduled_changes_apply
 from students.tasks import scheduled_changes_apply as scheduled_changes_task
@@ -28,10 +29,10 @@ EFFECTIVE = dt.date(2027, 3, 1)
 
 def _suspension_approved(world, effective: dt.date = EFFECTIVE):
     """A U1 request run to completion, the registrar giving ``effective`` as the effective date."""
-    req = open_request(world, "U1", data={"period_start": "2027-03-01", "period_end": "2027-08-31"})
+    req = open_request(world, U1.code, data={"period_start": "2027-03-01", "period_end": "2027-08-31"})
     req = advance(world, req, until="registrar_issue")
     req = request_act(
-        chain=get_chain("U1"),
+        chain=get_chain(U1.code),
         request_id=req.pk,
         actor=world["academic_affairs"],
         action="approve",
@@ -68,18 +69,20 @@ def test_a_future_suspension_waits_for_its_date(sc_world, client):
         pending.state,
         pending.request_type,
         pending.request_id,
-    ) == ("status", "enrolled", "suspended", EFFECTIVE, "pending", "U1", req.pk)
+    ) == ("status", "enrolled", "suspended", EFFECTIVE, "pending", U1.code, req.pk)
 
     # 复学 is neither offered on the home page nor accepted: the student is not suspended yet
     client.force_login(student.user)
     home = client.get(reverse("home"))
-    assert "U2" not in {item["chain"].code for item in home.context["apply"]}
+    assert U2.code not in {item["chain"].code for item in home.context["apply"]}
     assert list(home.context["pending_changes"]) == [pending]
     assert 'id="pending-changes"' in home.content.decode() and "2027-03-01" in home.content.decode()
     with pytest.raises(ApplicationError) as refused:
-        request_create(chain=get_chain("U2"), student=student, applicant=student.user, data={"reason_detail": "返校"})
+        request_create(
+            chain=get_chain(U2.code), student=student, applicant=student.user, data={"reason_detail": "返校"}
+        )
     assert refused.value.message == WRONG_STUDENT_STATUS % {
-        "chain": get_chain("U2").name,
+        "chain": get_chain(U2.code).name,
         "status": student.get_status_display(),
     }
 
@@ -111,7 +114,7 @@ def test_the_task_applies_it_on_its_date_once(sc_world):
         "enrolled",
         "suspended",
         EFFECTIVE,
-        "U1",
+        U1.code,
     )
     change = ScheduledChange.objects.get(student=student)
     assert change.state == ScheduledChange.State.APPLIED and change.resolved_at is not None
@@ -126,7 +129,7 @@ def test_a_late_run_applies_it_dated_the_effective_date_and_then_resumption_is_o
         assert StatusHistory.objects.get(student=student, field="status").effective_date == EFFECTIVE
         client.force_login(student.user)
         home = client.get(reverse("home"))
-        assert "U2" in {item["chain"].code for item in home.context["apply"]}
+        assert U2.code in {item["chain"].code for item in home.context["apply"]}
         assert not home.context["pending_changes"]
 
 
@@ -145,10 +148,10 @@ def test_a_resumption_schedules_status_class_and_graduation_together(sc_world):
     student = sc_world["student"]
     new_class = sc_world["receiving_class"]
     with freeze_time(APPROVED_ON):
-        req = open_request(sc_world, "U2")
+        req = open_request(sc_world, U2.code)
         req = advance(sc_world, req, until="registrar_issue")
         req = request_act(
-            chain=get_chain("U2"),
+            chain=get_chain(U2.code),
             request_id=req.pk,
             actor=sc_world["academic_affairs"],
             action="approve",
@@ -172,7 +175,7 @@ def test_a_resumption_schedules_status_class_and_graduation_together(sc_world):
     assert student.expected_graduation == old_graduation.replace(year=old_graduation.year + 1)
     rows = {
         h.field: (h.old_value, h.new_value, h.effective_date)
-        for h in StatusHistory.objects.filter(student=student, request_type="U2")
+        for h in StatusHistory.objects.filter(student=student, request_type=U2.code)
     }
     assert rows["klass"] == (str(old_class), str(new_class), dt.date(2027, 2, 20))
     assert rows["status"] == ("suspended", "enrolled", dt.date(2027, 2, 20))
@@ -185,7 +188,7 @@ def test_a_change_overtaken_before_its_date_is_superseded_not_applied(sc_world):
     with freeze_time(APPROVED_ON):
         _suspension_approved(sc_world)
     with freeze_time("2027-01-15 10:00"):
-        auto = advance(sc_world, open_request(sc_world, "U4"))
+        auto = advance(sc_world, open_request(sc_world, U4.code))
         assert auto.state == COMPLETED
         assert _status(student) == Student.Status.WITHDRAWN
     with freeze_time("2027-03-01 01:00"):

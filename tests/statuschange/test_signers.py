@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from registrar.approvals.chains import COMPLETED, get_chain
 from registrar.approvals.models import SignOff
 from registrar.exceptions import ApplicationError
+from statuschange.models import U2
 from tests.statuschange.helpers import CHAIN_CODES, OUT_OF_SCOPE, open_request, sign, signer, subject
 
 
@@ -85,7 +86,7 @@ def test_a_signer_holding_two_roles_of_one_stage_signs_each_role_once(sc_world):
     from students.models import RoleAssignment
 
     w = sc_world
-    req = open_request(w, "U2")
+    req = open_request(w, U2.code)
     req = sign(w, req, "advisor")
     assert req.state == "college_review"
     dean = signer(w, "college_dean")

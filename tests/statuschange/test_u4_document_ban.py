@@ -12,6 +12,7 @@ from registrar.documents.models import Document, DocumentSequence
 from registrar.documents.tasks import render_document
 from registrar.documents.types import AUTO_WITHDRAWN_REFUSED, DocType, find_doc_type, get_doc_type, register, unregister
 from registrar.exceptions import ApplicationError
+from statuschange.models import U3, U4
 from tests.factories import UserFactory
 from tests.statuschange.helpers import open_request, pass_stage
 
@@ -70,7 +71,7 @@ def auto_withdrawn(sc_world, banned_types, frozen):
     before = {code: _issue(student, code, aa) for code in BANNED}
     ready = _issue(student, "transcript", aa)
     Document.objects.filter(pk=ready.pk).update(status=Document.Status.READY, progress=100)
-    req = open_request(w, "U4")
+    req = open_request(w, U4.code)
     while req.state != "completed":
         req = pass_stage(w, req)
     student.refresh_from_db()
@@ -166,10 +167,10 @@ def test_documents_outside_the_ban_are_still_issued(auto_withdrawn):
 
 def test_a_voluntarily_withdrawn_student_gets_the_certificate(sc_world, banned_types, frozen):
     w = sc_world
-    req = open_request(w, "U3")
+    req = open_request(w, U3.code)
     while req.state != "completed":
         req = pass_stage(w, req)
     student = req.student
     assert student.withdrawal_kind == "voluntary"
-    assert Document.objects.filter(chain="U3", request_id=req.pk, doc_type="withdrawal_certificate").count() == 1
+    assert Document.objects.filter(chain=U3.code, request_id=req.pk, doc_type="withdrawal_certificate").count() == 1
     assert _issue(student, "transcript", w["academic_affairs"]).pk

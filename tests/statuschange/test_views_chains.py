@@ -10,9 +10,11 @@ from registrar.approvals.models import Attachment, SignOff
 from registrar.approvals.services import request_create
 from registrar.documents.models import Document
 from statuschange.models import (
+    C4,
     U1,
     U2,
     U3,
+    U4,
     AutoWithdrawalRequest,
     ResumptionRequest,
     StationStatusChangeRequest,
@@ -57,19 +59,19 @@ def field_names(html: str) -> set[str]:
 def test_u1_apply_page_and_conditional_medical_certificate(client, sc_world):
     s = sc_world["student"]
     client.force_login(s.user)
-    page = text(client.get("/requests/U1/new/"))
+    page = text(client.get("/requests/suspension/new/"))
     assert {"reason", "reason_detail", "period_start", "period_end", "medical_certificate"} <= field_names(page)
     assert "effective_date" not in field_names(page)  # stage data is not the applicant's
     assert re.search(r'<input type="date" name="period_start"', page)
 
     # illness without a medical certificate: refused, nothing stored
-    response = client.post("/requests/U1/new/", u1_data(reason="illness"))
+    response = client.post("/requests/suspension/new/", u1_data(reason="illness"))
     assert response.status_code == 200
     assert str(ATTACHMENT_REQUIRED) in text(response)
     assert not SuspensionRequest.objects.exists()
 
     response = client.post(
-        "/requests/U1/new/", {**u1_data(reason="illness"), "medical_certificate": photo_upload("med.png")}
+        "/requests/suspension/new/", {**u1_data(reason="illness"), "medical_certificate": photo_upload("med.png")}
     )
     req = SuspensionRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == req.get_absolute_url()
@@ -87,14 +89,14 @@ def test_u1_personal_reason_needs_no_certificate_and_period_limits_are_checked(c
         **settings.REGISTRAR,
         "STATUS_CHANGE": {**settings.REGISTRAR["STATUS_CHANGE"], "SUSPENSION_MAX_DAYS": 30},
     }
-    response = client.post("/requests/U1/new/", u1_data(), follow=True)
+    response = client.post("/requests/suspension/new/", u1_data(), follow=True)
     assert not SuspensionRequest.objects.filter(state="advisor_confirm").exists()
     assert "30" in text(response)  # the service's limit message is shown
     settings.REGISTRAR = {
         **settings.REGISTRAR,
         "STATUS_CHANGE": {**settings.REGISTRAR["STATUS_CHANGE"], "SUSPENSION_MAX_DAYS": 366},
     }
-    response = client.post("/requests/U1/new/", u1_data())
+    response = client.post("/requests/suspension/new/", u1_data())
     assert response.status_code == 302
     assert SuspensionRequest.objects.get().state == "advisor_confirm"
 
@@ -103,14 +105,14 @@ def test_u1_personal_reason_needs_no_certificate_and_period_limits_are_checked(c
 def test_u2_apply_only_when_suspended(client, sc_world):
     s = sc_world["student"]
     client.force_login(s.user)
-    response = client.get("/requests/U2/new/", follow=True)  # enrolled: refused with the reason
+    response = client.get("/requests/resumption/new/", follow=True)  # enrolled: refused with the reason
     assert response.redirect_chain and response.redirect_chain[-1][0] == "/"
     assert "“" in text(response) and not ResumptionRequest.objects.exists()
     suspend(s)
-    page = text(client.get("/requests/U2/new/"))
+    page = text(client.get("/requests/resumption/new/"))
     assert {"reason_detail", "medical_clearance"} <= field_names(page)
     assert "receiving_class" not in field_names(page)  # chosen by the registrar
-    response = client.post("/requests/U2/new/", {"reason_detail": "已康复", "submit": "1"})
+    response = client.post("/requests/resumption/new/", {"reason_detail": "已康复", "submit": "1"})
     assert response.status_code == 302
     assert ResumptionRequest.objects.get().state == "advisor_confirm"
 
@@ -119,14 +121,14 @@ def test_u2_apply_only_when_suspended(client, sc_world):
 def test_u3_apply(client, sc_world):
     s = sc_world["student"]
     client.force_login(s.user)
-    page = text(client.get("/requests/U3/new/"))
+    page = text(client.get("/requests/withdrawal/new/"))
     assert {"reason_detail", "supporting_document"} <= field_names(page)
     assert not {"arrears", "refund", "notice_returned"} & field_names(page)
-    assert client.post("/requests/U3/new/", {"reason_detail": "出国留学", "submit": "1"}).status_code == 302
+    assert client.post("/requests/withdrawal/new/", {"reason_detail": "出国留学", "submit": "1"}).status_code == 302
     req = WithdrawalRequest.objects.get()
     assert (req.state, req.applicant) == ("advisor_confirm", s.user)
     # one open status change at a time: a U1 now is refused with the open request named
-    response = client.post("/requests/U1/new/", u1_data(), follow=True)
+    response = client.post("/requests/suspension/new/", u1_data(), follow=True)
     assert f"#{req.pk}" in text(response)
     assert not SuspensionRequest.objects.exists()
 
@@ -137,20 +139,21 @@ def test_u4_counsellor_picks_the_student_by_number(client, sc_world):
     w = sc_world
     s = w["student"]
     client.force_login(s.user)
-    assert client.get("/requests/U4/new/").status_code == 403  # the student never acts
+    assert client.get("/requests/auto_withdrawal/new/").status_code == 403  # the student never acts
     client.force_login(w["counsellor"])
-    page = text(client.get("/requests/U4/new/"))
+    page = text(client.get("/requests/auto_withdrawal/new/"))
     assert {"student_number", "absent_since", "evidence", "absence_evidence"} <= field_names(page)
     data = {"absent_since": "2026-01-05", "evidence": "连续两月未到校", "submit": "1"}
     response = client.post(
-        "/requests/U4/new/",
+        "/requests/auto_withdrawal/new/",
         {**data, "student_number": w["cstudent"].student_number, "absence_evidence": photo_upload()},
     )
     assert str(NO_SUCH_STUDENT) in text(response)  # another class: out of the counsellor's scope
-    response = client.post("/requests/U4/new/", {**data, "student_number": s.student_number})
+    response = client.post("/requests/auto_withdrawal/new/", {**data, "student_number": s.student_number})
     assert str(ATTACHMENT_REQUIRED) in text(response)
     response = client.post(
-        "/requests/U4/new/", {**data, "student_number": s.student_number, "absence_evidence": photo_upload()}
+        "/requests/auto_withdrawal/new/",
+        {**data, "student_number": s.student_number, "absence_evidence": photo_upload()},
     )
     req = AutoWithdrawalRequest.objects.get()
     assert response["Location"] == req.get_absolute_url()
@@ -161,18 +164,18 @@ def test_c4_station_staff_file_within_the_window(client, sc_world):
     w = sc_world
     c = w["cstudent"]
     client.force_login(w["advisor"])
-    assert client.get("/requests/C4/new/").status_code == 403
+    assert client.get("/requests/station_status_change/new/").status_code == 403
     client.force_login(w["station"])
     data = {"student_number": c.student_number, "change_type": "suspension", "reason_detail": "工作调动", "submit": "1"}
     with freeze_time("2026-06-10 10:00"):
-        response = client.post("/requests/C4/new/", {**data, "written_application": photo_upload()})
+        response = client.post("/requests/station_status_change/new/", {**data, "written_application": photo_upload()})
         assert not StationStatusChangeRequest.objects.exists()
         assert f"{StationStatusChangeRequest.chain.windows[1].label} 2026-02-20–2026-04-30" in text(response)
     with freeze_time(NOW):
-        page = text(client.get("/requests/C4/new/"))
+        page = text(client.get("/requests/station_status_change/new/"))
         assert {"student_number", "change_type", "reason_detail", "written_application"} <= field_names(page)
         assert not {"filed_on", "filing_reference"} & field_names(page)
-        response = client.post("/requests/C4/new/", {**data, "written_application": photo_upload()})
+        response = client.post("/requests/station_status_change/new/", {**data, "written_application": photo_upload()})
         req = StationStatusChangeRequest.objects.get()
         assert response["Location"] == req.get_absolute_url()
         assert (req.student, req.state) == (c, "station_review")
@@ -185,7 +188,7 @@ def test_u3_clearance_finance_records_amounts_library_signs_plainly(client, sc_w
     s = w["student"]
     req = request_create(chain=U3, student=s, applicant=s.user, submit=True, data={"reason_detail": "出国"})
     req = advance(w, req, until="clearance")
-    url = f"/requests/U3/{req.pk}/act/approve/"
+    url = f"/requests/withdrawal/{req.pk}/act/approve/"
     client.force_login(w["finance"])
     assert {"arrears", "refund", "opinion"} <= field_names(text(client.get(url)))
     client.force_login(w["library"])
@@ -220,7 +223,7 @@ def test_u2_registrar_issue_offers_receiving_class(client, sc_world):
     req = request_create(chain=U2, student=s, applicant=s.user, submit=True, data={"reason_detail": "康复"})
     req = advance(w, req, until="registrar_issue")
     client.force_login(w["academic_affairs"])
-    url = f"/requests/U2/{req.pk}/act/approve/"
+    url = f"/requests/resumption/{req.pk}/act/approve/"
     page = text(client.get(url))
     assert {"receiving_class", "effective_date"} <= field_names(page)
     assert re.search(r'<input type="date" name="effective_date"', page)
@@ -278,9 +281,9 @@ def test_student_record_history_links_to_the_request(client, sc_world):
 @pytest.mark.parametrize(
     ("status", "shown", "hidden"),
     [
-        (Student.Status.ENROLLED, {"U1", "U3"}, {"U2", "U4", "C4"}),
-        (Student.Status.SUSPENDED, {"U2", "U3"}, {"U1", "U4", "C4"}),
-        (Student.Status.WITHDRAWN, set(), {"U1", "U2", "U3", "U4", "C4"}),
+        (Student.Status.ENROLLED, {U1.code, U3.code}, {U2.code, U4.code, C4.code}),
+        (Student.Status.SUSPENDED, {U2.code, U3.code}, {U1.code, U4.code, C4.code}),
+        (Student.Status.WITHDRAWN, set(), {U1.code, U2.code, U3.code, U4.code, C4.code}),
     ],
 )
 def test_home_apply_buttons_follow_the_students_status(client, sc_world, status, shown, hidden):
@@ -299,14 +302,14 @@ def test_home_shows_the_open_status_change_instead_of_new_ones(client, sc_world)
     req = request_create(chain=U3, student=s, applicant=s.user, submit=True, data={"reason_detail": "出国"})
     client.force_login(s.user)
     html = text(client.get("/"))
-    assert not {"U1", "U3"} & set(re.findall(r'href="/requests/(\w+)/new/"', html))
+    assert not {U1.code, U3.code} & set(re.findall(r'href="/requests/(\w+)/new/"', html))
     assert html.count(f'href="{req.get_absolute_url()}"') >= 2  # U1's and U3's cards point to it
 
 
 def test_staff_home_offers_only_chains_they_initiate(client, sc_world):
     client.force_login(sc_world["counsellor"])
     links = set(re.findall(r'href="/requests/(\w+)/new/"', text(client.get("/"))))
-    assert "U4" in links and not {"U1", "U2", "U3", "C4"} & links
+    assert U4.code in links and not {U1.code, U2.code, U3.code, C4.code} & links
     client.force_login(sc_world["station"])
     links = set(re.findall(r'href="/requests/(\w+)/new/"', text(client.get("/"))))
-    assert "C4" in links and "U4" not in links
+    assert C4.code in links and U4.code not in links

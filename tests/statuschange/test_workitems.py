@@ -138,13 +138,13 @@ def test_inbox_lists_a_subject_once_for_a_user_holding_two_of_its_roles(sc_world
 
     RoleAssignment.objects.create(user=both, role="college_dean", scope="college", college=req.student.college)
     rows, counts, total = inbox_page_rows(both, offset=0, limit=25)
-    assert [r.pk for r in rows] == [req.pk] and total == 1 and counts == {"U1": 1}
+    assert [r.pk for r in rows] == [req.pk] and total == 1 and counts == {U1.code: 1}
 
 
 # --- batch approval ------------------------------------------------------------------------------
 def _u6_waiting(world, n):
     """``n`` U6 requests at counsellor_confirm (the counsellor signs, no form)."""
-    return [r for r in _pending(world, 6 * n) if r.chain.code == "U6"]
+    return [r for r in _pending(world, 6 * n) if r.chain.code == U6.code]
 
 
 def test_batch_approves_each_with_its_own_signoff_and_lists_the_failing_one(sc_world):
@@ -160,7 +160,7 @@ def test_batch_approves_each_with_its_own_signoff_and_lists_the_failing_one(sc_w
     )
     assert sorted(r.pk for r in outcome.approved) == sorted([reqs[0].pk, reqs[2].pk])
     assert [pk for pk, _reason in outcome.failed] == [withdrawn.pk]
-    assert outcome.failed[0][1] == str(BATCH_WRONG_STAGE % {"state": get_chain("U6").state_label("withdrawn")})
+    assert outcome.failed[0][1] == str(BATCH_WRONG_STAGE % {"state": get_chain(U6.code).state_label("withdrawn")})
     signoffs = SignOff.objects.filter(chain=U6.code, decision="approve", actor=sc_world["counsellor"])
     assert sorted(s.object_id for s in signoffs) == sorted([reqs[0].pk, reqs[2].pk])
     assert {s.opinion for s in signoffs} == {"同意（批量）"}
@@ -206,7 +206,7 @@ def test_batch_page_approves_and_lists_failures(client, sc_world):
     assert reverse("approvals:batch_approve") in html and 'name="ids"' in html
     response = client.post(
         reverse("approvals:batch_approve"),
-        {"chain": "U6", "stage": "counsellor_confirm", "ids": [reqs[0].pk, reqs[1].pk, 999999], "opinion": "同意"},
+        {"chain": U6.code, "stage": "counsellor_confirm", "ids": [reqs[0].pk, reqs[1].pk, 999999], "opinion": "同意"},
         follow=True,
     )
     text = response.content.decode()

@@ -14,7 +14,7 @@ from import_export.formats.base_formats import XLSX
 from openpyxl import Workbook, load_workbook
 
 from registrar.models import User
-from students.models import Class, Major, Student
+from students.models import U6, Class, Major, Student
 from students.resources import (
     CODE_NOT_FOUND,
     GENDER_MISMATCH,
@@ -390,18 +390,21 @@ def test_stage_config_admin_lists_chains_and_validates(admin_client, db):
 
     url = reverse("admin:registrar_stageconfig_add")
     page = admin_client.get(url).content.decode()
-    assert "U6" in page and "counsellor_confirm" in page and "finance_payment" in page
+    assert U6.code in page and "counsellor_confirm" in page and "finance_payment" in page
     response = admin_client.post(
         url,
-        {"chain": "U6", "stage": "finance_payment", "signers": ["finance", "academic_affairs"], "deadline_days": "10"},
+        {
+            "chain": U6.code,
+            "stage": "finance_payment",
+            "signers": ["finance", "academic_affairs"],
+            "deadline_days": "10",
+        },
     )
     assert response.status_code == 302
     config = StageConfig.objects.get()
     assert config.signers == ["finance", "academic_affairs"] and config.deadline_days == 10
-    from students.models import U6
-
     assert U6.signers("finance_payment") == ("finance", "academic_affairs")  # the override is live
-    response = admin_client.post(url, {"chain": "U6", "stage": "no_such_stage", "deadline_days": ""})
+    response = admin_client.post(url, {"chain": U6.code, "stage": "no_such_stage", "deadline_days": ""})
     assert response.status_code == 200 and StageConfig.objects.count() == 1
 
 

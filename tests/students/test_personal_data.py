@@ -15,6 +15,7 @@ from freezegun import freeze_time
 
 from registrar.models import User
 from registrar.roles import Role
+from statuschange.models import U2
 from students.models import Student
 from students.permissions import (
     MASK,
@@ -113,7 +114,7 @@ def test_who_looks_up_whom(pd_world, client):
         assert set(student_list(user=fresh(w[who])).values_list("pk", flat=True)) == ids, who
     # a resumption (U2) brings the student to the offices that restore services: canteen, library, dorm …
     with freeze_time("2026-03-10 10:00"):
-        open_request(w, "U2")
+        open_request(w, U2.code)
     for who in ("canteen", "library", "dorm", "finance"):
         assert api_ids(client, w[who]) == {student.pk}, who
         client.force_login(w[who])
@@ -128,7 +129,7 @@ def test_who_looks_up_whom(pd_world, client):
 def test_personal_data_is_masked_on_every_page_and_serializer(pd_world, client, who):
     w = pd_world
     student = w["student"]
-    req = open_request(w, "U2")  # so the canteen and the library see the student at all
+    req = open_request(w, U2.code)  # so the canteen and the library see the student at all
     client.force_login(w[who])
     full = who in FULL
     masked_id = mask_id_number(student.id_number)
@@ -137,7 +138,7 @@ def test_personal_data_is_masked_on_every_page_and_serializer(pd_world, client, 
         "API student": reverse("api:student", args=[student.pk]),
         "API list": reverse("api:students") + f"?search={student.student_number}",
         "request page": req.get_absolute_url(),
-        "API request": reverse("api:request", args=["U2", req.pk]),
+        "API request": reverse("api:request", args=[U2.code, req.pk]),
         "student list": reverse("students:list") + f"?q={student.student_number}",
     }
     for name, url in pages.items():

@@ -12,6 +12,7 @@ from registrar.approvals.models import Attachment, SignOff
 from registrar.approvals.permissions import grants
 from registrar.models import User
 from registrar.roles import Role, Scope
+from statuschange.models import C4, U1, U2, U3, U4
 from students.management.demo import CLASSES, PASSWORD, STAFF
 from students.models import U6, Class, College, IdCardReissueRequest, RoleAssignment, Station, Student
 from students.selectors import student_list
@@ -213,11 +214,11 @@ def test_visible_student_and_history_selectors(seeded):
 
 # --- status changes (U1–U4, C4) ------------------------------------------------------------------
 STATUS_CHANGE_STATES = {
-    "U1": {"advisor_confirm", "college_review", "offices_review", "clearance", "completed"},
-    "U2": {"advisor_confirm", "college_review"},
-    "U3": {"clearance", "completed", "returned"},
-    "U4": {"college_leadership", "completed"},
-    "C4": {"college_review"},
+    U1.code: {"advisor_confirm", "college_review", "offices_review", "clearance", "completed"},
+    U2.code: {"advisor_confirm", "college_review"},
+    U3.code: {"clearance", "completed", "returned"},
+    U4.code: {"college_leadership", "completed"},
+    C4.code: {"college_review"},
 }
 
 
@@ -254,10 +255,10 @@ def test_status_change_requests_at_various_stages_with_real_sign_offs(seeded):
         ]
         assert len(open_) <= 1, student
 
-    u1 = {r.state: r for r in found["U1"]}
+    u1 = {r.state: r for r in found[U1.code]}
     assert u1["college_review"].signed_roles() == {"counsellor"}  # the secretary and dean still to sign
     assert u1["clearance"].pending_roles() == ["dorm"]  # library signed, dorm not yet
-    u3 = {r.state: r for r in found["U3"]}
+    u3 = {r.state: r for r in found[U3.code]}
     clearance = u3["clearance"]
     assert clearance.signed_roles() == {"college_office", "finance", "library"}
     assert set(clearance.pending_roles()) == {"youth_league", "apartment", "textbook"}
@@ -268,20 +269,20 @@ def test_status_change_requests_at_various_stages_with_real_sign_offs(seeded):
     assert Document.objects.filter(student=done, doc_type="withdrawal_certificate").exists()
 
     # U2: each applicant was suspended by a completed U1 first.
-    for req in found["U2"]:
+    for req in found[U2.code]:
         assert req.student.status == Student.Status.SUSPENDED
-        assert any(r.student_id == req.student_id and r.state == "completed" for r in found["U1"])
+        assert any(r.student_id == req.student_id and r.state == "completed" for r in found[U1.code])
         assert Document.objects.filter(student=req.student, doc_type="suspension_slip").exists()
     # U4: filed by the counsellor; the completed one withdrew the student automatically, once.
-    u4 = {r.state: r for r in found["U4"]}
-    assert {r.applicant.username for r in found["U4"]} == {"counsellor"}
+    u4 = {r.state: r for r in found[U4.code]}
+    assert {r.applicant.username for r in found[U4.code]} == {"counsellor"}
     auto = u4["completed"].student
     assert (auto.status, auto.withdrawal_kind) == (Student.Status.WITHDRAWN, Student.WithdrawalKind.AUTOMATIC)
     assert StatusHistory.objects.filter(student=auto, field="status").count() == 1
     assert not Document.objects.filter(student=auto).exists()
     assert u4["college_leadership"].signed_roles() == {"college_secretary"}
     # C4: a correspondence student of the station, filed by the station, awaiting the college.
-    c4 = found["C4"][0]
+    c4 = found[C4.code][0]
     assert c4.student.study_form == Student.StudyForm.CORRESPONDENCE and c4.applicant.username == "station"
     assert Attachment.objects.filter(object_id=c4.pk, kind="written_application").exists()
 
@@ -296,14 +297,14 @@ def test_status_change_inboxes_have_work_for_the_demo_logins(seeded):
             if chain.code in STATUS_CHANGE_STATES and qs.count()
         }
 
-    assert awaiting("advisor") == {"U1": 1, "U2": 1}
-    assert awaiting("dean") == {"U1": 1, "U2": 1, "U4": 1}
-    assert awaiting("secretary") == {"U1": 1, "U2": 1}  # the U4 one is signed already
-    assert awaiting("student_affairs") == {"U1": 1}
-    assert awaiting("dorm") == {"U1": 1}
-    assert awaiting("youth_league") == awaiting("apartment") == {"U3": 1}
-    assert awaiting("ce_dean") == {"C4": 1}
-    assert "C4" not in awaiting("dean")  # the correspondence college is not the dean's
+    assert awaiting("advisor") == {U1.code: 1, U2.code: 1}
+    assert awaiting("dean") == {U1.code: 1, U2.code: 1, U4.code: 1}
+    assert awaiting("secretary") == {U1.code: 1, U2.code: 1}  # the U4 one is signed already
+    assert awaiting("student_affairs") == {U1.code: 1}
+    assert awaiting("dorm") == {U1.code: 1}
+    assert awaiting("youth_league") == awaiting("apartment") == {U3.code: 1}
+    assert awaiting("ce_dean") == {C4.code: 1}
+    assert C4.code not in awaiting("dean")  # the correspondence college is not the dean's
     assert authenticate(username="ce_dean", password=PASSWORD) is not None
 
 
@@ -320,7 +321,7 @@ def test_status_changes_outside_the_filing_window_and_idempotent(db, settings):
         with pytest.raises(ApplicationError):  # the demo seeded the calendar; the date is outside its windows
             check_windows(C4.windows, what=C4.name)
     found = _status_change_requests()
-    assert [r.state for r in found["C4"]] == ["college_review"]
+    assert [r.state for r in found[C4.code]] == ["college_review"]
     # A small institution has too few students for every scenario: growing it adds the rest, once.
     before = sum(len(v) for v in found.values())
     seed("--students", "600")
