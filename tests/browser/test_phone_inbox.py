@@ -57,23 +57,23 @@ def test_counsellor_approves_from_cards_on_a_phone(open_page, login, shot, u6_wo
     cards = page.locator("#inbox-table tr.inbox-card")
     expect(cards).to_have_count(3)
     for req in reqs:
-        card = page.locator(f'#inbox-table tr[data-request="U6-{req.pk}"]')
+        card = page.locator(f'#inbox-table tr[data-request="{U6.code}-{req.pk}"]')
         expect(card).to_contain_text(req.student.name)
         assert card.evaluate("el => getComputedStyle(el).display") == "grid"
     _no_sideways_scroll(page)
     shot(page, "phone-inbox")
 
     # one card, one button
-    page.locator(f'#inbox-table tr[data-request="U6-{first.pk}"] button.inbox-approve').click()
+    page.locator(f'#inbox-table tr[data-request="{U6.code}-{first.pk}"] button.inbox-approve').click()
     page.wait_for_url(lambda url: urlsplit(url).path == reverse("approvals:inbox"))
     expect(page.locator(".messages .alert-success")).to_be_visible()
-    expect(page.locator(f'#inbox-table tr[data-request="U6-{first.pk}"]')).to_have_count(0)
+    expect(page.locator(f'#inbox-table tr[data-request="{U6.code}-{first.pk}"]')).to_have_count(0)
     assert IdCardReissueRequest.objects.get(pk=first.pk).state != "counsellor_confirm"
     _no_sideways_scroll(page)
 
     # tick the other two, one opinion, one button
     for req in rest:
-        page.locator(f'#inbox-table tr[data-request="U6-{req.pk}"] input.inbox-card-check').check()
+        page.locator(f'#inbox-table tr[data-request="{U6.code}-{req.pk}"] input.inbox-card-check').check()
     batch = page.locator("form.inbox-batch")
     batch.locator("textarea[name=opinion]").fill(BATCH_OPINION)
     shot(page, "phone-batch")
