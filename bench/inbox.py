@@ -26,9 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-from statuschange.models import U1, U2, U3, U4
-from students.models import U6
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from common import ThrowawayDatabase, measure_get  # noqa: E402
@@ -36,17 +33,39 @@ from common import ThrowawayDatabase, measure_get  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "inbox.json"
 BENCH_DB = "bench_inbox"
 
-# (chain, stage, roles that already signed this stage): who must still sign decides which inbox shows it.
-SCENARIOS = (
-    (U1.code, "college_review", ()),  # counsellor and dean
-    (U1.code, "college_review", ("counsellor",)),  # dean only
-    (U1.code, "advisor_confirm", ()),  # neither
-    (U2.code, "college_review", ()),  # dean
-    (U3.code, "college_review", ()),  # dean
-    (U3.code, "clearance", ()),  # neither
-    (U4.code, "college_leadership", ()),  # dean
-    (U6.code, "counsellor_confirm", ()),  # counsellor
-    (U6.code, "finance_payment", ()),  # neither
+
+class _Chain:
+    """A chain named by its seed code, looked up when first used: the script imports this module
+    before Django is set up, so the chains' modules cannot be imported at the top."""
+
+    def __init__(self, seed: str):
+        self.seed = seed
+
+    @property
+    def code(self) -> str:
+        from registrar.approvals.chains import all_chains
+
+        return next(c for c in all_chains() if c.seed_code == self.seed).code
+
+
+U1, U2, U3, U4, U6 = (_Chain(seed) for seed in ("U1", "U2", "U3", "U4", "U6"))
+
+
+def scenarios() -> tuple:
+    """(chain, stage, roles that already signed this stage): who must still sign decides which inbox shows it."""
+    return tuple((chain.code, stage, signed) for chain, stage, signed in SCENARIO_TEMPLATE)
+
+
+SCENARIO_TEMPLATE = (
+    (U1, "college_review", ()),  # counsellor and dean
+    (U1, "college_review", ("counsellor",)),  # dean only
+    (U1, "advisor_confirm", ()),  # neither
+    (U2, "college_review", ()),  # dean
+    (U3, "college_review", ()),  # dean
+    (U3, "clearance", ()),  # neither
+    (U4, "college_leadership", ()),  # dean
+    (U6, "counsellor_confirm", ()),  # counsellor
+    (U6, "finance_payment", ()),  # neither
 )
 
 
@@ -106,6 +125,7 @@ class World:
         from students.models import Student
 
         start, self.count = self.count, n
+        _SC = scenarios()  # noqa: N806
         if n <= start:
             return
         spec = next(c for c in CLASSES if c[0] == "CS2401")
@@ -117,7 +137,7 @@ class World:
                 klass = self.classes[2] if i % 10 == 9 else self.classes[i % 2]
                 s = build_student(klass=klass, spec=spec, college_code="CIE", number=f"24990{i:05d}", taken=taken)
                 s.major, s.college = klass.major, klass.college
-                if SCENARIOS[i % len(SCENARIOS)][0] == U2.code:
+                if _SC[i % len(_SC)][0] == U2.code:
                     s.status = Student.Status.SUSPENDED
                 students.append(s)
             users = User.objects.bulk_create(
@@ -130,7 +150,7 @@ class World:
 
             by_chain: dict[str, list] = {}
             for i, student in zip(range(start, n), students, strict=True):
-                code, stage, _signed = SCENARIOS[i % len(SCENARIOS)]
+                code, stage, _signed = _SC[i % len(_SC)]
                 by_chain.setdefault(code, []).append((i, student))
             signoffs = []
             for code, items in by_chain.items():
@@ -138,7 +158,7 @@ class World:
                 model = chain.model
                 objs = []
                 for i, student in items:
-                    _c, stage, _signed = SCENARIOS[i % len(SCENARIOS)]
+                    _c, stage, _signed = _SC[i % len(_SC)]
                     entered = now - dt.timedelta(minutes=7 * i + 3)
                     deadline = chain.deadline(stage)
                     # state given to the constructor: the protected FSM field refuses later assignment
@@ -157,7 +177,7 @@ class World:
                 ct = ContentType.objects.get_for_model(model)
                 first = chain.stage_codes[0]
                 for (i, student), req in zip(items, objs, strict=True):
-                    _c, stage, signed = SCENARIOS[i % len(SCENARIOS)]
+                    _c, stage, signed = _SC[i % len(_SC)]
                     base = {"content_type": ct, "object_id": req.pk, "chain": code, "round": 1}
                     signoffs.append(
                         SignOff(

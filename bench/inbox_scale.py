@@ -42,8 +42,6 @@ import threading
 import time
 from pathlib import Path
 
-from students.models import U6
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from common import ThrowawayDatabase, measure_get  # noqa: E402
@@ -149,6 +147,7 @@ class ScaleWorld:
         """20 more chains (copies of U6's stages under new codes) with open work in the dean's college."""
         from django.contrib.contenttypes.models import ContentType
         from django.utils import timezone
+        from inbox import U6
 
         from registrar.approvals.chains import Chain, Stage, get_chain, register
         from registrar.approvals.models import WorkItem
