@@ -240,6 +240,13 @@ class Offering(FSMModelMixin, TimeStampedModel):
         self.confirmed_by = by
         self.confirmed_at = at
 
+    @transition(field=sheet_state, source=SheetState.ENTERING, target=SheetState.CONFIRMED)
+    def confirm_station_results(self, *, by, at):
+        """C8: the college accepted the stations' results for every student on the sheet; they are the
+        confirmed grades, with no instructor's submit and no second confirmation in between."""
+        self.confirmed_by = by
+        self.confirmed_at = at
+
     @transition(field=sheet_state, source=SheetState.SUBMITTED, target=SheetState.ENTERING)
     def return_to_instructor(self):
         self.submitted_by = None

@@ -6,7 +6,9 @@ Submissions
     row is validated; a file with any bad row or column is refused whole and nothing is written.
     The college (teaching secretary of the offering's college, or Academic Affairs) returns it with
     reasons or accepts it; accepting writes the rows into the offering's grades through
-    ``services.results``. Every step appends a ``SubmissionReview``.
+    ``services.results``. Every step appends a ``SubmissionReview``. Accepted results are confirmed
+    grades (C8): when the last station's results of a correspondence sheet are accepted, the sheet is
+    confirmed then and there, without an instructor's submit or a second confirmation.
 """
 
 from __future__ import annotations
@@ -528,6 +530,7 @@ def station_submission_accept(*, submission: StationSubmission, actor, opinion: 
             raise ApplicationError(COMPOSITION_CHANGED % {"row": row["row"], "error": ROW_NO_RESULT})
         changed.append(apply_result(grade, components=stored, result=result, actor=actor, now=now))
     Grade.objects.bulk_update(changed, RESULT_FIELDS, batch_size=500)
+    _confirm_when_complete(offering, actor, now)
     submission.accept()
     submission.save()
     submission_work_sync(submission=submission)
@@ -542,6 +545,32 @@ def station_submission_accept(*, submission: StationSubmission, actor, opinion: 
         actor,
     )
     return submission
+
+
+def _confirm_when_complete(offering: Offering, actor, now) -> bool:
+    """C8: accepted station results become confirmed grades. Once the college has accepted results for
+    every student on a correspondence sheet, the sheet is confirmed (认定) there and then, by the
+    accepting reviewer: no instructor's submit and no second confirmation. A sheet that also lists
+    full-time students, or still waits for another station's results, stays open."""
+    from ..models import SheetEvent
+    from .common import is_academic_affairs
+    from .entry import sheet_event_record
+
+    grades = Grade.objects.filter(offering_id=offering.pk)
+    if grades.filter(student__station__isnull=True).exists():
+        return False
+    if grades.filter(score__isnull=True, level="", mark="").exists():
+        return False
+    offering.confirm_station_results(by=actor, at=now)
+    offering.save(update_fields=["sheet_state", "confirmed_by", "confirmed_at", "updated_at"])
+    sheet_event_record(
+        offering=offering,
+        decision=SheetEvent.Decision.CONFIRM,
+        actor=actor,
+        role=Role.ACADEMIC_AFFAIRS if is_academic_affairs(actor) else Role.TEACHING_SECRETARY,
+        opinion=gettext("Confirmed with the stations' results the college accepted."),
+    )
+    return True
 
 
 # --- blank sheets: PDF and Excel ---------------------------------------------------------------

@@ -418,3 +418,57 @@ def test_unreadable_file_is_refused(sw):
         )
     assert exc.value.message == NOT_XLSX
     assert not StationSubmission.objects.exists()
+
+
+def test_accepted_station_results_become_confirmed_grades_without_a_submit_or_second_confirmation(sw):
+    """C8: once the college has accepted every station's results of a sheet, the sheet is confirmed
+    by the accepting reviewer, and the students see their grades; no instructor submit happens."""
+    from grades.models import SheetEvent
+    from grades.selectors.records import published_grades
+
+    w = sw
+    s1, s2, s3 = w["students"]
+    o1, o2 = w["others"]
+    sub = station_submission_create(
+        station=w["station"],
+        offering=w["offering"],
+        upload=filled_blank_sheet(w, {s1: [90, 80], s2: [70, 65], s3: [60, "缺考"]}),
+        actor=w["station_staff"],
+    )
+    station_submission_accept(submission=sub, actor=w["secretary"])
+    offering = Offering.objects.get(pk=w["offering"].pk)
+    assert offering.sheet_state == Offering.SheetState.ENTERING  # the other station's results are still to come
+    assert not published_grades([s1.pk]).exists()
+
+    other = station_submission_create(
+        station=w["other_station"],
+        offering=w["offering"],
+        upload=workbook([(o1.student_number, o1.name, 80, 90), (o2.student_number, o2.name, 50, 40)]),
+        actor=w["other_station_staff"],
+    )
+    station_submission_accept(submission=other, actor=w["secretary"])
+    offering.refresh_from_db()
+    assert offering.sheet_state == Offering.SheetState.CONFIRMED
+    assert offering.confirmed_by == w["secretary"] and offering.submitted_by is None
+    events = list(SheetEvent.objects.filter(offering=offering).values_list("decision", "role"))
+    assert events == [(SheetEvent.Decision.CONFIRM, Role.TEACHING_SECRETARY)]  # no submit before it
+    assert published_grades([s1.pk]).get().score == Decimal("83.0")
+    assert published_grades([o1.pk]).get().score == Decimal("87.0")
+
+
+def test_a_sheet_with_full_time_students_waits_for_its_instructor(sw):
+    """Station results do not confirm a sheet that also lists full-time students."""
+    w = sw
+    full_time = StudentFactory(klass=ClassFactory(major=w["klass"].major))
+    offering = make_offering(course=w["offering"].course, term=w["term"], classes=[w["klass"], full_time.klass])
+    Grade.objects.filter(offering=offering, student=full_time).update(score=Decimal("70"), passed=True)  # entered
+    rows = [(s.student_number, s.name, 80) for s in w["students"]]
+    sub = station_submission_create(
+        station=w["station"],
+        offering=offering,
+        upload=workbook(rows, ("学号", "姓名", "成绩")),
+        actor=w["station_staff"],
+    )
+    station_submission_accept(submission=sub, actor=w["secretary"])
+    offering.refresh_from_db()
+    assert offering.sheet_state == Offering.SheetState.ENTERING
