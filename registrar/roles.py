@@ -13,9 +13,17 @@ class Role(models.TextChoices):
     TEACHING_SECRETARY = "teaching_secretary", _("Teaching secretary")
     INSTRUCTOR = "instructor", _("Course instructor")
     STUDENT_AFFAIRS = "student_affairs", _("Student Affairs Office")
+    #: 学生处处长 (主管处长): signs U2 beside the Academic Affairs head
+    STUDENT_AFFAIRS_HEAD = "student_affairs_head", _("Head of Student Affairs")
     ACADEMIC_AFFAIRS = "academic_affairs", _("Academic Affairs Office")
     ACADEMIC_AFFAIRS_HEAD = "academic_affairs_head", _("Academic Affairs head in charge")
     LEADERSHIP = "leadership", _("University leadership")
+    #: 学校党委 / 院党委: signs U1 and U2 beside the vice-president in charge, never alone
+    PARTY_COMMITTEE = "party_committee", _("Party committee")
+    #: 分管校长 / 分管院长
+    VICE_PRESIDENT = "vice_president", _("Vice-president in charge")
+    #: 学籍主管领导: the correspondence college's leader in charge of student records (signs C4)
+    RECORDS_LEADER = "records_leader", _("Leader in charge of student records")
     FINANCE = "finance", _("Finance office")
     LIBRARY = "library", _("Library")
     DORM = "dorm", _("Dorm management centre")
@@ -47,6 +55,7 @@ DEFAULT_SCOPE = {
     Role.COLLEGE_OFFICE: Scope.COLLEGE,
     Role.YOUTH_LEAGUE: Scope.COLLEGE,
     Role.STATION: Scope.STATION,
+    Role.RECORDS_LEADER: Scope.COLLEGE,
     Role.SUPERVISOR: Scope.COLLEGE,
 }
 

@@ -118,6 +118,10 @@ OPINIONS = {
     "academic_affairs": "同意。",
     "academic_affairs_head": "同意。",
     "leadership": "同意。",
+    "party_committee": "同意。",
+    "vice_president": "同意。",
+    "student_affairs_head": "同意。",
+    "records_leader": "同意，报省教育厅备案。",
     "finance": "已结清。",
     "library": "无借阅欠书。",
     "dorm": "已办理退宿。",
@@ -142,7 +146,9 @@ class StatusChangeSeeder:
     def run(self) -> None:
         self.chains = chains = {c.code: c for c in (U1, U2, U3, U4, C4)}
         role_user = {role: username for username, _name, role in STAFF}
-        self.users = {u.username: u for u in User.objects.filter(username__in=[*role_user.values(), "ce_dean"])}
+        self.users = {
+            u.username: u for u in User.objects.filter(username__in=[*role_user.values(), "ce_dean", "records_leader"])
+        }
         self.by_role = {role: self.users[username] for role, username in role_user.items() if username in self.users}
         classes = {c.code: c for c in Class.objects.filter(code__in=[DEMO_CLASS, SECOND_CLASS])}
         if len(classes) < 2:
@@ -173,6 +179,8 @@ class StatusChangeSeeder:
     def signer(self, role: str, student):
         if role == "college_dean" and student.college.code == "CE":
             return self.users["ce_dean"]
+        if role == "records_leader":
+            return self.users["records_leader"]
         return self.by_role[role]
 
     def stage_data(self, code: str, stage: str, role: str, student) -> dict:

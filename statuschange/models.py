@@ -12,6 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from registrar.approvals.chains import AttachmentRule, Chain, Stage, Window, register
 from registrar.approvals.models import ApprovalRequest
 from students.models import Student
+from students.validators import id_birth_date, validate_id_number
+
+PERSONAL_ONLY = _("Only a change of personal data gives new personal data; leave this empty.")
+NO_PERSONAL_CHANGE = _("Give at least one new value: name, ID number or birth date.")
+SAME_VALUE = _("This is the student's current value.")
+ID_BIRTH_MISMATCH = _("The birth date does not match the ID number: change both together.")
+ID_NUMBER_TAKEN = _("Another student has this ID number.")
 
 GROUP = "statuschange"
 ENROLLED = (Student.Status.ENROLLED,)
@@ -54,7 +61,14 @@ U1 = Chain(
             ("student_affairs", "academic_affairs"),
             deadline_days=5,
         ),
-        Stage("leadership_review", _("University leadership signs"), ("leadership",), deadline_days=7),
+        # 学校党委、分管校长: both sign (stage code kept from the single "leadership" signer, so
+        # requests already waiting here stay valid and now wait for both)
+        Stage(
+            "leadership_review",
+            _("University party committee and vice-president in charge sign"),
+            ("party_committee", "vice_president"),
+            deadline_days=7,
+        ),
         Stage(
             "registrar_issue",
             _("Registrar issues the suspension change slip"),
@@ -129,10 +143,16 @@ U2 = Chain(
         Stage(
             "offices_review",
             _("Heads of Student Affairs and Academic Affairs sign"),
-            ("student_affairs", "academic_affairs"),
+            ("student_affairs_head", "academic_affairs_head"),
             deadline_days=5,
         ),
-        Stage("leadership_review", _("College leadership signs"), ("leadership",), deadline_days=7),
+        # 院党委、分管院长 (院: the institution): both sign
+        Stage(
+            "leadership_review",
+            _("Party committee and vice-president in charge sign"),
+            ("party_committee", "vice_president"),
+            deadline_days=7,
+        ),
         Stage(
             "registrar_issue",
             _("Registrar issues the resumption certificate"),
@@ -151,8 +171,8 @@ U2 = Chain(
         ),
         Stage(
             "services_restored",
-            _("Canteen, library, dorm check-in and teaching secretary"),
-            ("canteen", "library", "dorm", "teaching_secretary"),
+            _("Canteen, library, dorm check-in, teaching secretary and class (the advisor records the return)"),
+            ("canteen", "library", "dorm", "teaching_secretary", "advisor"),
             deadline_days=7,
         ),
     ),
@@ -283,6 +303,13 @@ U4 = Chain(
             "college_leadership", _("College leadership signs"), ("college_secretary", "college_dean"), deadline_days=5
         ),
         Stage("aa_head", _("Academic Affairs head in charge signs"), ("academic_affairs_head",), deadline_days=5),
+        # the form goes to the registrar section, which records its receipt, then awaits leadership
+        Stage(
+            "registrar_receipt",
+            _("Registrar section records receipt of the form"),
+            ("academic_affairs",),
+            deadline_days=3,
+        ),
         Stage("leadership_approval", _("University leadership approves"), ("leadership",), deadline_days=7),
     ),
     attachments=(AttachmentRule("absence_evidence", _("Evidence of absence"), required=True, max_bytes=5 * MB),),
@@ -291,7 +318,7 @@ U4 = Chain(
 
 class AutoWithdrawalRequest(ApprovalRequest):
     """自动退学审批 (U4), filed by the counsellor. States: draft → college_leadership → aa_head →
-    leadership_approval → completed."""
+    registrar_receipt → leadership_approval → completed."""
 
     chain = U4
     state = U4.state_field()
@@ -309,9 +336,10 @@ C4 = Chain(
     seed_code="C4",
     name=_("Station status change"),
     description=_(
-        "学籍异动 via a correspondence station: station review, college review, the leader in charge "
-        "of records, filing with the provincial education department, feedback to the station, record "
-        "updated. Only within the filing window of the term."
+        "学籍异动 via a correspondence station: a change of status or of personal data (name, ID number, "
+        "birth date); station review, college review, the leader in charge of records, filing with the "
+        "provincial education department (which may refuse: the request returns with its reason), feedback "
+        "to the station, record updated with history. Only within the filing window of the term."
     ),
     initiator_roles=("station",),
     exclusive_group=GROUP,
@@ -336,7 +364,7 @@ C4 = Chain(
         Stage(
             "records_leader",
             _("Leader in charge of student records signs"),
-            ("academic_affairs_head",),
+            ("records_leader",),
             deadline_days=5,
         ),
         Stage(
@@ -345,6 +373,10 @@ C4 = Chain(
             ("academic_affairs",),
             deadline_days=30,
             form=F + "ProvinceFilingForm",
+            help_text=_(
+                "If the province refuses the filing, reject the request with the province's reason: it returns "
+                "to the station with that reason and the student's record is not changed."
+            ),
         ),
         Stage("station_feedback", _("Result fed back to the station"), ("station",), deadline_days=7),
     ),
@@ -360,10 +392,27 @@ class StationStatusChangeRequest(ApprovalRequest):
         SUSPENSION = "suspension", _("Suspension (休学)")
         RESUMPTION = "resumption", _("Resumption (复学)")
         WITHDRAWAL = "withdrawal", _("Withdrawal (退学)")
+        PERSONAL_DATA = "personal_data", _("Personal data (姓名、身份证号、出生日期)")
+
+    #: a personal-data change: request field → the student's field it replaces
+    PERSONAL_FIELDS = {"new_name": "name", "new_id_number": "id_number", "new_birth_date": "birth_date"}
 
     chain = C4
     state = C4.state_field()
     change_type = models.CharField(_("change"), max_length=16, choices=ChangeType.choices)
+    new_name = models.CharField(
+        _("new name"), max_length=32, blank=True, help_text=_("Only for a change of personal data.")
+    )
+    new_id_number = models.CharField(
+        _("new ID number"),
+        max_length=18,
+        blank=True,
+        validators=[validate_id_number],
+        help_text=_("Only for a change of personal data."),
+    )
+    new_birth_date = models.DateField(
+        _("new birth date"), null=True, blank=True, help_text=_("Only for a change of personal data.")
+    )
     reason_detail = models.TextField(_("reason"), max_length=1000)
     filed_on = models.DateField(_("filed with the province on"), null=True, blank=True)
     filing_reference = models.CharField(_("filing reference"), max_length=64, blank=True)
@@ -372,6 +421,50 @@ class StationStatusChangeRequest(ApprovalRequest):
     class Meta(ApprovalRequest.Meta):
         verbose_name = _("station status change")
         verbose_name_plural = _("station status changes")
+
+    def personal_changes(self) -> dict:
+        """{student field: new value} of a personal-data change (empty for a change of status)."""
+        if self.change_type != self.ChangeType.PERSONAL_DATA:
+            return {}
+        out = {}
+        for own, field in self.PERSONAL_FIELDS.items():
+            value = getattr(self, own)
+            if isinstance(value, str):
+                value = value.strip().upper() if own == "new_id_number" else value.strip()
+            if value not in ("", None):
+                out[field] = value
+        return out
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.change_type != self.ChangeType.PERSONAL_DATA:
+            given = [own for own in self.PERSONAL_FIELDS if getattr(self, own) not in ("", None)]
+            if given:
+                raise ValidationError(dict.fromkeys(given, PERSONAL_ONLY))
+            return
+        if self.new_id_number:
+            self.new_id_number = self.new_id_number.strip().upper()
+        changes = self.personal_changes()
+        if not changes:
+            raise ValidationError({"new_name": NO_PERSONAL_CHANGE})
+        if self.student_id is None:
+            return
+        student = self.student
+        errors = {}
+        for own, field in self.PERSONAL_FIELDS.items():
+            if field in changes and changes[field] == getattr(student, field):
+                errors[own] = SAME_VALUE
+        id_number = changes.get("id_number", student.id_number)
+        birth_date = changes.get("birth_date", student.birth_date)
+        born = id_birth_date(id_number) if id_number else None
+        if born and birth_date and born != birth_date:
+            errors["new_birth_date" if "birth_date" in changes else "new_id_number"] = ID_BIRTH_MISMATCH
+        if "id_number" in changes and Student.objects.filter(id_number=id_number).exclude(pk=student.pk).exists():
+            errors["new_id_number"] = ID_NUMBER_TAKEN
+        if errors:
+            raise ValidationError(errors)
 
 
 for _chain in (U1, U2, U3, U4, C4):

@@ -13,7 +13,7 @@ from registrar.approvals.chains import COMPLETED
 from registrar.approvals.selectors import request_attachments
 from registrar.exceptions import ApplicationError
 from students.models import Student
-from students.services import student_record_change
+from students.services import student_record_change, student_record_fields_change
 
 SUSPENSION_TOO_LONG = _("One suspension may last at most %(days)s days; this one lasts %(asked)s.")
 SUSPENSION_TOTAL_TOO_LONG = _(
@@ -22,6 +22,7 @@ SUSPENSION_TOTAL_TOO_LONG = _(
 MEDICAL_CLEARANCE_REQUIRED = _("The suspension was for illness: attach a medical clearance to resume.")
 RECEIVING_CLASS_OTHER_MAJOR = _("The receiving class must belong to the student's major (%(major)s).")
 NOT_CORRESPONDENCE = _("Station status changes are for correspondence students only.")
+PERSONAL_DATA_REFUSED = _("The student's record refuses the new personal data: %(errors)s")
 CHANGE_NOT_POSSIBLE = _("A “%(change)s” is not possible for a student whose status is “%(status)s”.")
 
 
@@ -131,6 +132,7 @@ _C4_FROM = {
     "suspension": (Student.Status.ENROLLED,),
     "resumption": (Student.Status.SUSPENDED,),
     "withdrawal": (Student.Status.ENROLLED, Student.Status.SUSPENDED),
+    "personal_data": tuple(Student.Status.values),  # a record is corrected whatever the status
 }
 _C4_TO = {
     "suspension": Student.Status.SUSPENDED,
@@ -151,7 +153,9 @@ def station_change_validate(*, request) -> None:
 
 def station_change_complete(*, request, actor) -> None:
     when = request.filed_on or timezone.localdate()
-    if request.change_type == "withdrawal":
+    if request.change_type == request.ChangeType.PERSONAL_DATA:
+        _personal_data_apply(request=request, actor=actor, when=when)
+    elif request.change_type == "withdrawal":
         _withdraw(request=request, actor=actor, kind=Student.WithdrawalKind.VOLUNTARY, when=when)
     else:
         student_record_change(
@@ -162,3 +166,23 @@ def station_change_complete(*, request, actor) -> None:
             request=request,
             effective_date=when,
         )
+
+
+def _personal_data_apply(*, request, actor, when) -> None:
+    """The province accepted a change of personal data: the record takes the new values, each with
+    a history row (old and new value, the filing date, the request, the province's reference)."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        student_record_fields_change(
+            student=request.student,
+            changes=request.personal_changes(),
+            actor=actor,
+            request=request,
+            effective_date=min(when, timezone.localdate()),
+            note=request.filing_reference,
+        )
+    except ValidationError as exc:  # the record changed since the request was filed (an ID number taken …)
+        raise ApplicationError(
+            PERSONAL_DATA_REFUSED % {"errors": "; ".join(m for ms in exc.message_dict.values() for m in ms)}
+        ) from None

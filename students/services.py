@@ -42,6 +42,47 @@ def student_record_change(
     )
 
 
+@transaction.atomic
+def student_record_fields_change(
+    *, student: Student, changes: dict, actor=None, request=None, effective_date=None, note: str = ""
+) -> list[StatusHistory]:
+    """Change several fields of a student's record at once (a name, an ID number and the birth date
+    it encodes), checked together, with one history row per changed field (old and new value, date,
+    request). A refusal of the record's checks raises ``ValidationError`` and writes nothing."""
+    request_type = request.chain.code if request is not None else ""
+    request_id = request.pk if request is not None else None
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    old = {field: getattr(student, field) for field in changes}
+    changed = {field: value for field, value in changes.items() if old[field] != value}
+    if not changed:
+        return []
+    for field, value in changed.items():
+        setattr(student, field, value)
+    student.full_clean()
+    student.save(update_fields=[*changed, "updated_at"])
+    when = effective_date or timezone.localdate()
+    return [
+        StatusHistory.objects.create(
+            student=student,
+            field=field,
+            old_value=_text(old[field]),
+            new_value=_text(value),
+            effective_date=when,
+            request_type=request_type,
+            request_id=request_id,
+            recorded_by=actor,
+            note=note,
+        )
+        for field, value in changed.items()
+    ]
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _change_make(
     *, student: Student, field: str, new_value, actor, request_type: str, request_id, effective_date, note: str
 ) -> StatusHistory | None:

@@ -14,7 +14,7 @@ from registrar.files import serve_file
 
 from . import selectors
 from .models import Class, College, Student
-from .permissions import may_see_personal_data, personal_data
+from .permissions import MASK, PERSONAL_FIELDS, may_see_personal_data, personal_data
 
 PAGE_SIZE = 25
 
@@ -62,12 +62,16 @@ def student_detail(request, pk):
     for chain in all_chains():
         requests.extend(approval_selectors.visible_requests(request.user, chain).filter(student=student))
     requests.sort(key=lambda r: r.created_at, reverse=True)
+    personal = personal_data(request.user, student)
     return render(
         request,
         "students/student_detail.html",
         {
             "student": student,
-            "personal": personal_data(request.user, student),
+            "personal": personal,
+            # a C4 change of personal data leaves history rows: masked where the data itself is
+            "masked_history_fields": () if personal.full else PERSONAL_FIELDS,
+            "mask": MASK,
             "history": selectors.student_history(student),
             "pending_changes": selectors.pending_changes(student),
             "requests": requests,

@@ -168,9 +168,12 @@ STAFF = (
     ("teaching_secretary", "李静", Role.TEACHING_SECRETARY),
     ("instructor", "赵文博", Role.INSTRUCTOR),
     ("student_affairs", "孙丽华", Role.STUDENT_AFFAIRS),
+    ("sa_head", "林振国", Role.STUDENT_AFFAIRS_HEAD),
     ("registrar", "周敏", Role.ACADEMIC_AFFAIRS),
     ("aa_head", "吴建华", Role.ACADEMIC_AFFAIRS_HEAD),
     ("leadership", "郑永清", Role.LEADERSHIP),
+    ("party_committee", "郭明德", Role.PARTY_COMMITTEE),
+    ("vice_president", "罗志刚", Role.VICE_PRESIDENT),
     ("finance", "钱红梅", Role.FINANCE),
     ("library", "冯书文", Role.LIBRARY),
     ("dorm", "褚卫东", Role.DORM),
@@ -186,6 +189,7 @@ STAFF = (
 #: Extra staff beyond one login per role: username, full name, role, college code.
 EXTRA_STAFF = (
     ("ce_dean", "何立新", Role.COLLEGE_DEAN, "CE"),  # reviews C4 station status changes
+    ("records_leader", "施文涛", Role.RECORDS_LEADER, "CE"),  # signs C4 for the correspondence college
 )
 STUDENT_LOGIN = "student"
 ADMIN_LOGIN = "admin"

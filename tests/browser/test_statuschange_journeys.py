@@ -247,9 +247,11 @@ def test_u1_suspension_journey(open_page, login, shot, sc_world):
     _sign(desk("academic_affairs"), req, opinion="academic_affairs 同意", shot=shot, step="academic-affairs")
     _assert_stage(desk("academic_affairs"), req, state="leadership_review", signoffs=7)
 
-    # 5. university leadership
-    _sign(desk("leadership"), req, opinion="leadership 批准", shot=shot, step="leadership")
-    _assert_stage(desk("leadership"), req, state="registrar_issue", signoffs=8)
+    # 5. the university party committee and the vice-president in charge: both sign
+    _sign(desk("party_committee"), req, opinion="party_committee 同意", shot=shot, step="party-committee")
+    _assert_stage(desk("party_committee"), req, state="leadership_review", signoffs=8)
+    _sign(desk("vice_president"), req, opinion="vice_president 批准", shot=shot, step="vice-president")
+    _assert_stage(desk("vice_president"), req, state="registrar_issue", signoffs=9)
     assert not documents_of_request(req, "suspension_slip").exists()  # not before the registrar's stage
 
     # 6. the registrar (Academic Affairs) issues the slip with the effective date
@@ -262,7 +264,7 @@ def test_u1_suspension_journey(open_page, login, shot, sc_world):
         shot=shot,
         step="registrar-issue",
     )
-    _assert_stage(page, req, state="finance_receipt", signoffs=9)
+    _assert_stage(page, req, state="finance_receipt", signoffs=10)
     assert req.effective_date == EFFECTIVE
     student.refresh_from_db()
     assert student.status == Student.Status.SUSPENDED
@@ -273,22 +275,22 @@ def test_u1_suspension_journey(open_page, login, shot, sc_world):
 
     # 7. finance receives the slip
     _sign(desk("finance"), req, opinion="finance 已收异动单", shot=shot, step="finance")
-    _assert_stage(desk("finance"), req, state="clearance", signoffs=10)
+    _assert_stage(desk("finance"), req, state="clearance", signoffs=11)
 
     # 8. library and dorm clear the student
     _sign(desk("library"), req, opinion="library 已清", shot=shot, step="library")
-    _assert_stage(desk("library"), req, state="clearance", signoffs=11)
+    _assert_stage(desk("library"), req, state="clearance", signoffs=12)
     _signed_items(desk("library"), req, "clearance", {"library": w["library"]})
     _sign(desk("dorm"), req, opinion="dorm 已清", shot=shot, step="dorm")
-    _assert_stage(desk("dorm"), req, state="completed", signoffs=12)
+    _assert_stage(desk("dorm"), req, state="completed", signoffs=13)
     assert req.completed_at is not None
-    assert [s.decision for s in _signoffs(req)] == ["submit"] + ["approve"] * 11
+    assert [s.decision for s in _signoffs(req)] == ["submit"] + ["approve"] * 12
     assert len(documents_of_request(req, "suspension_slip")) == 1  # issued once, not again at completion
 
     # 9. the student sees the finished request, its timeline and the slip
     page = desk(student.user.username)
     _student_sees_completed(
-        page, shot, req, 12, ["advisor 同意", "准予休学，出具异动单", "dorm 已清"], "student-completed"
+        page, shot, req, 13, ["advisor 同意", "准予休学，出具异动单", "dorm 已清"], "student-completed"
     )
     _assert_document_ready(page, req, "suspension_slip")
     expect(page.locator("#request-fields")).to_contain_text(EFFECTIVE.isoformat())

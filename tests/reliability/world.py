@@ -21,9 +21,12 @@ from tests.grades.factories import CourseFactory, TermFactory, make_offering, op
 #: university-wide roles (one user each, in scope for every student)
 UNIVERSITY_ROLES = (
     Role.STUDENT_AFFAIRS,
+    Role.STUDENT_AFFAIRS_HEAD,
     Role.ACADEMIC_AFFAIRS,
     Role.ACADEMIC_AFFAIRS_HEAD,
     Role.LEADERSHIP,
+    Role.PARTY_COMMITTEE,
+    Role.VICE_PRESIDENT,
     Role.FINANCE,
     Role.LIBRARY,
     Role.DORM,
@@ -41,6 +44,7 @@ COLLEGE_ROLES = (
     Role.COLLEGE_OFFICE,
     Role.YOUTH_LEAGUE,
     Role.SUPERVISOR,
+    Role.RECORDS_LEADER,
 )
 #: class-scoped roles (one user on the students' class, one on another class of the same college)
 CLASS_ROLES = (Role.ADVISOR, Role.COUNSELLOR)

@@ -28,13 +28,19 @@ def sc_world(db, academic_calendar):
         "other_advisor": staff(Role.ADVISOR, klass=other, username="other_advisor"),
         "other_dean": staff(Role.COLLEGE_DEAN, college=other.college, username="other_dean"),
         "station": staff(Role.STATION, station=station, username="station"),
+        # the correspondence college's leader in charge of records (here the college of both students)
+        "records_leader": staff(Role.RECORDS_LEADER, college=college, username="records_leader"),
+        "other_records_leader": staff(Role.RECORDS_LEADER, college=other.college, username="other_records_leader"),
         "other_station": staff(Role.STATION, station=StationFactory(), username="other_station"),
     }
     for role in (
         Role.STUDENT_AFFAIRS,
+        Role.STUDENT_AFFAIRS_HEAD,
         Role.ACADEMIC_AFFAIRS,
         Role.ACADEMIC_AFFAIRS_HEAD,
         Role.LEADERSHIP,
+        Role.PARTY_COMMITTEE,
+        Role.VICE_PRESIDENT,
         Role.FINANCE,
         Role.LIBRARY,
         Role.DORM,

@@ -75,6 +75,7 @@ OUT_OF_SCOPE = {
     "college_office": "other_college_office",
     "youth_league": "other_youth_league",
     "station": "other_station",
+    "records_leader": "other_records_leader",
 }
 
 CHAIN_CODES = (U1.code, U2.code, U3.code, U4.code, C4.code)

@@ -29,7 +29,8 @@ def test_counsellor_files_u4_through_the_api_and_leadership_completes_it(sc_worl
     assert resp.status_code == 201, resp.content
     pk = resp.json()["id"]
     assert resp.json()["state"] == "college_leadership"
-    for user in (w["secretary"], w["dean"], w["academic_affairs_head"], w["leadership"]):
+    # college leadership, the Academic Affairs head, the registrar section records receipt, leadership
+    for user in (w["secretary"], w["dean"], w["academic_affairs_head"], w["academic_affairs"], w["leadership"]):
         r = client_for(user).post(
             f"/api/requests/auto_withdrawal/{pk}/transitions/", {"action": "approve", "opinion": "同意"}, format="json"
         )

@@ -28,9 +28,12 @@ EXPECTED_SCOPES = {
     "teaching_secretary": (Role.TEACHING_SECRETARY, Scope.COLLEGE),
     "instructor": (Role.INSTRUCTOR, Scope.COLLEGE),
     "student_affairs": (Role.STUDENT_AFFAIRS, Scope.UNIVERSITY),
+    "sa_head": (Role.STUDENT_AFFAIRS_HEAD, Scope.UNIVERSITY),
     "registrar": (Role.ACADEMIC_AFFAIRS, Scope.UNIVERSITY),
     "aa_head": (Role.ACADEMIC_AFFAIRS_HEAD, Scope.UNIVERSITY),
     "leadership": (Role.LEADERSHIP, Scope.UNIVERSITY),
+    "party_committee": (Role.PARTY_COMMITTEE, Scope.UNIVERSITY),
+    "vice_president": (Role.VICE_PRESIDENT, Scope.UNIVERSITY),
     "finance": (Role.FINANCE, Scope.UNIVERSITY),
     "library": (Role.LIBRARY, Scope.UNIVERSITY),
     "dorm": (Role.DORM, Scope.UNIVERSITY),
@@ -131,6 +134,10 @@ def test_every_role_has_a_login_with_its_scope(seeded):
     secretary = RoleAssignment.objects.get(user__username="secretary")
     assert secretary.college == demo.college
     assert RoleAssignment.objects.get(user__username="station").station.name == "杭州函授站"
+    # the correspondence college's leader in charge of records signs C4 for that college only
+    leader = RoleAssignment.objects.get(user__username="records_leader")
+    assert (leader.role, leader.scope, leader.college.code) == (Role.RECORDS_LEADER, Scope.COLLEGE, "CE")
+    assert "records_leader" in output
     admin = authenticate(username="admin", password=PASSWORD)
     assert admin is not None and admin.is_superuser and admin.is_staff
     # 学号 logins for the demo student's classmates, linked to their records.
