@@ -553,7 +553,7 @@ def _confirm_when_complete(offering: Offering, actor, now) -> bool:
     accepting reviewer: no instructor's submit and no second confirmation. A sheet that also lists
     full-time students, or still waits for another station's results, stays open."""
     from ..models import SheetEvent
-    from .common import is_academic_affairs
+    from ..permissions import is_academic_affairs
     from .entry import sheet_event_record
 
     grades = Grade.objects.filter(offering_id=offering.pk)
