@@ -62,7 +62,7 @@ def _open_from_inbox(page, req, student_name: str) -> None:
     """Find ``req`` in the signer's inbox and open it."""
     expect = _expect()
     page.goto(reverse("approvals:inbox"))
-    row = page.locator(f'#inbox-table tr[data-request="U6-{req.pk}"]')
+    row = page.locator(f'#inbox-table tr[data-request="{U6.code}-{req.pk}"]')
     expect(row).to_contain_text(student_name)
     row.locator(f'a[href="{req.get_absolute_url()}"]').first.click()
     page.wait_for_url(_path_is(req.get_absolute_url()))
