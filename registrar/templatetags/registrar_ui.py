@@ -3,6 +3,8 @@ workflow diagram (an inline SVG drawn from ``Chain.describe()``)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms, template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -503,3 +505,101 @@ def request_type_label(code: str) -> str:
 
     chain = _REGISTRY.get(code)
     return (chain.seed_code or chain.code) if chain else code
+
+
+# --- the inbox's rows -------------------------------------------------------------------
+# One work item: a table row on wide screens, a card on phones (static/registrar/css/inbox.css). The
+# only place this markup lives. Written as one format string filled per row rather than a template
+# included per row: the page shows 25 of them and the template engine's per-variable work was most
+# of the inbox's time (bench/README.md, inbox_scale.py).
+INBOX_ROW = (
+    '<tr class="inbox-card{overdue_row}" data-request="{key}">'
+    '<td class="inbox-card-check-cell">{check}</td>'
+    '<td class="inbox-card-what"><a href="{url}" class="fw-semibold">{name}</a>'
+    ' <span class="text-body-secondary">#{pk}</span>{title}</td>'
+    '<td class="inbox-card-who">{who}</td>'
+    '<td class="small inbox-card-wide">{where}</td>'
+    '<td class="inbox-card-stage">{badge}</td>'
+    '<td class="small inbox-card-wide">{since}<div class="text-body-secondary">{waiting}</div></td>'
+    '<td class="small inbox-card-due{overdue_due}"><span class="inbox-card-label">{due_label}: </span>{due}</td>'
+    '<td class="text-end inbox-card-actions">{approve}'
+    ' <a class="btn btn-sm btn-primary" href="{url}">{handle}</a></td></tr>\n'
+)
+INBOX_CHECK = (
+    '<input class="form-check-input inbox-card-check" type="checkbox" name="ids" value="{}" form="batch-{}"'
+    ' aria-label="{} {} #{}">'
+)
+INBOX_APPROVE = (
+    '<form method="post" action="{}" data-once>{}<input type="hidden" name="chain" value="{}">'
+    '<input type="hidden" name="stage" value="{}"><input type="hidden" name="ids" value="{}">'
+    '<input type="hidden" name="next" value="{}">'
+    '<button type="submit" class="btn btn-sm btn-success inbox-approve">{}</button></form>'
+)
+
+
+def _local(value, fmt: str) -> str:
+    """``value|date:fmt`` for the formats the inbox uses (digits only): in the current time zone."""
+    from django.utils import timezone
+
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return value.strftime(fmt)
+
+
+@register.simple_tag(takes_context=True)
+def inbox_rows(context, groups):
+    """Every row of the inbox page, group by group (``selectors.inbox_page_rows``,
+    ``views._inbox_groups``): student, request, stage, dates, a checkbox for batch approval and
+    one approve button where the item allows it."""
+    from django.utils.timesince import timesince
+
+    token = context.get("csrf_token")
+    csrf = (
+        format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+        if token and token != "NOTPROVIDED"
+        else ""
+    )
+    batch_url, here = context.get("batch_url", ""), context.get("here", "")
+    select, due_label, approve, handle = _("Select"), _("Due"), _("Approve"), _("Handle")
+    out = []
+    for number, group in enumerate(groups, start=1):
+        for r in group["rows"]:
+            s = r.student
+            if s is not None:
+                who = format_html(
+                    '<span class="fw-semibold">{}</span><div class="small text-body-secondary">{}</div>',
+                    s.name,
+                    s.student_number,
+                )
+                where = format_html('{}<div class="text-body-secondary">{}</div>', s.college.name, s.klass.name)
+            else:
+                who, where = "—", format_html("{}", r.detail)
+            out.append(
+                format_html(
+                    INBOX_ROW,
+                    overdue_row=" row-overdue table-danger" if r.is_overdue else "",
+                    key=r.key,
+                    check=format_html(INBOX_CHECK, r.pk, number, select, r.name, r.pk)
+                    if group["batchable"] and r.quick
+                    else "",
+                    url=r.url,
+                    name=r.name,
+                    pk=r.pk,
+                    title=format_html('<div class="small text-body-secondary">{}</div>', r.title) if r.title else "",
+                    who=who,
+                    where=where,
+                    badge=state_badge(r),
+                    since=_local(r.stage_entered_at, "%Y-%m-%d %H:%M"),
+                    waiting=timesince(r.stage_entered_at) if r.stage_entered_at else "",
+                    overdue_due=" text-overdue" if r.is_overdue else "",
+                    due_label=due_label,
+                    due=_local(r.stage_due_at, "%Y-%m-%d") if r.stage_due_at else "—",
+                    approve=format_html(INBOX_APPROVE, batch_url, csrf, r.kind, r.state, r.pk, here, approve)
+                    if r.is_request and r.quick
+                    else "",
+                    handle=handle,
+                )
+            )
+    return mark_safe("".join(out))
