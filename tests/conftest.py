@@ -39,13 +39,11 @@ def u6_world(db):
 @pytest.fixture(autouse=True)
 def _fresh_stage_overrides():
     """StageConfig overrides are cached; a rolled-back test must not leak its overrides."""
-    from django.core.cache import cache
+    from registrar.approvals import config
 
-    from registrar.approvals.config import CACHE_KEY
-
-    cache.delete(CACHE_KEY)
+    config.reset()
     yield
-    cache.delete(CACHE_KEY)
+    config.reset()
 
 
 @pytest.fixture
