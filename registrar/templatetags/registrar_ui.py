@@ -509,9 +509,9 @@ def request_type_label(code: str) -> str:
 
 # --- the inbox's rows -------------------------------------------------------------------
 # One work item: a table row on wide screens, a card on phones (static/registrar/css/inbox.css). The
-# only place this markup lives. Written as one format string filled per row rather than a template
-# included per row: the page shows 25 of them and the template engine's per-variable work was most
-# of the inbox's time (bench/README.md, inbox_scale.py).
+# only place this markup lives. Written as format strings filled per row (every value escaped) rather
+# than a template included per row: the page shows 25 of them and the template engine's per-variable
+# work was most of the inbox's time (bench/README.md, inbox_scale.py).
 INBOX_ROW = (
     '<tr class="inbox-card{overdue_row}" data-request="{key}">'
     '<td class="inbox-card-check-cell">{check}</td>'
@@ -525,15 +525,18 @@ INBOX_ROW = (
     '<td class="text-end inbox-card-actions">{approve}'
     ' <a class="btn btn-sm btn-primary" href="{url}">{handle}</a></td></tr>\n'
 )
+INBOX_TITLE = '<div class="small text-body-secondary">{}</div>'
+INBOX_WHO = '<span class="fw-semibold">{}</span><div class="small text-body-secondary">{}</div>'
+INBOX_WHERE = '{}<div class="text-body-secondary">{}</div>'
 INBOX_CHECK = (
-    '<input class="form-check-input inbox-card-check" type="checkbox" name="ids" value="{}" form="batch-{}"'
-    ' aria-label="{} {} #{}">'
+    '<input class="form-check-input inbox-card-check" type="checkbox" name="ids" value="{pk}" form="batch-{number}"'
+    ' aria-label="{select} {name} #{pk}">'
 )
 INBOX_APPROVE = (
-    '<form method="post" action="{}" data-once>{}<input type="hidden" name="chain" value="{}">'
-    '<input type="hidden" name="stage" value="{}"><input type="hidden" name="ids" value="{}">'
-    '<input type="hidden" name="next" value="{}">'
-    '<button type="submit" class="btn btn-sm btn-success inbox-approve">{}</button></form>'
+    '<form method="post" action="{batch_url}" data-once>{csrf}<input type="hidden" name="chain" value="{kind}">'
+    '<input type="hidden" name="stage" value="{stage}"><input type="hidden" name="ids" value="{pk}">'
+    '<input type="hidden" name="next" value="{here}">'
+    '<button type="submit" class="btn btn-sm btn-success inbox-approve">{approve}</button></form>'
 )
 
 
@@ -541,8 +544,6 @@ def _local(value, fmt: str) -> str:
     """``value|date:fmt`` for the formats the inbox uses (digits only): in the current time zone."""
     from django.utils import timezone
 
-    if value is None:
-        return ""
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
     return value.strftime(fmt)
@@ -553,6 +554,7 @@ def inbox_rows(context, groups):
     """Every row of the inbox page, group by group (``selectors.inbox_page_rows``,
     ``views._inbox_groups``): student, request, stage, dates, a checkbox for batch approval and
     one approve button where the item allows it."""
+    from django.utils.html import escape
     from django.utils.timesince import timesince
 
     token = context.get("csrf_token")
@@ -561,45 +563,54 @@ def inbox_rows(context, groups):
         if token and token != "NOTPROVIDED"
         else ""
     )
-    batch_url, here = context.get("batch_url", ""), context.get("here", "")
-    select, due_label, approve, handle = _("Select"), _("Due"), _("Approve"), _("Handle")
+    batch_url, here = escape(context.get("batch_url", "")), escape(context.get("here", ""))
+    select, due_label, approve, handle = (
+        escape(_("Select")),
+        escape(_("Due")),
+        escape(_("Approve")),
+        escape(_("Handle")),
+    )
     out = []
     for number, group in enumerate(groups, start=1):
         for r in group["rows"]:
-            s = r.student
+            name, pk, s = escape(r.name), int(r.pk), r.student
             if s is not None:
-                who = format_html(
-                    '<span class="fw-semibold">{}</span><div class="small text-body-secondary">{}</div>',
-                    s.name,
-                    s.student_number,
-                )
-                where = format_html('{}<div class="text-body-secondary">{}</div>', s.college.name, s.klass.name)
+                who = INBOX_WHO.format(escape(s.name), escape(s.student_number))
+                where = INBOX_WHERE.format(escape(s.college.name), escape(s.klass.name))
             else:
-                who, where = "—", format_html("{}", r.detail)
+                who, where = "—", escape(r.detail)
+            quick = r.quick
             out.append(
-                format_html(
-                    INBOX_ROW,
+                INBOX_ROW.format(
                     overdue_row=" row-overdue table-danger" if r.is_overdue else "",
-                    key=r.key,
-                    check=format_html(INBOX_CHECK, r.pk, number, select, r.name, r.pk)
-                    if group["batchable"] and r.quick
+                    key=escape(r.key),
+                    check=INBOX_CHECK.format(pk=pk, number=number, select=select, name=name)
+                    if quick and group["batchable"]
                     else "",
-                    url=r.url,
-                    name=r.name,
-                    pk=r.pk,
-                    title=format_html('<div class="small text-body-secondary">{}</div>', r.title) if r.title else "",
+                    url=escape(r.url),
+                    name=name,
+                    pk=pk,
+                    title=INBOX_TITLE.format(escape(r.title)) if r.title else "",
                     who=who,
                     where=where,
                     badge=state_badge(r),
-                    since=_local(r.stage_entered_at, "%Y-%m-%d %H:%M"),
-                    waiting=timesince(r.stage_entered_at) if r.stage_entered_at else "",
+                    since=_local(r.stage_entered_at, "%Y-%m-%d %H:%M") if r.stage_entered_at else "",
+                    waiting=escape(timesince(r.stage_entered_at)) if r.stage_entered_at else "",
                     overdue_due=" text-overdue" if r.is_overdue else "",
                     due_label=due_label,
                     due=_local(r.stage_due_at, "%Y-%m-%d") if r.stage_due_at else "—",
-                    approve=format_html(INBOX_APPROVE, batch_url, csrf, r.kind, r.state, r.pk, here, approve)
-                    if r.is_request and r.quick
+                    approve=INBOX_APPROVE.format(
+                        batch_url=batch_url,
+                        csrf=csrf,
+                        kind=escape(r.kind),
+                        stage=escape(r.state),
+                        pk=pk,
+                        here=here,
+                        approve=approve,
+                    )
+                    if quick and r.is_request
                     else "",
                     handle=handle,
                 )
             )
-    return mark_safe("".join(out))
+    return mark_safe("".join(out))  # every value above is escaped or a SafeString
