@@ -57,6 +57,13 @@ class TransitionSerializer(serializers.Serializer):
     opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     data = serializers.DictField(required=False, default=dict, help_text="The stage form's fields, if any.")
     as_role = serializers.CharField(required=False, allow_blank=True, default="")
+    to = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=40,
+        help_text="send_back only: the code of the earlier stage to send the request back to (default: the last passed).",
+    )
 
 
 class AttachmentUploadSerializer(serializers.Serializer):

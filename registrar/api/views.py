@@ -341,6 +341,7 @@ class RequestTransitionsView(APIView):
                 opinion=v["opinion"],
                 data=v["data"],
                 as_role=v["as_role"] or None,
+                to=v["to"] or None,
             )
         )
         return Response(request_serializer_for(c)(obj).data)

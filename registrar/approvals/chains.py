@@ -35,6 +35,34 @@ FIXED_STATE_LABELS = {
 
 
 @dataclass(frozen=True)
+class Branch:
+    """Where a stage leads when its condition holds (checked in order when the stage is passed).
+
+    ``when`` is ``"field==value"`` or ``"field!=value"`` over the request (a dotted attribute path,
+    e.g. ``"student.status==suspended"``; booleans compare as ``true``/``false``), or the dotted
+    import path of ``f(request) -> bool``. ``to`` is a stage code of the chain or ``completed``.
+    ``label`` says the condition in the reader's words (diagram, /workflows/)."""
+
+    when: str
+    to: str
+    label: str | Promise = ""
+
+    def holds(self, request) -> bool:
+        for op in ("!=", "=="):
+            if op in self.when:
+                path, expected = (part.strip() for part in self.when.split(op, 1))
+                value: Any = request
+                for name in path.split("."):
+                    value = getattr(value, name, None)
+                if isinstance(value, bool):
+                    value = "true" if value else "false"
+                    expected = expected.lower()
+                equal = str(getattr(value, "value", value)) == expected
+                return equal if op == "==" else not equal
+        return bool(import_string(self.when)(request))
+
+
+@dataclass(frozen=True)
 class Stage:
     """One stage of a chain: an FSM state that advances when every signer role has approved.
 
@@ -68,6 +96,11 @@ class Stage:
             object.__setattr__(self, "due", Days(self.deadline_days))
         elif isinstance(self.due, Days) and self.deadline_days is None:
             object.__setattr__(self, "deadline_days", self.due.days)
+
+    #: where the stage may lead instead of ``default`` once every signer has signed (first that holds)
+    branches: tuple[Branch, ...] = ()
+    #: the stage that follows when no branch holds (a stage code or ``completed``); None: the next in order
+    default: str | None = None
 
     def form_class(self, role: str | None = None):
         """The form the approving signer fills in: the role's own, else the stage's, else None."""
@@ -138,10 +171,49 @@ class Chain:
     def stage(self, code: str) -> Stage | None:
         return next((s for s in self.stages if s.code == code), None)
 
+    def __post_init__(self):
+        targets = {*self.stage_codes, COMPLETED}
+        for s in self.stages:
+            for to in [b.to for b in s.branches] + ([s.default] if s.default else []):
+                if to not in targets:
+                    raise ValueError(f"chain {self.code}: stage {s.code} leads to unknown stage {to!r}")
+
     def next_stage_code(self, code: str) -> str:
+        """Where stage ``code`` leads when no branch holds: its ``default``, else the next in order."""
+        stage = self.stage(code)
+        if stage is not None and stage.default:
+            return stage.default
         codes = self.stage_codes
         i = codes.index(code)
         return codes[i + 1] if i + 1 < len(codes) else COMPLETED
+
+    def advance_targets(self, code: str) -> list[str]:
+        """Every state stage ``code`` may lead to once signed: its branches' targets and its default."""
+        stage = self.stage(code)
+        branches = [b.to for b in stage.branches] if stage else []
+        return list(dict.fromkeys([*branches, self.next_stage_code(code)]))
+
+    def target_after(self, request) -> str:
+        """Where ``request``, at a stage every signer has signed, goes now: the first branch that holds."""
+        stage = self.stage(request.state)
+        for branch in stage.branches if stage else ():
+            if branch.holds(request):
+                return branch.to
+        return self.next_stage_code(request.state)
+
+    def returnable(self) -> list[str]:
+        """Stages a request may be returned (rejected) from: none after a stage with an effect on the
+        student's record (``on_pass``), since resubmitting could not undo it."""
+        effect = next((i for i, s in enumerate(self.stages) if s.on_pass), None)
+        codes = list(self.stage_codes)
+        return codes if effect is None else codes[: effect + 1]
+
+    def send_back_targets(self, code: str) -> list[str]:
+        """The earlier stages a request at ``code`` may be sent back to (none from outside returnable)."""
+        returnable = self.returnable()
+        if code not in returnable:
+            return []
+        return returnable[: returnable.index(code)]
 
     def previous_stage_code(self, code: str) -> str | None:
         codes = self.stage_codes
@@ -251,6 +323,10 @@ class Chain:
                     "window": s.window.describe() if s.window else None,
                     "issues": list(s.issues),
                     "requires_data": bool(s.form),
+                    "next": self.next_stage_code(s.code),
+                    "branches": [
+                        {"when": b.when, "label": force_str(b.label or b.when), "to": b.to} for b in s.branches
+                    ],
                 }
             )
         transitions = []

@@ -170,9 +170,17 @@ class ActForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
-    def __init__(self, *args, action: str, roles=(), **kwargs):
+    def __init__(self, *args, action: str, roles=(), send_back_to=(), **kwargs):
+        """``send_back_to``: (stage code, label) pairs a send-back may go to, the nearest preselected."""
         super().__init__(*args, **kwargs)
         self.action = action
+        if action == "send_back" and send_back_to:
+            self.fields["to"] = forms.ChoiceField(
+                label=_("Send back to"),
+                choices=list(send_back_to),
+                initial=list(send_back_to)[-1][0],
+                help_text=_("The stage that signs again; every stage after it signs again too."),
+            )
         if action in OPINION_REQUIRED_FOR:
             self.fields["opinion"].required = True
             self.fields["opinion"].help_text = _("Required: the applicant will see your reason.")

@@ -24,9 +24,9 @@ SIGNOFF_APPEND_ONLY = _("Sign-offs are append-only: they can be neither changed 
 class ApprovalRequest(ConcurrentTransitionMixin, FSMModelMixin, TimeStampedModel):
     """A request over one student that moves through its chain's stages.
 
-    States: ``draft`` → each stage of ``chain`` in order → ``completed``; any stage may
-    ``reject`` to ``returned`` (the applicant amends and resubmits, or withdraws) or
-    ``send_back`` to the stage before; ``withdrawn`` ends it. Subclasses declare
+    States: ``draft`` → each stage of ``chain`` in order (or where a stage's branches lead) →
+    ``completed``; any stage may ``reject`` to ``returned`` (the applicant amends and resubmits,
+    or withdraws) or ``send_back`` to a named earlier stage; ``withdrawn`` ends it. Subclasses declare
     ``chain`` and ``state = chain.state_field()``; the transitions are installed here.
     """
 
@@ -122,25 +122,34 @@ class ApprovalRequest(ConcurrentTransitionMixin, FSMModelMixin, TimeStampedModel
 
 
 def _install_transitions(cls, chain: Chain) -> None:
-    """Give ``cls`` the django-fsm-2 transitions of ``chain`` (new function objects per class)."""
+    """Give ``cls`` the django-fsm-2 transitions of ``chain`` (new function objects per class).
+
+    ``approve`` records one signer's sign-off and stays at the stage; ``advance`` leaves it, and its
+    condition (``all_signed``) makes the FSM refuse while a signer is missing. Its target is chosen
+    at run time among the stage's declared branches and default (``GET_STATE``), one transition per
+    stage, so the graph lists every branch. ``send_back`` goes to a named earlier stage (one
+    transition per stage, over the earlier returnable stages). The service runs ``advance`` right
+    after the approval that completes a stage, in the same transaction; nobody calls it directly.
+    """
     from . import permissions as perms
 
     stages = list(chain.stage_codes)
     first = stages[0]
     # Once a stage with an effect on the student's record (``on_pass``) is passed, the request can
     # no longer be returned or sent back: the effect is on record and resubmitting could not undo it.
-    effect = next((i for i, s in enumerate(chain.stages) if s.on_pass), None)
-    returnable = stages if effect is None else stages[: effect + 1]
+    returnable = chain.returnable()
 
-    def _after_approve(instance, *, role, data=None, actor=None):
+    def all_signed(instance) -> bool:
+        """Every signer role of the current stage has signed (counting an approval in progress)."""
         required = set(chain.signers(instance.state))
-        signed = instance.signed_roles() | {role}
-        if required <= signed:
-            return chain.next_stage_code(instance.state)
-        return instance.state
+        signing = getattr(instance, "_signing_roles", set())
+        return bool(required) and required <= (instance.signed_roles() | signing)
 
-    def _previous(instance, **kwargs):
-        return chain.previous_stage_code(instance.state)
+    def _advance_target(instance, **kwargs):
+        return chain.target_after(instance)
+
+    def _send_back_target(instance, *, reason, to=None, actor=None):
+        return to or chain.send_back_targets(instance.state)[-1]
 
     def submit(self, *, actor=None):
         self.round += 1
@@ -150,17 +159,19 @@ def _install_transitions(cls, chain: Chain) -> None:
 
     def approve(self, *, role, data=None, actor=None):
         self.apply_stage_data(self.state, data or {})
-        target = _after_approve(self, role=role)
-        if target != self.state:
-            self._enter_stage(target)
+        self._signing_roles = {*getattr(self, "_signing_roles", set()), role}
+
+    def advance(self, *, actor=None):
+        self._enter_stage(_advance_target(self))
+        self._signing_roles = set()
 
     def reject(self, *, reason, actor=None):
         self.return_reason = reason
         self.stage_entered_at = timezone.now()
         self.stage_due_at = None
 
-    def send_back(self, *, reason, actor=None):
-        self._enter_stage(chain.previous_stage_code(self.state))
+    def send_back(self, *, reason, to=None, actor=None):
+        self._enter_stage(_send_back_target(self, reason=reason, to=to))
 
     def withdraw(self, *, actor=None):
         self.stage_due_at = None
@@ -177,7 +188,7 @@ def _install_transitions(cls, chain: Chain) -> None:
         "approve": transition(
             field=fsm_state,
             source=stages,
-            target=GET_STATE(_after_approve, states=[*stages, COMPLETED]),
+            target=None,  # stays: ``advance`` leaves the stage once every signer has signed
             permission=perms.may_sign,
             custom={"label": _("Approve"), "decision": "approve"},
         )(approve),
@@ -196,14 +207,26 @@ def _install_transitions(cls, chain: Chain) -> None:
             custom={"label": _("Withdraw"), "decision": "withdraw"},
         )(withdraw),
     }
-    if len(returnable) > 1:
-        transitions["send_back"] = transition(
+    for code in stages:
+        advance = transition(
             field=fsm_state,
-            source=returnable[1:],
-            target=GET_STATE(_previous, states=stages[:-1]),
-            permission=perms.may_sign,
-            custom={"label": _("Send back to previous stage"), "decision": "return"},
-        )(send_back)
+            source=code,
+            target=GET_STATE(_advance_target, states=chain.advance_targets(code)),
+            conditions=[all_signed],
+            permission=perms.kernel_only,
+            custom={"label": _("Advance when every signer has signed"), "decision": "approve", "internal": True},
+        )(advance)
+    transitions["advance"] = advance
+    if len(returnable) > 1:
+        for code in returnable[1:]:
+            send_back = transition(
+                field=fsm_state,
+                source=code,
+                target=GET_STATE(_send_back_target, states=chain.send_back_targets(code)),
+                permission=perms.may_sign,
+                custom={"label": _("Send back to an earlier stage"), "decision": "return"},
+            )(send_back)
+        transitions["send_back"] = send_back
     for name, method in transitions.items():
         method.__name__ = name
         method.__qualname__ = f"{cls.__qualname__}.{name}"

@@ -67,6 +67,11 @@ def may_sign(instance, user) -> bool:
     return bool(eligible_roles(instance, user))
 
 
+def kernel_only(instance, user) -> bool:
+    """No user performs this transition: the kernel does, inside another (``advance``)."""
+    return False
+
+
 def may_submit(instance, user) -> bool:
     return user.is_authenticated and instance.applicant_id == user.pk
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +36,7 @@ ATTACHMENT_BAD_TYPE = _("“%(name)s” is not an accepted file: upload a JPEG o
 ATTACHMENT_UNKNOWN_KIND = _("This request takes no attachment of kind “%(kind)s”.")
 NOT_EDITABLE = _("Only a draft or a returned request can be changed.")
 STAGE_DATA_INVALID = _("Some of the information this step needs is missing or wrong.")
+SEND_BACK_TARGET_INVALID = _("A request at “%(state)s” can be sent back only to a stage it has passed: %(stages)s.")
 
 BATCH_NOT_FOUND = _("Not found, or not in your scope.")
 BATCH_WRONG_STAGE = _("It is at “%(state)s”, not at the stage being approved.")
@@ -197,10 +198,14 @@ def request_act(
     data: dict | None = None,
     as_role: str | None = None,
     batch: str = "",
+    to: str | None = None,
 ) -> ApprovalRequest:
     """Perform one transition on a request, record the sign-off, issue documents, notify.
 
-    ``batch``: the id of a batch approval this sign-off belongs to (kept in the sign-off's data).
+    ``approve`` signs the stage and, when that was the last signature it awaited, advances it (to
+    the next stage or where a branch leads). ``send_back`` goes to ``to``, an earlier stage the
+    request has passed (default: the last of them). ``batch``: the id of a batch approval this
+    sign-off belongs to (kept in the sign-off's data).
 
     Wrong state → ApplicationError; out of scope → Http404; in scope, wrong role → PermissionDenied.
     """
@@ -244,6 +249,17 @@ def request_act(
         if not opinion:
             raise ApplicationError(OPINION_REQUIRED)
         kwargs.update(reason=opinion)
+        if action == "send_back":
+            choices = send_back_choices(req)
+            if not choices or (to and to not in choices):
+                raise ApplicationError(
+                    SEND_BACK_TARGET_INVALID
+                    % {
+                        "state": req.get_state_label(),
+                        "stages": "、".join(str(chain.state_label(c)) for c in choices) or "—",
+                    }
+                )
+            kwargs.update(to=to or choices[-1])
     elif action == "submit":
         _check_student_status(chain, req.student)
         _check_attachments(req)
@@ -251,6 +267,8 @@ def request_act(
             import_string(chain.validate)(request=req)
         check_windows(chain.windows, what=chain.name)
     method(**kwargs)
+    if action == "approve" and can_proceed(req.advance):
+        req.advance(actor=actor)  # the FSM refuses while a signer is missing (``all_signed``)
     req.save()
     signoff_record(
         request=req,
@@ -331,6 +349,21 @@ def requests_batch_approve(*, chain: Chain, ids, actor, opinion: str = "", stage
                 continue
         outcome.failed.append((pk, reason))
     return outcome
+
+
+def send_back_choices(req: ApprovalRequest) -> list[str]:
+    """The earlier stages ``req`` may be sent back to now, in chain order: those before its stage
+    that it has passed in this round (a branch may have skipped some) and that are still returnable."""
+    earlier = req.chain.send_back_targets(req.state)
+    if not earlier:
+        return []
+    passed = set(
+        SignOff.objects.for_object(req)
+        .filter(round=req.round, decision=SignOff.Decision.APPROVE, stage__in=earlier)
+        .exclude(target_state=models.F("source_state"))
+        .values_list("stage", flat=True)
+    )
+    return [code for code in earlier if code in passed]
 
 
 def _stage_passed(req: ApprovalRequest, stage_code: str, actor) -> None:

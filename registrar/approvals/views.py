@@ -367,8 +367,11 @@ def request_act(request, chain, pk, action):
     stage = req.stage if action == "approve" else None
     roles = perms.eligible_roles(req, request.user) if action in ("approve", "reject", "send_back") else []
     stage_form_class = stage.form_class(roles[0] if roles else None) if stage else None
+    send_back_to = (
+        [(code, chain.state_label(code)) for code in services.send_back_choices(req)] if action == "send_back" else []
+    )
     if request.method == "POST":
-        form = ActForm(request.POST, action=action, roles=roles)
+        form = ActForm(request.POST, action=action, roles=roles, send_back_to=send_back_to)
         stage_form = stage_form_class(request.POST) if stage_form_class else None
         if form.is_valid():
             try:
@@ -380,6 +383,7 @@ def request_act(request, chain, pk, action):
                     opinion=form.cleaned_data["opinion"],
                     data=request.POST,
                     as_role=form.cleaned_data.get("as_role"),
+                    to=form.cleaned_data.get("to"),
                 )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
@@ -397,7 +401,7 @@ def request_act(request, chain, pk, action):
                 )
                 return redirect(req)
     else:
-        form = ActForm(action=action, roles=roles)
+        form = ActForm(action=action, roles=roles, send_back_to=send_back_to)
         stage_form = stage_form_class() if stage_form_class else None
     if stage_form is not None:
         use_date_inputs(stage_form)

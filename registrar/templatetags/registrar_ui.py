@@ -189,10 +189,20 @@ def _text(x, y, lines, *, size=13, weight="normal", fill="#212529", anchor="midd
 
 @register.simple_tag
 def workflow_svg(desc: dict):
-    """Draw a chain: draft → stages (with signer roles) → completed; dashed reject → returned
-    and send-back arcs. ``desc`` is ``Chain.describe()``."""
+    """Draw a chain: draft → stages (with signer roles) → completed; dashed reject → returned,
+    send-back arcs, and dotted branch arcs above (a stage's branches, and a default that skips
+    ahead), each labelled with its condition. ``desc`` is ``Chain.describe()``."""
     code = desc["code"]
     stages = desc["stages"]
+    position = {s["code"]: i for i, s in enumerate(stages, start=1)}
+    position[COMPLETED] = len(stages) + 1
+    branch_edges = []  # (from index, to index, label)
+    for i, s in enumerate(stages, start=1):
+        for b in s.get("branches", ()):
+            branch_edges.append((i, position[b["to"]], b["label"]))
+        after = position.get(s.get("next"), i + 1)
+        if after != i + 1:  # a default that skips ahead
+            branch_edges.append((i, after, _("otherwise") if s.get("branches") else _("approve")))
     names = {t["name"] for t in desc.get("transitions", [])}
     has_send_back = "send_back" in names or len(stages) > 1
     inner = BOX_W - 2 * PAD
@@ -219,7 +229,8 @@ def workflow_svg(desc: dict):
         [PAD + len(b["title"]) * LINE + 10 + len(b["signers"]) * 14 + (14 if b["extra"] else 0) + PAD for b in boxes]
         or [60]
     )
-    top = 58 if has_send_back else 16
+    branch_room = 52 if branch_edges else 0
+    top = (58 if has_send_back else 16) + branch_room
     mid = top + box_h / 2
     term_h = 42
     n = len(stages) + 2
@@ -242,6 +253,8 @@ def workflow_svg(desc: dict):
             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#dc3545"/></marker>'
             '<marker id="a-{0}-back" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#d9822b"/></marker>'
+            '<marker id="a-{0}-branch" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6f42c1"/></marker>'
             "</defs>",
             code,
         )
@@ -336,6 +349,37 @@ def workflow_svg(desc: dict):
                 )
             )
             parts.append(_text((x_from + x_to) / 2, top - 38, [_("send back")], size=10, fill="#b4661a"))
+
+    # branches: dotted arcs over the send-back arcs, from a stage to where its condition leads
+    for k, (i, j, label) in enumerate(branch_edges):
+        x_from = x_of(i) + BOX_W / 2 + 30
+        x_to = x_of(j) + (BOX_W / 2 - 30 if j <= len(stages) else BOX_W / 2)
+        y_to = top - 1 if j <= len(stages) else mid - term_h / 2 - 1
+        lift = top - 58 - branch_room + 6 + (k % 2) * 12
+        parts.append(
+            format_html(
+                '<path class="wf-branch" d="M{},{} C{},{} {},{} {},{}" fill="none" stroke="#6f42c1" '
+                'stroke-width="1.4" stroke-dasharray="2 3" marker-end="url(#a-{}-branch)"/>',
+                x_from,
+                top,
+                x_from,
+                lift,
+                x_to,
+                lift,
+                x_to,
+                y_to,
+                code,
+            )
+        )
+        parts.append(
+            _text(
+                (x_from + x_to) / 2,
+                lift + 14,
+                _wrap(str(label), 10, abs(x_to - x_from) or BOX_W, 1),
+                size=10,
+                fill="#59359a",
+            )
+        )
 
     # reject: dashed drops from every stage to a bus ending at "returned"
     if stages:
@@ -449,6 +493,12 @@ def unique_names(transitions) -> list[str]:
 def transition_labels(transitions) -> list[str]:
     """What each transition is called in the UI ("Approve", "Send back to previous stage" …), once each."""
     return list(dict.fromkeys(str(t.get("label") or t["name"]) for t in transitions))
+
+
+@register.filter
+def stage_in(code: str, desc: dict):
+    """The label of state ``code`` in the described chain ``desc`` (``Chain.describe()``)."""
+    return next((s["label"] for s in desc.get("states", []) if s["code"] == code), code)
 
 
 @register.filter

@@ -8,8 +8,8 @@ request's sign-off log against the chain's definition and checks:
 
 - the log is append-only and contiguous: every row leaves the state the previous one reached, and
   each is a transition the chain declares (submit → first stage; approve → same stage or the next,
-  the next only once every signer of the stage signed; reject from a returnable stage; send back to
-  the previous stage; withdraw from draft, returned or the first stage) — no stage skipped;
+  the next (or a declared branch) only once every signer of the stage signed; reject from a returnable
+  stage; send back to an earlier returnable stage passed in this round; withdraw from draft, returned or the first stage) — no stage skipped;
 - one sign-off per signer role in each visit of a stage (a stage re-entered must be signed again; a
   person holding two of its roles signs each once), rounds counted by submissions; the request row
   agrees with its log;
@@ -121,7 +121,7 @@ def read_log(chain, rows, signers: dict | None = None) -> LogState:
             if decision == SignOff.Decision.APPROVE:
                 ls.visit[role] = actor
                 if tgt != src:
-                    assert tgt == chain.next_stage_code(src), f"{where}: stage skipped ({src} → {tgt})"
+                    assert tgt in chain.advance_targets(src), f"{where}: stage skipped ({src} → {tgt})"
                     assert set(ls.visit) == set(signers[src]), (
                         f"{where}: left {src} with only {sorted(ls.visit)} of {signers[src]} signed"
                     )
@@ -132,7 +132,8 @@ def read_log(chain, rows, signers: dict | None = None) -> LogState:
                 assert opinion.strip(), f"{where}: returned without a reason"
                 ls.passed = []
             elif decision == SignOff.Decision.RETURN:
-                assert src in returnable[1:] and tgt == chain.previous_stage_code(src), (
+                # to a named earlier stage, one the request passed in this round and still returnable
+                assert src in returnable[1:] and tgt in chain.send_back_targets(src) and tgt in ls.passed, (
                     f"{where}: not a send-back the chain allows"
                 )
                 assert opinion.strip(), f"{where}: sent back without a reason"
