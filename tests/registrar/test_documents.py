@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django_fsm import can_proceed
 from freezegun import freeze_time
 from pypdf import PdfReader
 
@@ -45,6 +46,8 @@ def act(req, action, actor, role, opinion="", **data):
     elif action in ("reject", "send_back"):
         kwargs.update(reason=opinion)
     method(**kwargs)
+    if action == "approve" and can_proceed(req.advance):
+        req.advance(actor=actor)  # the kernel leaves the stage once every signer has signed
     req.save()
     decision = {"submit": "submit", "approve": "approve", "reject": "reject", "send_back": "return"}[action]
     signoff_record(request=req, actor=actor, role=role, decision=decision, source=source, opinion=opinion, data=data)
