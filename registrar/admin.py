@@ -25,7 +25,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from registrar.approvals.chains import all_chains
-from registrar.approvals.models import Attachment, CalendarEntry, SignOff, StageConfig
+from registrar.approvals.models import Attachment, CalendarEntry, Delegation, SignOff, StageConfig
 from registrar.documents.models import Document
 from registrar.exceptions import ApplicationError
 from registrar.files import display_name, file_link
@@ -317,6 +317,36 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
 
+@admin.register(Delegation)
+class DelegationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Substitutes are named and revoked on the Substitutes page (through the services); here they are listed."""
+
+    list_display = (
+        "principal",
+        "substitute",
+        "starts_on",
+        "ends_on",
+        "reason",
+        "created_at",
+        "revoked_at",
+        "revoked_by",
+    )
+    list_filter = ("starts_on", "ends_on", "revoked_at")
+    search_fields = ("principal__username", "principal__full_name", "substitute__username", "substitute__full_name")
+    list_select_related = ("principal", "substitute", "revoked_by")
+    readonly_fields = (
+        "principal",
+        "substitute",
+        "starts_on",
+        "ends_on",
+        "reason",
+        "created_by",
+        "created_at",
+        "revoked_at",
+        "revoked_by",
+    )
+
+
 @admin.register(SignOff)
 class SignOffAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -327,6 +357,7 @@ class SignOffAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "stage",
         "role",
         "actor_label",
+        "on_behalf_of_label",
         "decision",
         "source_state",
         "target_state",
@@ -344,6 +375,8 @@ class SignOffAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "role",
         "actor",
         "actor_label",
+        "on_behalf_of",
+        "on_behalf_of_label",
         "decision",
         "opinion",
         "source_state",

@@ -30,6 +30,8 @@ class Grant:
     college_id: int | None = None
     klass_id: int | None = None
     station_id: int | None = None
+    #: the principal's user id when held by delegation (registrar.approvals Delegation), None when one's own
+    on_behalf_of: int | None = None
 
     def covers(self, student) -> bool:
         if self.scope == Scope.UNIVERSITY:

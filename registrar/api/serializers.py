@@ -20,6 +20,7 @@ class SignOffSerializer(serializers.ModelSerializer):
             "role",
             "role_label",
             "actor_label",
+            "on_behalf_of_label",
             "decision",
             "opinion",
             "source_state",

@@ -90,17 +90,16 @@ class Stage:
     seal: str = ""
     due: Deadline | None = None
     window: Window | None = None
+    #: where the stage may lead instead of ``default`` once every signer has signed (first that holds)
+    branches: tuple[Branch, ...] = ()
+    #: the stage that follows when no branch holds (a stage code or ``completed``); None: the next in order
+    default: str | None = None
 
     def __post_init__(self):
         if self.due is None and self.deadline_days:
             object.__setattr__(self, "due", Days(self.deadline_days))
         elif isinstance(self.due, Days) and self.deadline_days is None:
             object.__setattr__(self, "deadline_days", self.due.days)
-
-    #: where the stage may lead instead of ``default`` once every signer has signed (first that holds)
-    branches: tuple[Branch, ...] = ()
-    #: the stage that follows when no branch holds (a stage code or ``completed``); None: the next in order
-    default: str | None = None
 
     def form_class(self, role: str | None = None):
         """The form the approving signer fills in: the role's own, else the stage's, else None."""

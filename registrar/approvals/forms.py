@@ -177,6 +177,7 @@ class ActForm(forms.Form):
         if action == "send_back" and send_back_to:
             self.fields["to"] = forms.ChoiceField(
                 label=_("Send back to"),
+                required=False,  # none chosen: the stage before
                 choices=list(send_back_to),
                 initial=list(send_back_to)[-1][0],
                 help_text=_("The stage that signs again; every stage after it signs again too."),
@@ -195,3 +196,54 @@ class ActForm(forms.Form):
                 label=_("Sign as"),
                 choices=[(r, Role(r).label) for r in roles],
             )
+
+
+NO_SUCH_USER = _("No active user has this username.")
+
+
+class UserByUsernameField(forms.CharField):
+    """A user named by their username (active users only)."""
+
+    def clean(self, value):
+        from django.contrib.auth import get_user_model
+
+        username = (super().clean(value) or "").strip()
+        user = get_user_model().objects.filter(username=username, is_active=True).first() if username else None
+        if user is None:
+            raise forms.ValidationError(NO_SUCH_USER)
+        return user
+
+
+class DelegationForm(forms.Form):
+    """Name a substitute for a period (the service decides who may be one)."""
+
+    substitute = UserByUsernameField(label=_("Substitute's username"), max_length=150)
+    starts_on = forms.DateField(label=_("From"))
+    ends_on = forms.DateField(label=_("Until"), help_text=_("Inclusive: the substitute signs on this day too."))
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        use_date_inputs(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("starts_on") and cleaned.get("ends_on") and cleaned["starts_on"] > cleaned["ends_on"]:
+            from .models import DELEGATION_DATES
+
+            self.add_error("ends_on", DELEGATION_DATES)
+        return cleaned
+
+
+class ReassignForm(forms.Form):
+    """Academic Affairs names who signs the current stage of one request, and why."""
+
+    assignee = UserByUsernameField(label=_("Username of the user who signs instead"), max_length=150)
+    reason = forms.CharField(label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if len(roles) > 1:
+            from registrar.roles import Role
+
+            self.fields["role"] = forms.ChoiceField(label=_("Signs as"), choices=[(r, Role(r).label) for r in roles])

@@ -264,6 +264,7 @@ class SignOff(AppendOnlyModel):
         RETURN = "return", _("Sent back")
         WITHDRAW = "withdraw", _("Withdrawn")
         NOTE = "note", _("Recorded")
+        REASSIGN = "reassign", _("Reassigned")
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     object_id = models.PositiveBigIntegerField()
@@ -276,6 +277,16 @@ class SignOff(AppendOnlyModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("signed by")
     )
     actor_label = models.CharField(_("signer's name"), max_length=64)
+    #: the signer the actor signed for, by delegation (null: in their own right)
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("on behalf of"),
+    )
+    on_behalf_of_label = models.CharField(_("principal's name"), max_length=64, blank=True)
     decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
     opinion = models.TextField(_("opinion"), blank=True)
     source_state = models.CharField(_("from"), max_length=40)
@@ -307,6 +318,89 @@ class SignOff(AppendOnlyModel):
             return get_chain(self.chain).state_label(self.stage)
         except Exception:  # noqa: BLE001 - unknown chain code in old data
             return self.stage
+
+
+DELEGATION_DATES = _("The period ends before it starts.")
+DELEGATION_SELF = _("You cannot name yourself as your substitute.")
+
+
+class DelegationQuerySet(models.QuerySet):
+    def active(self, on=None):
+        """Delegations in force on ``on`` (default: today): within their period and not revoked."""
+        on = on or timezone.localdate()
+        return self.filter(revoked_at__isnull=True, starts_on__lte=on, ends_on__gte=on)
+
+
+class Delegation(models.Model):
+    """A signer (``principal``) names a ``substitute`` who signs on their behalf from ``starts_on``
+    to ``ends_on`` inclusive. The substitute holds the principal's own roles in their scopes
+    (never roles the principal holds by delegation: no chains). Both are recorded on every
+    sign-off the substitute gives (``SignOff.on_behalf_of``).
+
+    States: scheduled (before ``starts_on``) → active → ended (after ``ends_on``); revoked
+    (``revoked_at`` set) at any time. Written only by the services; periods may overlap."""
+
+    principal = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("principal")
+    )
+    substitute = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("substitute")
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("named by")
+    )
+    created_at = models.DateTimeField(_("named at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(starts_on__lte=models.F("ends_on")), name="delegation_period"),
+            models.CheckConstraint(
+                condition=~models.Q(principal=models.F("substitute")), name="delegation_not_to_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["substitute", "ends_on"], name="delegation_substitute_idx")]
+
+    def __str__(self):
+        return f"{self.principal} → {self.substitute} ({self.starts_on}–{self.ends_on})"
+
+    def clean(self):
+        if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
+            raise ValidationError({"ends_on": DELEGATION_DATES})
+        if self.principal_id and self.principal_id == self.substitute_id:
+            raise ValidationError({"substitute": DELEGATION_SELF})
+
+    def status(self, on=None) -> str:
+        on = on or timezone.localdate()
+        if self.revoked_at:
+            return "revoked"
+        if on < self.starts_on:
+            return "scheduled"
+        return "active" if on <= self.ends_on else "ended"
+
+    def get_status_display(self):
+        return {
+            "revoked": _("Revoked"),
+            "scheduled": _("Scheduled"),
+            "active": _("In force"),
+            "ended": _("Ended"),
+        }[self.status()]
 
 
 class Attachment(models.Model):

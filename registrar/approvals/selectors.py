@@ -14,13 +14,25 @@ from .chains import Chain, all_chains, get_chain
 from .models import Attachment, SignOff
 
 
-def _awaiting_q(user, chain: Chain) -> Q | None:
-    """Requests of ``chain`` whose current stage awaits a signature ``user`` may give."""
+def _awaiting_q(user, chain: Chain, *, assigned: bool = False) -> Q | None:
+    """Requests of ``chain`` whose current stage awaits a signature ``user`` may give: by a role
+    they hold (their own or by delegation), or, when ``assigned``, one Academic Affairs assigned
+    them on that request (a standing ``reassign`` of this visit of the stage they have not signed)."""
     grants = perms.grants(user)
-    if not grants:
+    if not grants and not assigned:
         return None
     ct = ContentType.objects.get_for_model(chain.model)
     q = None
+    if assigned:
+        visit = {
+            "content_type": ct,
+            "object_id": OuterRef("pk"),
+            "round": OuterRef("round"),
+            "stage": OuterRef("state"),
+        }
+        named = SignOff.objects.filter(**visit, decision=SignOff.Decision.REASSIGN, data__assignee=user.pk).standing()
+        signed = SignOff.objects.filter(**visit, decision=SignOff.Decision.APPROVE, actor=user).standing()
+        q = Q(Exists(named)) & ~Exists(signed)
     for g in grants:
         stages = [code for code in chain.stage_codes if g.role in chain.signers(code)]
         if not stages:
@@ -43,10 +55,13 @@ def inbox_querysets(
 ):
     """(chain, queryset) per chain with requests awaiting ``user``; oldest stage first."""
     result = []
+    # one query: has Academic Affairs ever assigned this user a stage (reassign)? Only then do the
+    # chains' queries look for such assignments
+    assigned = SignOff.objects.filter(decision=SignOff.Decision.REASSIGN, data__assignee=user.pk).exists()
     for chain in all_chains():
         if chain_code and chain.code != chain_code:
             continue
-        q = _awaiting_q(user, chain)
+        q = _awaiting_q(user, chain, assigned=assigned)
         if q is None:
             continue
         qs = chain.model.objects.filter(q)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import Http404
 from django.utils.module_loading import import_string
@@ -21,8 +21,8 @@ from registrar.roles import Role
 from . import permissions as perms
 from .chains import COMPLETED, RETURNED, WITHDRAWN, Chain
 from .deadlines import CALENDAR_KEYS, OUTSIDE_STAGE_WINDOW, check_windows
-from .models import ApprovalRequest, Attachment, CalendarEntry, SignOff
-from .workitems import workitems_sync_request
+from .models import DELEGATION_SELF, ApprovalRequest, Attachment, CalendarEntry, Delegation, SignOff
+from .workitems import workitem_assign, workitems_sync_request
 
 WRONG_STATE = _("This request is at “%(state)s”; “%(action)s” is not possible there. It may already have been handled.")
 UNKNOWN_ACTION = _("Unknown action.")
@@ -67,8 +67,10 @@ def signoff_record(
     stage: str | None = None,
     opinion: str = "",
     data: dict | None = None,
+    on_behalf_of=None,
 ) -> SignOff:
-    """Append one row to the sign-off log (inside the caller's transaction)."""
+    """Append one row to the sign-off log (inside the caller's transaction). ``on_behalf_of``: the
+    principal a substitute signs for (Delegation)."""
     return SignOff.objects.create(
         content_type=ContentType.objects.get_for_model(request.__class__),
         object_id=request.pk,
@@ -78,6 +80,8 @@ def signoff_record(
         role=role,
         actor=actor,
         actor_label=getattr(actor, "display_name", str(actor))[:64],
+        on_behalf_of=on_behalf_of,
+        on_behalf_of_label=getattr(on_behalf_of, "display_name", "")[:64] if on_behalf_of else "",
         decision=decision,
         opinion=opinion,
         source_state=source,
@@ -225,9 +229,15 @@ def request_act(
     opinion = (opinion or "").strip()
     source = req.state
     kwargs: dict = {"actor": actor}
+    principal = None
     if action in ("approve", "reject", "send_back"):
         eligible = perms.eligible_roles(req, actor)
         role = as_role if as_role in eligible else eligible[0]
+        principal_id = perms.signing_principal(req, actor, role)
+        if principal_id is not None:  # a substitute signs for the principal: both are recorded
+            from django.contrib.auth import get_user_model
+
+            principal = get_user_model().objects.get(pk=principal_id)
     else:
         role = (
             Role.STUDENT
@@ -278,6 +288,7 @@ def request_act(
         source=source,
         opinion=opinion,
         data={**stage_data, "batch": batch} if batch else stage_data,
+        on_behalf_of=principal,
     )
     workitems_sync_request(request=req)
     if action == "approve" and req.state != source:
@@ -464,3 +475,122 @@ def academic_calendar_generate(*, year: int) -> list[CalendarEntry]:
     for entry in new:
         entry.full_clean()
     return CalendarEntry.objects.bulk_create(new)
+
+
+# --- delegation and reassignment --------------------------------------------------------------
+DELEGATION_NOT_A_SIGNER = _(
+    "Only someone who signs in their own right can name a substitute: what is held by delegation cannot be passed on."
+)
+DELEGATION_SUBSTITUTE_INVALID = _("This user cannot be a substitute: choose an active member of staff.")
+DELEGATION_ENDED = _("The period must not end before today.")
+DELEGATION_ALREADY_REVOKED = _("This delegation has already been revoked.")
+REASSIGN_NOT_WAITING = _("Only a request waiting at a stage can be reassigned; this one is at “%(state)s”.")
+REASSIGN_ROLE_NOT_PENDING = _("Choose a signer role this stage still awaits: %(roles)s.")
+REASSIGN_REASON_REQUIRED = _("Please give the reason for the reassignment: it is recorded in the request's history.")
+REASSIGN_ASSIGNEE_INVALID = _(
+    "This user cannot sign the request: choose an active member of staff other than its student or applicant."
+)
+
+
+@transaction.atomic
+def delegation_create(*, principal, substitute, starts_on, ends_on, reason: str = "") -> Delegation:
+    """``principal`` names ``substitute`` to sign on their behalf from ``starts_on`` to ``ends_on``.
+
+    Refused: naming oneself; a principal who signs nothing in their own right (no re-delegation of
+    what is held by delegation); a substitute who is inactive or a student; a period already over."""
+    from django.utils import timezone
+
+    if principal.pk == substitute.pk:
+        raise ApplicationError(DELEGATION_SELF)
+    if not perms.own_grants(principal):
+        raise ApplicationError(DELEGATION_NOT_A_SIGNER)
+    if not substitute.is_active or (perms.is_student_user(substitute) and not perms.own_grants(substitute)):
+        raise ApplicationError(DELEGATION_SUBSTITUTE_INVALID)
+    if ends_on < timezone.localdate():
+        raise ApplicationError(DELEGATION_ENDED)
+    delegation = Delegation(
+        principal=principal,
+        substitute=substitute,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason.strip(),
+        created_by=principal,
+    )
+    try:
+        delegation.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages)) from None
+    delegation.save()
+    return delegation
+
+
+@transaction.atomic
+def delegation_revoke(*, delegation_id: int, actor) -> Delegation:
+    """End a delegation now (its principal, or Academic Affairs); sign-offs already given stand."""
+    from django.utils import timezone
+
+    try:
+        delegation = Delegation.objects.select_for_update().get(pk=delegation_id)
+    except Delegation.DoesNotExist:
+        raise Http404 from None
+    if not perms.can_see_delegation(actor, delegation):
+        raise Http404
+    if not perms.may_revoke_delegation(actor, delegation):
+        raise PermissionDenied
+    if delegation.revoked_at is not None:
+        raise ApplicationError(DELEGATION_ALREADY_REVOKED)
+    delegation.revoked_at = timezone.now()
+    delegation.revoked_by = actor
+    delegation.save(update_fields=["revoked_at", "revoked_by"])
+    return delegation
+
+
+@transaction.atomic
+def request_reassign(
+    *, chain: Chain, request_id: int, actor, assignee, reason: str, role: str | None = None
+) -> ApprovalRequest:
+    """Academic Affairs names ``assignee`` to sign ``role`` (a role the current stage still awaits;
+    default: its only one) on this one request, for this visit of the stage. Logged as a
+    ``reassign`` sign-off with the reason (which is also what lets the assignee act:
+    ``perms.eligible_roles``); the stage's work item of that role names the assignee, so it shows in
+    their inbox."""
+    try:
+        req = chain.model.objects.select_for_update().select_related("student").get(pk=request_id)
+    except chain.model.DoesNotExist:
+        raise Http404 from None
+    if not perms.can_view(actor, req):
+        raise Http404
+    if not perms.may_reassign(req, actor):
+        raise PermissionDenied
+    if req.stage is None:
+        raise ApplicationError(REASSIGN_NOT_WAITING % {"state": req.get_state_label()})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(REASSIGN_REASON_REQUIRED)
+    pending = req.pending_roles()
+    role = role or (pending[0] if len(pending) == 1 else None)
+    if role not in pending:
+        raise ApplicationError(REASSIGN_ROLE_NOT_PENDING % {"roles": "、".join(str(Role(r).label) for r in pending)})
+    if not assignee.is_active or assignee.pk in (req.student.user_id, req.applicant_id):
+        raise ApplicationError(REASSIGN_ASSIGNEE_INVALID)
+    signoff_record(
+        request=req,
+        actor=actor,
+        role=Role.ACADEMIC_AFFAIRS,
+        decision=SignOff.Decision.REASSIGN,
+        source=req.state,
+        opinion=reason,
+        data={"assignee": assignee.pk, "assignee_name": getattr(assignee, "display_name", str(assignee)), "role": role},
+    )
+    workitem_assign(subject=req, assignee=assignee, stage=req.state, role=role)  # the assignee's inbox shows it
+    from registrar.notifications.services import notify
+
+    notify(
+        users=[assignee],
+        message=str(
+            _("%(chain)s #%(id)s was assigned to you to sign as %(role)s.")
+            % {"chain": chain.name, "id": req.pk, "role": Role(role).label}
+        ),
+        url=req.get_absolute_url(),
+    )
+    return req

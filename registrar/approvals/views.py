@@ -28,7 +28,7 @@ from . import permissions as perms
 from . import selectors, services
 from .chains import COMPLETED, DRAFT, RETURNED, WITHDRAWN, chain_for_seed_code, get_chain
 from .deadlines import window_spans
-from .forms import ActForm, applicant_field_names, application_form_for, use_date_inputs
+from .forms import ActForm, DelegationForm, ReassignForm, applicant_field_names, application_form_for, use_date_inputs
 from .models import SignOff
 
 INBOX_PAGE_SIZE = 25
@@ -285,6 +285,7 @@ def request_detail(request, chain, pk):
             "pending_changes": directory().pending_changes(req.student),
             "actions": selectors.available_actions(req, request.user),
             "can_edit": req.applicant_id == request.user.pk and req.state in EDITABLE_STATES,
+            "can_reassign": req.is_in_progress and perms.may_reassign(req, request.user),
             "is_finished": req.state in (COMPLETED, WITHDRAWN),
         },
     )
@@ -428,7 +429,7 @@ def _initiation(chain, user):
     if own is not None and Role.STUDENT in chain.initiator_roles and perms.may_initiate(chain, user, own):
         return own, False
     staff_roles = set(chain.initiator_roles) - {Role.STUDENT}
-    if any(g.role in staff_roles for g in perms.grants(user)):
+    if any(g.role in staff_roles for g in perms.own_grants(user)):
         return None, True
     raise PermissionDenied
 
@@ -549,4 +550,94 @@ def request_edit(request, chain, pk):
             "attachments": selectors.request_attachments(req),
             "windows": window_spans(chain.windows),
         },
+    )
+
+
+# --- delegation (substitutes) and reassignment ------------------------------------------------
+@login_required
+def delegations(request):
+    """A signer's substitutes (named and revoked here) and the delegations they hold; Academic
+    Affairs sees every delegation. Others: 403."""
+    from .models import Delegation
+
+    user = request.user
+    may_delegate = bool(perms.own_grants(user))
+    oversees = perms.oversees_delegations(user)
+    if not (may_delegate or oversees or perms.grants(user)):
+        raise PermissionDenied
+    form = DelegationForm(request.POST or None)
+    if request.method == "POST":
+        if not may_delegate:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.delegation_create(principal=user, **form.cleaned_data)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Your substitute has been named."))
+                return redirect("approvals:delegations")
+    base = Delegation.objects.select_related("principal", "substitute", "revoked_by")
+    tables = [
+        (_("My substitutes"), list(base.filter(principal=user)), _("You have named no substitute.")),
+        (_("I sign on behalf of"), list(base.filter(substitute=user)), _("Nobody has named you their substitute.")),
+    ]
+    if oversees:
+        tables.append((_("Every delegation"), list(base.all()[:500]), _("No delegations.")))
+    for _title, rows, _empty in tables:
+        for d in rows:
+            d.may_revoke = perms.may_revoke_delegation(user, d)
+    return render(
+        request,
+        "approvals/delegations.html",
+        {"form": form, "may_delegate": may_delegate, "tables": tables},
+    )
+
+
+@login_required
+@require_POST
+def delegation_revoke(request, pk):
+    try:
+        services.delegation_revoke(delegation_id=pk, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The delegation has been revoked."))
+    return redirect("approvals:delegations")
+
+
+@login_required
+def request_reassign(request, chain, pk):
+    """Academic Affairs names who signs the current stage of this request (GET: the form)."""
+    chain = get_chain(chain)
+    req = selectors.request_get_visible(request.user, chain, pk)
+    if not perms.may_reassign(req, request.user):
+        raise PermissionDenied
+    if req.stage is None:
+        messages.warning(request, services.REASSIGN_NOT_WAITING % {"state": req.get_state_label()})
+        return redirect(req)
+    form = ReassignForm(request.POST or None, roles=req.pending_roles())
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_reassign(
+                chain=chain,
+                request_id=req.pk,
+                actor=request.user,
+                assignee=form.cleaned_data["assignee"],
+                reason=form.cleaned_data["reason"],
+                role=form.cleaned_data.get("role"),
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Reassigned: %(name)s may now sign this stage.")
+                % {"name": form.cleaned_data["assignee"].display_name},
+            )
+            return redirect(req)
+    return render(
+        request,
+        "approvals/request_reassign.html",
+        {"req": req, "chain": chain, "form": form, "signoffs": selectors.request_timeline(req)},
     )

@@ -157,7 +157,7 @@ def workitems_close(*, subject, now: dt.datetime | None = None) -> int:
     )
 
 
-def workitem_assign(*, subject, assignee, stage: str | None = None) -> int:
+def workitem_assign(*, subject, assignee, stage: str | None = None, role: str | None = None) -> int:
     """Name the user who is to act on the subject's open work (Academic Affairs reassigning a stuck
     item to a substitute). ``assignee`` None gives the work back to the role. The inbox shows the
     work to the assignee as well as to the role's holders. Logging the reassignment (who, why) is
@@ -165,6 +165,8 @@ def workitem_assign(*, subject, assignee, stage: str | None = None) -> int:
     rows = WorkItem.objects.filter(content_type=_content_type(subject), object_id=subject.pk).open()
     if stage:
         rows = rows.filter(stage=stage)
+    if role:  # one signer role's work of the stage (a parallel stage has a row per role)
+        rows = rows.filter(role=role)
     return rows.update(assignee=assignee)
 
 

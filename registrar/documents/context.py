@@ -97,6 +97,7 @@ def signoff_row(chain, signoff) -> dict:
         "role": signoff.role,
         "role_label": role_label(signoff.role),
         "signer": signoff.actor_label,
+        "on_behalf_of": signoff.on_behalf_of_label,
         "decision": signoff.decision,
         "decision_label": force_str(signoff.get_decision_display()),
         "opinion": signoff.opinion,
@@ -142,7 +143,9 @@ def approval_form_context(request) -> dict:
     chain = request.chain
     photo = request_photo(request)
     timeline = [signoff_row(chain, s) for s in request_timeline(request)]
-    current = [row for row in timeline if row["round"] == request.round and row["decision"] != "submit"]
+    current = [
+        row for row in timeline if row["round"] == request.round and row["decision"] in ("approve", *RETURN_DECISIONS)
+    ]
     stages = []
     for stage in chain.stages:
         signers = []

@@ -467,8 +467,8 @@ def signoff_data(signoff) -> list[tuple[str, object]]:
     """The data a signer recorded (fee, receipt, card number …) with the model's field labels."""
     from registrar.approvals.chains import _REGISTRY
 
-    if not getattr(signoff, "data", None):
-        return []
+    if not getattr(signoff, "data", None) or getattr(signoff, "decision", "") == "reassign":
+        return []  # a reassignment's data is said in words by the timeline
     chain = _REGISTRY.get(signoff.chain)
     model = chain.model if chain else None
     rows = []

@@ -483,6 +483,19 @@ def build_world() -> World:
         *BATCH_TRANSCRIPT.model.objects.filter(batch=printed),
     ]
     w.objects.update(batch=batch, printed_batch=printed, class_print=class_print, u1done=u1done, u3r=u3r, grade=grade)
+    # a substitute named for a period that starts next year: in the world, not yet in force (a delegation
+    # in force would widen the substitute's scope, which the policy here does not model)
+    from registrar.approvals.models import Delegation
+
+    next_year = dt.date(timezone.localdate().year + 1, 1, 1)
+    w.objects["delegation"] = Delegation.objects.create(
+        principal=w.users[Role.COUNSELLOR.value],
+        substitute=w.users[Role.ADVISOR.value],
+        starts_on=next_year,
+        ends_on=next_year + dt.timedelta(days=7),
+        reason="R1",
+        created_by=w.users[Role.COUNSELLOR.value],
+    )
     return w
 
 
@@ -829,6 +842,39 @@ def _api_create_policy(code):
     return policy
 
 
+def _reassigners(code):
+    """Academic Affairs over the request's student, and a superuser, reassign a stage (approvals.reassign)."""
+    return lambda w: holders(w, {Role.ACADEMIC_AFFAIRS}, w.requests[code].student) | {SUPERUSER}
+
+
+def _delegation_policy(w, key, method):
+    """The substitutes page: every member of staff (content: their own delegations; Academic Affairs and a
+    superuser see all); naming a substitute (POST) takes a role of one's own, which the superuser lacks."""
+    staff = {k for k in PEOPLE if k not in (ANON, SUPERUSER) and role_of(k) != Role.STUDENT}
+    if method == "GET":
+        return OK if key in staff | {SUPERUSER} else DENY
+    return OK if key in staff else DENY
+
+
+def delegation_cases() -> list[Case]:
+    principal, substitute, aa = Role.COUNSELLOR.value, Role.ADVISOR.value, Role.ACADEMIC_AFFAIRS.value
+    return [
+        Case("approvals:delegations", methods=("GET", "POST"), policy=_delegation_policy),
+        Case(
+            "approvals:delegation_revoke",
+            methods=("GET", "POST"),
+            kwargs=lambda w: {"pk": w["delegation"].pk},
+            # the delegation is seen by its two people and the overseers; revoked by its principal or them
+            policy=object_policy(
+                keys(principal, substitute, aa, SUPERUSER),
+                {"POST": keys(principal, aa, SUPERUSER)},
+                post_only=True,
+                out_roles={principal, substitute, aa},
+            ),
+        ),
+    ]
+
+
 def request_cases() -> list[Case]:
     cases = []
     for code in CHAINS:
@@ -853,6 +899,14 @@ def request_cases() -> list[Case]:
                 object_policy(viewers, {"GET": applicant, "POST": applicant}),
             ),
             Case("approvals:approval_form", code, ("GET", "POST"), kw, subject, object_policy(viewers, post_only=True)),
+            Case(
+                "approvals:reassign",
+                code,
+                ("GET", "POST"),
+                kw,
+                subject,
+                object_policy(viewers, {"GET": _reassigners(code), "POST": _reassigners(code)}),
+            ),
             *[
                 Case(
                     "approvals:act",
@@ -1392,7 +1446,7 @@ def grades_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return [*people_cases(), *request_cases(), *document_cases(), *grades_cases()]
+    return [*people_cases(), *request_cases(), *delegation_cases(), *document_cases(), *grades_cases()]
 
 
 def covered_names() -> dict[str, set[str]]:
