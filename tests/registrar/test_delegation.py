@@ -8,13 +8,12 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from freezegun import freeze_time
 
 from registrar.approvals import permissions as perms
 from registrar.approvals.models import Delegation, SignOff
-from registrar.approvals.selectors import inbox_querysets, visible_requests
+from registrar.approvals.selectors import inbox_items, inbox_querysets, visible_requests
 from registrar.approvals.services import (
     DELEGATION_NOT_A_SIGNER,
     REASSIGN_ASSIGNEE_INVALID,
@@ -201,6 +200,8 @@ def test_the_substitute_sees_the_principals_inbox_and_requests(world):
     assert chain is U6 and list(qs) == [req]
     assert list(visible_requests(sub, U6)) == [req]
     assert perms.can_view(sub, req)
+    # the inbox of open work items, matched on grants, shows the principal's item to the substitute
+    assert [(i.kind, i.object_id) for i in inbox_items(sub)] == [("U6", req.pk)]
 
 
 @freeze_time("2026-12-07 10:00")
@@ -323,4 +324,7 @@ def test_the_reassign_page(world, client):
     # the assignee's inbox shows the item
     ((chain, qs),) = [(c, q) for c, q in inbox_querysets(fresh_user(w["other"])) if q.exists()]
     assert list(qs) == [req]
-    assert timezone.now()
+    (item,) = inbox_items(fresh_user(w["other"]))
+    assert (item.object_id, item.role, item.assignee_id) == (req.pk, Role.FINANCE, w["other"].pk)
+    client.force_login(w["other"])
+    assert f"/{req.pk}/" in client.get(reverse("approvals:inbox")).content.decode()
