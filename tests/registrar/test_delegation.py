@@ -201,7 +201,7 @@ def test_the_substitute_sees_the_principals_inbox_and_requests(world):
     assert list(visible_requests(sub, U6)) == [req]
     assert perms.can_view(sub, req)
     # the inbox of open work items, matched on grants, shows the principal's item to the substitute
-    assert [(i.kind, i.object_id) for i in inbox_items(sub)] == [("U6", req.pk)]
+    assert [(i.kind, i.object_id) for i in inbox_items(sub)] == [(U6.code, req.pk)]
 
 
 @freeze_time("2026-12-07 10:00")
@@ -313,7 +313,7 @@ def test_only_academic_affairs_reassigns_and_with_a_reason(world):
 def test_the_reassign_page(world, client):
     w = world
     req = u6_advance_to(w, u6_submitted(w), "finance_payment")
-    url = reverse("approvals:reassign", args=["U6", req.pk])
+    url = reverse("approvals:reassign", args=[U6.code, req.pk])
     client.force_login(w["finance"])
     assert client.get(url).status_code == 403
     client.force_login(w["registrar"])

@@ -68,14 +68,14 @@ def test_the_act_form_and_the_api_choose_the_stage(u6_world, client):
     w = u6_world
     req = u6_advance_to(w, u6_submitted(w), "registrar_reissue")
     client.force_login(w["registrar"])
-    url = reverse("approvals:act", args=["U6", req.pk, "send_back"])
+    url = reverse("approvals:act", args=[U6.code, req.pk, "send_back"])
     page = client.get(url).content.decode()
     assert 'name="to"' in page and 'value="counsellor_confirm"' in page
     client.post(url, {"opinion": "重新确认", "to": "counsellor_confirm"})
     assert fresh(req).state == "counsellor_confirm"
     req = u6_advance_to(w, fresh(req), "registrar_reissue")
     response = client.post(
-        reverse("api:transitions", args=["U6", req.pk]),
+        reverse("api:transitions", args=[U6.code, req.pk]),
         {"action": "send_back", "opinion": "再看一下", "to": "counsellor_confirm"},
         content_type="application/json",
     )
@@ -95,7 +95,7 @@ def test_describe_lists_the_send_back_targets_per_stage(db):
 # --- the "everyone has signed" rule is the FSM's -------------------------------------------------
 def test_the_fsm_refuses_to_advance_while_a_signer_is_missing(u6_people):
     w = u6_people
-    StageConfig.objects.create(chain="U6", stage="counsellor_confirm", signers=["counsellor", "advisor"])
+    StageConfig.objects.create(chain=U6.code, stage="counsellor_confirm", signers=["counsellor", "advisor"])
     req = u6_submitted(w)
     assert not can_proceed(req.advance)
     with pytest.raises(TransitionNotAllowed):
@@ -117,7 +117,7 @@ def test_advance_is_no_user_action(u6_world):
 
 # --- branches -----------------------------------------------------------------------------------
 BRANCHING = Chain(
-    code="TBRANCH",
+    code="branching_test",
     name="Branching test chain",
     stages=(
         Stage(
@@ -205,7 +205,9 @@ def test_the_diagram_draws_branch_edges(db, branching):
 
 def test_a_branch_to_an_unknown_stage_is_refused_when_the_chain_is_declared():
     with pytest.raises(ValueError, match="unknown stage"):
-        Chain(code="TBAD", name="bad", stages=(Stage("a", "A", ("finance",), branches=(Branch("x==1", "nowhere"),)),))
+        Chain(
+            code="bad_test", name="bad", stages=(Stage("a", "A", ("finance",), branches=(Branch("x==1", "nowhere"),)),)
+        )
 
 
 def test_a_branch_condition_may_be_a_dotted_predicate(u6_world):

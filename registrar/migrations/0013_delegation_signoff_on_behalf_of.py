@@ -10,7 +10,7 @@ from registrar.append_only import AppendOnlyTriggers
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registrar", "0010_workitem"),
+        ("registrar", "0012_chain_slugs"),
     ]
 
     operations = [
