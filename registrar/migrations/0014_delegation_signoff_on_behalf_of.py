@@ -10,7 +10,7 @@ from registrar.append_only import AppendOnlyTriggers
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registrar", "0012_chain_slugs"),
+        ("registrar", "0013_role_choices_seed_corrections"),
     ]
 
     operations = [
