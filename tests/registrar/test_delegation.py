@@ -76,7 +76,7 @@ def test_substitute_signs_on_behalf_of_the_principal_and_both_are_recorded(world
     # the timeline shows both
     client.force_login(w["registrar"])
     html = client.get(req.get_absolute_url()).content.decode()
-    assert "赵代签" in html and "on behalf of 王辅导" in html
+    assert "赵代签" in html and "代 王辅导 签署" in html  # the Chinese UI: "on behalf of 王辅导"
 
 
 @freeze_time("2026-12-07 10:00")

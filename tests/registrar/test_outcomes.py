@@ -42,7 +42,7 @@ def test_send_back_two_stages_to_a_named_stage(u6_world, client):
     # The timeline says where it was sent back to.
     client.force_login(w["registrar"])
     html = client.get(req.get_absolute_url()).content.decode()
-    assert "Sent back to" in html and str(U6.state_label("counsellor_confirm")) in html
+    assert f"退回至“{U6.state_label('counsellor_confirm')}”" in html  # the Chinese UI: "Sent back to …"
 
 
 def test_send_back_refuses_a_stage_that_is_not_earlier(u6_world):
