@@ -31,7 +31,16 @@ from tests.statuschange.helpers import open_request, pass_stage, sign
 
 SENTINEL = "SENTINEL-该生因抑郁症住院-7f3a"
 #: roles that take no part in U1 (suspension): they used to download its slip through their scope
-NOT_U1 = ("canteen", "textbook", "instructor", "supervisor", "apartment", "teaching_secretary", "youth_league")
+NOT_U1 = (
+    "canteen",
+    "textbook",
+    "instructor",
+    "supervisor",
+    "apartment",
+    "teaching_secretary",
+    "youth_league",
+    "leadership",
+)
 
 
 @pytest.fixture
@@ -74,7 +83,7 @@ def test_a_suspension_slip_is_seen_by_exactly_those_who_see_the_suspension(doc_w
         # nor listed on the student's page (where the role may look the student up at all)
         page = client.get(reverse("students:detail", args=[w["student"].pk]))
         assert slip.serial not in page.content.decode(), who
-    for who in ("counsellor", "dean", "student_affairs", "academic_affairs", "leadership", "library"):
+    for who in ("counsellor", "dean", "student_affairs", "academic_affairs", "party_committee", "library"):
         client.force_login(w[who])
         assert client.get(reverse("documents:detail", args=[slip.pk])).status_code == 200, who
     client.force_login(w["student"].user)

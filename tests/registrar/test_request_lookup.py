@@ -25,7 +25,7 @@ from tests.factories import ClassFactory, IdCardReissueRequestFactory, StudentFa
 from tests.statuschange.conftest import sc_world  # noqa: F401  (the status-change world fixture)
 from tests.statuschange.helpers import open_request, pass_stage, sign
 
-UNIVERSITY_OFFICES = ("academic_affairs", "student_affairs", "leadership", "finance", "library")
+UNIVERSITY_OFFICES = ("academic_affairs", "student_affairs", "party_committee", "vice_president", "finance", "library")
 
 
 U1_DATA = {"reason": "personal", "reason_detail": "家庭原因", "period_start": "2026-03-15", "period_end": "2026-09-01"}
