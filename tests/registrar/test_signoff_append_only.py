@@ -137,9 +137,9 @@ def test_raw_sql_insert_is_still_allowed(logged):
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO registrar_signoff (content_type_id, object_id, chain, stage, round, role, actor_id, "
-            "actor_label, decision, opinion, source_state, target_state, data, created_at) "
+            "actor_label, decision, opinion, source_state, target_state, data, created_at, on_behalf_of_label) "
             "SELECT content_type_id, object_id, chain, stage, round, role, actor_id, actor_label, 'note', '', "
-            "source_state, target_state, data, now() FROM registrar_signoff WHERE id = %s",
+            "source_state, target_state, data, now(), '' FROM registrar_signoff WHERE id = %s",
             [row.pk],
         )
     assert SignOff.objects.count() == 4

@@ -21,13 +21,20 @@ STAGE = "counsellor_confirm"
 
 
 class _Request:
-    """Inside ``with``: what Django's handler signals around one request."""
+    """Inside ``with``: what Django's handler signals around one request, to the override cache's own
+    receivers only (the full ``request_finished`` would also close the test's database connection)."""
 
     def __enter__(self):
-        request_started.send(sender=None)
+        assert config._request_started in _receivers(request_started)
+        config._request_started()
 
     def __exit__(self, *exc):
-        request_finished.send(sender=None)
+        assert config._request_finished in _receivers(request_finished)
+        config._request_finished()
+
+
+def _receivers(signal):
+    return [ref() for _key, ref, *_rest in signal.receivers]
 
 
 def _other_process_copy():
