@@ -24,6 +24,8 @@ def test_the_workflows_are_described_in_the_repository(db):
     assert "docs/workflows.md" in readme
     text = (ROOT / "docs" / "workflows.md").read_text()
     for chain in all_chains():
-        assert re.search(rf"\*\*{chain.code}\b|^### {chain.code}\b", text, re.M), chain.code
+        # described under its seed code (U1), with the readable code it is stored under (`suspension`)
+        assert re.search(rf"\*\*{chain.seed_code}\b|^### {chain.seed_code}\b", text, re.M), chain.seed_code
+        assert f"`{chain.code}`" in text, chain.code
     for code in [f"U{i}" for i in range(1, 8)] + [f"C{i}" for i in range(1, 11)]:
         assert re.search(rf"\b{code}\b", text), code
