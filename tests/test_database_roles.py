@@ -127,8 +127,8 @@ def test_the_app_role_writes_rows_but_cannot_touch_the_logs_or_their_triggers(th
         ).fetchone()[0]
         conn.execute(
             "INSERT INTO registrar_signoff (content_type_id, object_id, chain, stage, round, role, actor_id, "
-            "actor_label, decision, opinion, source_state, target_state, data, created_at) "
-            "VALUES (%s, 1, 'id_card', 'x', 1, 'counsellor', %s, 'P', 'note', '', 'x', 'x', '{}', now())",
+            "actor_label, decision, opinion, source_state, target_state, data, created_at, on_behalf_of_label) "
+            "VALUES (%s, 1, 'id_card', 'x', 1, 'counsellor', %s, 'P', 'note', '', 'x', 'x', '{}', now(), '')",
             [ct, user_id],
         )
         assert conn.execute("SELECT count(*) FROM registrar_signoff").fetchone()[0] == 1
