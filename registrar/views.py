@@ -135,7 +135,7 @@ def due_calendar(request):
     month, college_id, station_id = _calendar_query(request)
     first, last = calendar.month_bounds(month.year, month.month)
     everything = calendar.due_items(request.user, first, last)
-    items = calendar.due_items(request.user, first, last, college_id=college_id, station_id=station_id)
+    items = calendar.narrow(everything, college_id=college_id, station_id=station_id)  # one read, filtered
     colleges, stations = calendar.scope_choices(everything)
     previous = first - dt.timedelta(days=1)
     following = last + dt.timedelta(days=1)

@@ -106,12 +106,18 @@ def due_items(user, first: dt.date, last: dt.date, *, college_id=None, station_i
     scoped = _request_items(user, first, last)
     for source in _SOURCES:
         scoped.extend(source(user, first, last))
-    if college_id:
-        scoped = [i for i in scoped if i.college_id == college_id]
-    if station_id:
-        scoped = [i for i in scoped if i.station_id == station_id]
-    items = _calendar_items(first, last) + scoped
-    return sorted(items, key=lambda i: (i.date, i.kind != "calendar", i.title))
+    items = sorted(_calendar_items(first, last) + scoped, key=lambda i: (i.date, i.kind != "calendar", i.title))
+    return narrow(items, college_id=college_id, station_id=station_id)
+
+
+def narrow(items: list[DueItem], *, college_id=None, station_id=None) -> list[DueItem]:
+    """``items`` of one college or station; the calendar's own dates concern everyone and stay."""
+    return [
+        i
+        for i in items
+        if i.kind == "calendar"
+        or ((not college_id or i.college_id == college_id) and (not station_id or i.station_id == station_id))
+    ]
 
 
 def group_items(items: list[DueItem]) -> list[dict]:
